@@ -1,0 +1,506 @@
+/**
+ * ChatRoom: one Durable Object per session. It is created by a waiting user (its owner),
+ * accepts exactly one claim from a stranger, then relays the chat between the two over
+ * hibernating WebSockets and keeps the last messages in SQLite. Because one object is
+ * single-threaded and strongly consistent, every pairing decision is made here.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { nanoid } from "nanoid";
+import { timings, type Timings } from "./config";
+import { errorResponse } from "./errors";
+import { log } from "./log";
+import {
+  CLOSE,
+  ClientFrame,
+  LIMITS,
+  chatUrl,
+  type ChatMessage,
+  type CloseReason,
+  type ErrorCode,
+  type Partner,
+  type ServerFrame,
+} from "./protocol";
+import { deleteEntry, writeEntry } from "./queue";
+
+/** Who is asking to be in a room: fingerprints, never raw ids. */
+export type Newcomer = { name: string; user: string; device: string; origin: string };
+
+type Participant = Newcomer & {
+  /** Per-session alias the partner sees; never the userId or deviceId. */
+  alias: string;
+  token: string;
+  /** Whether this participant ever connected, to tell "joined" from "back online" and catch no-shows. */
+  joined: boolean;
+};
+
+/** What a participant needs to join a session, from its own point of view. */
+export type Seat = { sessionId: string; token: string; partnerId: string; partnerName: string };
+
+type Meta = {
+  sessionId: string;
+  queueKey: string;
+  status: "waiting" | "paired" | "moved";
+  createdAt: number;
+  /** The owner's KV queue entry, while waiting. */
+  entryKey: string | null;
+  enqueuedAt: number;
+  ownerSeenAt: number;
+  /** While the owner is trying to claim someone else's room, nobody may claim this one. */
+  reservation: { id: string; until: number } | null;
+  pairedAt: number | null;
+  lastActivity: number;
+  /** [owner, claimer] */
+  participants: Participant[];
+  /** Set when the owner was seated in another room instead. */
+  movedTo: Seat | null;
+};
+
+export type PollResult =
+  | { status: "waiting"; sessionId: string; queueKey: string; entryKey: string; enqueuedAt: number }
+  | { status: "matched"; seat: Seat }
+  | { status: "gone" };
+
+export type ClaimResult =
+  | { ok: true; seat: Seat }
+  | { ok: false; reason: "gone" | "taken" | "busy" | "stale" | "self" };
+
+export type ReserveResult = { ok: true; reservation: string } | { ok: false; poll: PollResult };
+
+type Attachment = { alias: string };
+
+/** How long an owner's reservation shields its room; a claim elsewhere takes milliseconds. */
+const RESERVATION_MS = 10_000;
+
+export class ChatRoom extends DurableObject<Env> {
+  private meta: Meta | null = null;
+  /** Why this room ended, while this instance lives; after eviction an ended room is simply unknown. */
+  private endedReason: CloseReason | null = null;
+  private readonly t: Timings;
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.t = timings(env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      this.meta = (await ctx.storage.get<Meta>("meta")) ?? null;
+      if (this.meta) this.meta.lastActivity = Math.max(this.meta.lastActivity, this.lastMessageAt());
+    });
+    // Heartbeats are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+  }
+
+  // ------------------------------------------------------------ matchmaking RPC
+
+  /** Opens the room for a waiting owner and lists it in the KV queue. */
+  async open(sessionId: string, queueKey: string, entryKey: string, owner: Newcomer): Promise<{ token: string }> {
+    if (this.meta || this.endedReason) throw new Error(`room ${sessionId} already used`);
+    const now = Date.now();
+    const participant: Participant = { ...owner, alias: nanoid(10), token: nanoid(32), joined: false };
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL, client_id TEXT)",
+    );
+    this.meta = {
+      sessionId,
+      queueKey,
+      status: "waiting",
+      createdAt: now,
+      entryKey,
+      enqueuedAt: now,
+      ownerSeenAt: now,
+      reservation: null,
+      pairedAt: null,
+      lastActivity: now,
+      participants: [participant],
+      movedTo: null,
+    };
+    await this.save();
+    await this.refreshEntry(now);
+    await this.ctx.storage.setAlarm(now + this.t.queueTtlMs);
+    log("match.enqueued", { sessionId, queue: queueKey });
+    return { token: participant.token };
+  }
+
+  /** The owner (or a seated participant) asks where it stands; a poll keeps a waiting owner matchable. */
+  async poll(token: string, user: string): Promise<PollResult> {
+    const me = this.participantByToken(token);
+    if (!this.meta || !me || me.user !== user) return { status: "gone" };
+    if (this.meta.status === "moved") return { status: "matched", seat: this.meta.movedTo! };
+    if (this.meta.status === "paired") return { status: "matched", seat: this.seatFor(me) };
+    const now = Date.now();
+    this.meta.ownerSeenAt = now;
+    await this.save();
+    if (now - this.entrySeenAt >= this.t.queueTtlMs / 3) await this.refreshEntry(now);
+    return this.waitingResult();
+  }
+
+  /** The owner wants to claim an older room: shield this one from claims meanwhile. */
+  async reserve(token: string, user: string): Promise<ReserveResult> {
+    const poll = await this.poll(token, user);
+    if (poll.status !== "waiting" || !this.meta) return { ok: false, poll };
+    const now = Date.now();
+    if (this.meta.reservation && this.meta.reservation.until > now) return { ok: false, poll };
+    this.meta.reservation = { id: nanoid(), until: now + RESERVATION_MS };
+    await this.save();
+    return { ok: true, reservation: this.meta.reservation.id };
+  }
+
+  async release(reservation: string): Promise<void> {
+    if (this.meta?.reservation?.id !== reservation) return;
+    this.meta.reservation = null;
+    await this.save();
+  }
+
+  /**
+   * The owner was seated in another room while holding its reservation. Returns false if
+   * the reservation lapsed, in which case the caller must give that other seat back.
+   */
+  async moveTo(reservation: string, seat: Seat): Promise<boolean> {
+    const meta = this.meta;
+    if (!meta || meta.status !== "waiting" || meta.reservation?.id !== reservation) return false;
+    meta.status = "moved";
+    meta.movedTo = seat;
+    meta.reservation = null;
+    await this.dropEntry();
+    await this.save();
+    const owner = meta.participants[0];
+    this.send(owner.alias, {
+      type: "matched",
+      sessionId: seat.sessionId,
+      partnerId: seat.partnerId,
+      partnerName: seat.partnerName,
+      wsUrl: chatUrl(owner.origin, seat.sessionId, seat.token),
+    });
+    for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.moved, "paired in another room");
+    // Keep the forwarding address for one window so the owner's next poll finds its match.
+    await this.ctx.storage.setAlarm(Date.now() + this.t.queueTtlMs);
+    return true;
+  }
+
+  /** A stranger asks to take this room. Exactly one claim ever succeeds. */
+  async claim(stranger: Newcomer): Promise<ClaimResult> {
+    const meta = this.meta;
+    if (!meta) return { ok: false, reason: "gone" };
+    if (meta.status !== "waiting") return { ok: false, reason: "taken" };
+    const now = Date.now();
+    const owner = meta.participants[0];
+    if (owner.user === stranger.user || owner.device === stranger.device) return { ok: false, reason: "self" };
+    if (meta.reservation && meta.reservation.until > now) return { ok: false, reason: "busy" };
+    if (!this.ownerIsPresent(now)) return { ok: false, reason: "stale" };
+
+    const claimer: Participant = { ...stranger, alias: nanoid(10), token: nanoid(32), joined: false };
+    meta.participants.push(claimer);
+    meta.status = "paired";
+    meta.reservation = null;
+    meta.pairedAt = now;
+    meta.lastActivity = now;
+    await this.dropEntry();
+    await this.save();
+    // The claimer must show up within one queue window, or the owner is told and freed.
+    await this.ctx.storage.setAlarm(now + this.t.queueTtlMs);
+    this.send(owner.alias, { type: "paired", partner: this.partnerView(claimer) });
+    log("match.paired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt });
+    return { ok: true, seat: this.seatFor(claimer) };
+  }
+
+  /** A participant gives up its place (a superseded wait, or a seat it cannot take after all). */
+  async cancel(token: string): Promise<void> {
+    if (!this.participantByToken(token)) return;
+    await this.end(this.meta?.status === "paired" ? "partner_missing" : "superseded");
+  }
+
+  // ------------------------------------------------------------ WebSocket
+
+  async fetch(request: Request): Promise<Response> {
+    const token = new URL(request.url).searchParams.get("token");
+    if (!this.meta) {
+      return this.endedReason
+        ? errorResponse(410, "session_ended", "This chat has ended; start a new match.")
+        : errorResponse(404, "session_not_found", "No such chat session.");
+    }
+    if (!token) return errorResponse(401, "missing_token", "A token is required to join this chat.");
+    const me = this.participantByToken(token);
+    if (!me) return errorResponse(403, "invalid_token", "This token does not belong to this chat.");
+    if (this.meta.status === "moved") return errorResponse(410, "session_ended", "You were paired in another chat.");
+
+    const { 0: client, 1: server } = new WebSocketPair();
+    const previous = this.ctx.getWebSockets(me.alias);
+    this.ctx.acceptWebSocket(server, [me.alias]);
+    server.serializeAttachment({ alias: me.alias } satisfies Attachment);
+    // A reconnect (page refresh, network change) takes over from the old socket.
+    for (const ws of previous) ws.close(CLOSE.replaced, "replaced by a newer connection");
+
+    const now = Date.now();
+    const firstTime = !me.joined;
+    if (firstTime) {
+      me.joined = true;
+      await this.save();
+    }
+    const partner = this.partnerOf(me);
+    this.sendTo(server, {
+      type: "welcome",
+      sessionId: this.meta.sessionId,
+      you: { id: me.alias, name: me.name },
+      status: this.meta.status,
+      partner: partner ? this.partnerView(partner) : null,
+      history: this.history(),
+    });
+    if (partner && previous.length === 0) {
+      this.send(
+        partner.alias,
+        firstTime ? { type: "partner_joined", partner: this.partnerView(me) } : { type: "partner_online", partnerId: me.alias },
+      );
+    }
+    if (this.meta.status === "waiting") {
+      // While the owner holds this socket it stays matchable; the alarm keeps its queue entry fresh.
+      this.meta.ownerSeenAt = now;
+      await this.ctx.storage.setAlarm(now + this.t.queueTtlMs / 3);
+    }
+    this.meta.lastActivity = now;
+    log("ws.connected", { sessionId: this.meta.sessionId, participant: me.alias, status: this.meta.status, reconnect: !firstTime });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const { alias } = ws.deserializeAttachment() as Attachment;
+    const meta = this.meta;
+    if (!meta) return ws.close(CLOSE.ended, "chat ended");
+    if (typeof data !== "string") return this.reject(ws, "unsupported_data", "Frames must be JSON text.");
+    if (data.length > LIMITS.frameBytes) return this.reject(ws, "frame_too_large", `Frames must be at most ${LIMITS.frameBytes} bytes.`);
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return this.reject(ws, "invalid_frame", "Frames must be valid JSON.");
+    }
+    const parsed = ClientFrame.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
+      return this.reject(ws, "invalid_frame", `${field}${issue.message}`);
+    }
+    const frame = parsed.data;
+    switch (frame.type) {
+      case "ping":
+        return this.sendTo(ws, { type: "pong" });
+      case "typing": {
+        const partner = this.partnerOf(this.participantByAlias(alias));
+        if (partner) this.send(partner.alias, { type: "typing", from: alias, isTyping: frame.isTyping });
+        return;
+      }
+      case "message": {
+        if (meta.status !== "paired") return this.reject(ws, "not_paired", "Wait for a stranger before sending messages.");
+        const message: ChatMessage = { id: nanoid(12), from: alias, text: frame.text, at: Date.now() };
+        if (frame.clientId) message.clientId = frame.clientId;
+        this.store(message);
+        meta.lastActivity = message.at;
+        this.broadcast({ type: "message", ...message });
+        log("chat.message", { sessionId: meta.sessionId, participant: alias, length: message.text.length });
+        return;
+      }
+      case "leave": {
+        const partner = this.partnerOf(this.participantByAlias(alias));
+        if (partner) this.send(partner.alias, { type: "partner_left", partnerId: alias });
+        log("chat.left", { sessionId: meta.sessionId, participant: alias });
+        return this.end("left");
+      }
+    }
+  }
+
+  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // Complete the closing handshake, or the client sits in CLOSING and sees 1006.
+    try {
+      ws.close(code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+    } catch {
+      // already closed
+    }
+    await this.disconnected(ws, code);
+  }
+
+  async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    log("ws.error", { sessionId: this.meta?.sessionId, error: String(error) }, "warn");
+    await this.disconnected(ws, 1006);
+  }
+
+  // ------------------------------------------------------------ alarm
+
+  /** Alarms run at least once, so every branch is safe to run again. */
+  async alarm(): Promise<void> {
+    const meta = this.meta;
+    if (!meta) {
+      await this.ctx.storage.deleteAll();
+      return;
+    }
+    const now = Date.now();
+    switch (meta.status) {
+      case "waiting": {
+        if (this.ctx.getWebSockets(meta.participants[0].alias).length > 0) {
+          meta.ownerSeenAt = now;
+          await this.save();
+          await this.refreshEntry(now);
+          return this.ctx.storage.setAlarm(now + this.t.queueTtlMs / 3);
+        }
+        const deadline = meta.ownerSeenAt + this.t.queueTtlMs;
+        if (now >= deadline) {
+          log("match.expired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt });
+          return this.end("expired");
+        }
+        return this.ctx.storage.setAlarm(deadline);
+      }
+      case "moved":
+        return this.end("expired");
+      case "paired": {
+        const noShow = meta.participants.some((p) => !p.joined);
+        if (noShow && now >= (meta.pairedAt ?? 0) + this.t.queueTtlMs) return this.end("partner_missing");
+        const idleAt = meta.lastActivity + this.t.roomIdleMs;
+        if (now >= idleAt) return this.end("idle");
+        return this.ctx.storage.setAlarm(noShow ? Math.min(idleAt, (meta.pairedAt ?? now) + this.t.queueTtlMs) : idleAt);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** Ends the room for good: tells everyone, closes sockets, forgets everything. Idempotent. */
+  private async end(reason: CloseReason): Promise<void> {
+    const meta = this.meta;
+    if (meta) {
+      this.broadcast({ type: "closed", reason });
+      for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.ended, `chat ended: ${reason}`);
+      await this.dropEntry();
+      log("room.cleaned", {
+        sessionId: meta.sessionId,
+        reason,
+        status: meta.status,
+        ageMs: Date.now() - meta.createdAt,
+      });
+    }
+    this.meta = null;
+    this.endedReason = reason;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  private async disconnected(ws: WebSocket, code: number): Promise<void> {
+    const meta = this.meta;
+    if (!meta) return;
+    const { alias } = ws.deserializeAttachment() as Attachment;
+    const stillConnected = this.ctx.getWebSockets(alias).some((other) => other !== ws && other.readyState === WebSocket.OPEN);
+    log("ws.disconnected", { sessionId: meta.sessionId, participant: alias, code });
+    if (stillConnected) return;
+    if (meta.status === "waiting") {
+      // The queue window starts now; without a poll the owner drops out of the queue.
+      meta.ownerSeenAt = Date.now();
+      await this.save();
+      await this.ctx.storage.setAlarm(meta.ownerSeenAt + this.t.queueTtlMs);
+      return;
+    }
+    const partner = this.partnerOf(this.participantByAlias(alias));
+    if (partner) this.send(partner.alias, { type: "partner_offline", partnerId: alias });
+  }
+
+  private reject(ws: WebSocket, code: ErrorCode, message: string): void {
+    log("ws.rejected_frame", { sessionId: this.meta?.sessionId, code }, "warn");
+    this.sendTo(ws, { type: "error", code, message });
+  }
+
+  private ownerIsPresent(now: number): boolean {
+    const meta = this.meta!;
+    return now - meta.ownerSeenAt <= this.t.queueTtlMs || this.ctx.getWebSockets(meta.participants[0].alias).length > 0;
+  }
+
+  /** When the KV entry last said the owner was there (written at most every third of the window). */
+  private entrySeenAt = 0;
+
+  private async refreshEntry(now: number): Promise<void> {
+    const meta = this.meta!;
+    if (!meta.entryKey) return;
+    const owner = meta.participants[0];
+    this.entrySeenAt = now;
+    await writeEntry(
+      this.env.QUEUE,
+      { key: meta.entryKey, sessionId: meta.sessionId, enqueuedAt: meta.enqueuedAt, seenAt: now, user: owner.user, device: owner.device },
+      this.t,
+    );
+  }
+
+  private async dropEntry(): Promise<void> {
+    const meta = this.meta;
+    if (!meta?.entryKey) return;
+    const key = meta.entryKey;
+    meta.entryKey = null;
+    await deleteEntry(this.env.QUEUE, key);
+  }
+
+  private waitingResult(): PollResult {
+    const meta = this.meta!;
+    return { status: "waiting", sessionId: meta.sessionId, queueKey: meta.queueKey, entryKey: meta.entryKey!, enqueuedAt: meta.enqueuedAt };
+  }
+
+  private async save(): Promise<void> {
+    await this.ctx.storage.put("meta", this.meta);
+  }
+
+  private participantByToken(token: string): Participant | undefined {
+    return this.meta?.participants.find((p) => p.token === token);
+  }
+
+  private participantByAlias(alias: string): Participant | undefined {
+    return this.meta?.participants.find((p) => p.alias === alias);
+  }
+
+  private partnerOf(me: Participant | undefined): Participant | undefined {
+    return me && this.meta?.participants.find((p) => p.alias !== me.alias);
+  }
+
+  private seatFor(me: Participant): Seat {
+    const partner = this.partnerOf(me)!;
+    return { sessionId: this.meta!.sessionId, token: me.token, partnerId: partner.alias, partnerName: partner.name };
+  }
+
+  private partnerView(p: Participant): Partner {
+    return { id: p.alias, name: p.name, online: this.ctx.getWebSockets(p.alias).length > 0 };
+  }
+
+  private store(m: ChatMessage): void {
+    this.sql.exec(
+      "INSERT INTO messages (id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?)",
+      m.id,
+      m.from,
+      m.text,
+      m.at,
+      m.clientId ?? null,
+    );
+    this.sql.exec("DELETE FROM messages WHERE seq <= (SELECT MAX(seq) FROM messages) - ?", LIMITS.historySize);
+  }
+
+  private history(): ChatMessage[] {
+    return this.sql
+      .exec<{ id: string; sender: string; text: string; at: number; client_id: string | null }>(
+        "SELECT id, sender, text, at, client_id FROM messages ORDER BY seq",
+      )
+      .toArray()
+      .map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}) }));
+  }
+
+  private lastMessageAt(): number {
+    const row = this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM messages").toArray()[0];
+    return row?.at ?? 0;
+  }
+
+  private send(alias: string, frame: ServerFrame): void {
+    for (const ws of this.ctx.getWebSockets(alias)) this.sendTo(ws, frame);
+  }
+
+  private broadcast(frame: ServerFrame): void {
+    for (const ws of this.ctx.getWebSockets()) this.sendTo(ws, frame);
+  }
+
+  private sendTo(ws: WebSocket, frame: ServerFrame): void {
+    try {
+      ws.send(JSON.stringify(frame));
+    } catch {
+      // The socket is closing; its close handler deals with presence.
+    }
+  }
+}

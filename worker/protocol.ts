@@ -1,0 +1,197 @@
+/**
+ * The wire protocol: every shape that crosses the network, as zod schemas and the
+ * types inferred from them. The worker, the web client and the load tests all import
+ * this one module, so a protocol change breaks the build instead of production.
+ */
+import { z } from "zod";
+
+export const LIMITS = {
+  idLength: 128,
+  nameLength: 40,
+  emotionLength: 16,
+  languageLength: 16,
+  modeLength: 16,
+  messageLength: 2000,
+  historySize: 20,
+  /** Frames are JSON; a 2000-character message escapes to well under this. */
+  frameBytes: 16 * 1024,
+  bodyBytes: 4 * 1024,
+} as const;
+
+/** Control characters are never part of a name or message; they only hide things. */
+const CONTROL_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF]/g;
+export const stripControl = (s: string): string => s.replace(CONTROL_CHARS, "");
+
+const id = (field: string) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .trim()
+    .min(1, `${field} is required`)
+    .max(LIMITS.idLength, `${field} must be at most ${LIMITS.idLength} characters`);
+
+/** Optional criteria: absent, empty or "any" all mean "anyone". */
+const criterion = (field: string, max: number) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .max(max * 4, `${field} must be at most ${max} characters`)
+    .transform((s) => stripControl(s).trim().normalize("NFC"))
+    .pipe(z.string().max(max, `${field} must be at most ${max} characters`))
+    .optional()
+    .nullable()
+    .transform((s) => (s && s.toLowerCase() !== "any" ? s : ANY));
+
+export const ANY = "any";
+
+// ---------------------------------------------------------------- HTTP
+
+export const MatchRequest = z.object({
+  userId: id("userId"),
+  deviceId: id("deviceId"),
+  userName: z
+    .string({ error: "userName must be a string" })
+    .max(LIMITS.nameLength * 4, `userName must be at most ${LIMITS.nameLength} characters`)
+    .transform((s) => stripControl(s).trim())
+    .pipe(z.string().max(LIMITS.nameLength, `userName must be at most ${LIMITS.nameLength} characters`))
+    .optional()
+    .transform((s) => s || "Stranger"),
+  emotion: criterion("emotion", LIMITS.emotionLength),
+  /** Languages are case-insensitive tags ("en", "pt-BR"); fold them so "EN" meets "en". */
+  language: criterion("language", LIMITS.languageLength).transform((s) => s.toLowerCase()),
+  mode: criterion("mode", LIMITS.modeLength).transform((s) => s.toLowerCase()),
+  /** Returned by a previous call while waiting: the secret that lets you follow up on that wait. */
+  ticket: z.string({ error: "ticket must be a string" }).max(200, "ticket is too long").optional(),
+});
+export type MatchRequest = z.input<typeof MatchRequest>;
+export type ParsedMatchRequest = z.output<typeof MatchRequest>;
+
+export type MatchWaiting = {
+  success: true;
+  matched: false;
+  message: string;
+  queueKey: string;
+  /** Secret: send it back as `ticket` to follow up on this wait without a second queue entry. */
+  ticket: string;
+  /** Open it to have the pairing pushed to you instead of polling (and to stay in the queue). */
+  wsUrl: string;
+  sessionId: string;
+  /** Poll at least this often (or hold wsUrl open) or you leave the queue. */
+  pollAfterMs: number;
+  expiresInMs: number;
+};
+export type MatchFound = {
+  success: true;
+  matched: true;
+  sessionId: string;
+  /** Opaque alias for this session only: never the partner's userId or deviceId. */
+  partnerId: string;
+  partnerName: string;
+  wsUrl: string;
+  queueKey: string;
+};
+export type MatchResponse = MatchWaiting | MatchFound;
+
+export const ErrorCode = z.enum([
+  "invalid_json",
+  "invalid_body",
+  "body_too_large",
+  "invalid_query",
+  "ticket_expired",
+  "upgrade_required",
+  "missing_token",
+  "invalid_token",
+  "session_not_found",
+  "session_ended",
+  "not_found",
+  "method_not_allowed",
+  "internal_error",
+  // WebSocket frames
+  "invalid_frame",
+  "frame_too_large",
+  "unsupported_data",
+  "not_paired",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export type ErrorResponse = { success: false; error: { code: ErrorCode; message: string } };
+
+export const ChatQuery = z.object({
+  sessionId: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "sessionId is malformed"),
+  token: z.string().max(200, "token is too long").optional(),
+});
+
+/** The one place that knows how a room's WebSocket URL is built. */
+export function chatUrl(origin: string, sessionId: string, token: string): string {
+  const url = new URL("/chat", origin);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("sessionId", sessionId);
+  url.searchParams.set("token", token);
+  return url.toString();
+}
+
+// ---------------------------------------------------------------- WebSocket: client → server
+
+export const ClientFrame = z.discriminatedUnion(
+  "type",
+  [
+    z.object({
+      type: z.literal("message"),
+      text: z
+        .string({ error: "text must be a string" })
+        .transform((s) => stripControl(s).trim())
+        .pipe(
+          z
+            .string()
+            .min(1, "text must not be empty")
+            .max(LIMITS.messageLength, `text must be at most ${LIMITS.messageLength} characters`),
+        ),
+      /** Optional client nonce, echoed back so a sender can reconcile its optimistic copy. */
+      clientId: z.string().max(64, "clientId is too long").optional(),
+    }),
+    z.object({ type: z.literal("typing"), isTyping: z.boolean({ error: "isTyping must be a boolean" }) }),
+    z.object({ type: z.literal("leave") }),
+    z.object({ type: z.literal("ping") }),
+  ],
+  { error: "type must be one of message, typing, leave, ping" },
+);
+export type ClientFrame = z.input<typeof ClientFrame>;
+
+// ---------------------------------------------------------------- WebSocket: server → client
+
+export type ChatMessage = { id: string; from: string; text: string; at: number; clientId?: string };
+export type Partner = { id: string; name: string; online: boolean };
+export type RoomStatus = "waiting" | "paired";
+export type CloseReason = "left" | "idle" | "expired" | "partner_missing" | "superseded";
+
+export type ServerFrame =
+  | {
+      type: "welcome";
+      sessionId: string;
+      you: { id: string; name: string };
+      status: RoomStatus;
+      partner: Partner | null;
+      history: ChatMessage[];
+    }
+  /** Pushed to a waiting socket the moment a stranger takes the room. */
+  | { type: "paired"; partner: Partner }
+  /** Pushed to a waiting socket when its owner was paired in another room: connect there. */
+  | { type: "matched"; sessionId: string; partnerId: string; partnerName: string; wsUrl: string }
+  | ({ type: "message" } & ChatMessage)
+  | { type: "typing"; from: string; isTyping: boolean }
+  | { type: "partner_joined"; partner: Partner }
+  | { type: "partner_offline"; partnerId: string }
+  | { type: "partner_online"; partnerId: string }
+  | { type: "partner_left"; partnerId: string }
+  | { type: "closed"; reason: CloseReason }
+  | { type: "pong" }
+  | { type: "error"; code: ErrorCode; message: string };
+
+/** WebSocket close codes the room uses, so clients can tell "stop" from "reconnect". */
+export const CLOSE = {
+  normal: 1000,
+  /** Another connection with the same token took over; do not reconnect from here. */
+  replaced: 4001,
+  /** The room ended (leave, idle, expiry): start a new match instead of reconnecting. */
+  ended: 4002,
+  /** The waiting room's owner was paired elsewhere; the `matched` frame says where. */
+  moved: 4003,
+} as const;
