@@ -69,12 +69,16 @@ describe("chatting in a room", () => {
   it("replays exactly the last 20 messages, oldest first, to a fresh connection", async () => {
     const { aliceMatch, bobMatch } = await pairUp();
     const alice = await connect(aliceMatch.wsUrl);
-    for (let i = 1; i <= 25; i++) alice.send({ type: "message", text: `message ${i}` });
-    for (let i = 1; i <= 25; i++) await alice.next("message");
-
     const bob = await connect(bobMatch.wsUrl);
-    const { history } = await bob.next("welcome");
+    for (let i = 1; i <= 25; i++) {
+      (i % 2 ? alice : bob).send({ type: "message", text: `message ${i}` });
+      await alice.next("message");
+    }
+
+    const fresh = await connect(bobMatch.wsUrl);
+    const { history } = await fresh.next("welcome");
     expect(history.map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `message ${i + 6}`));
+    expect(history[0].from).toBe(aliceMatch.partnerId);
   });
 
   it("keeps history when the room is evicted, and a reconnect replaces the old socket", async () => {
@@ -126,9 +130,10 @@ describe("chatting in a room", () => {
     expect(gone.status).toBe(410);
     expect(await gone.json()).toMatchObject({ error: { code: "session_ended" } });
 
-    const again = await match(bobUser);
-    expect(again.matched).toBe(false);
-    expect((await match(aliceUser)).matched).toBe(true);
+    // Both are free to match again (with someone new: Next never hands back the same stranger).
+    expect((await match(bobUser)).matched).toBe(false);
+    expect((await match(aliceUser)).matched).toBe(false);
+    expect((await match(newUser(criteria))).matched).toBe(true);
   });
 
   it("answers bad frames with an error frame, keeps the socket and loses nothing", async () => {

@@ -109,7 +109,7 @@ describe("POST /api/match", () => {
     expect(late.matched).toBe(false);
     // The ghost's room refuses claims too, so a stale KV list cannot revive it.
     const room = env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(ghostWait.sessionId));
-    expect(await room.claim({ name: "x", user: "u", device: "d", origin: "http://x" })).toMatchObject({ ok: false });
+    expect(await room.claim({ name: "x", user: "u", device: "d", origin: "http://x", avoid: [] })).toMatchObject({ ok: false });
   });
 
   it("keeps a waiter matchable while it polls or holds its waiting socket", async () => {

@@ -7,7 +7,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { nanoid } from "nanoid";
 import { timings, type Timings } from "./config";
-import { errorResponse } from "./errors";
+import { deviceStub } from "./device";
+import { errorResponse, rateLimited } from "./errors";
+import { FloodGuard } from "./flood-guard";
 import { log } from "./log";
 import {
   CLOSE,
@@ -18,12 +20,20 @@ import {
   type CloseReason,
   type ErrorCode,
   type Partner,
+  type ReportReason,
   type ServerFrame,
 } from "./protocol";
 import { deleteEntry, writeEntry } from "./queue";
 
 /** Who is asking to be in a room: fingerprints, never raw ids. */
-export type Newcomer = { name: string; user: string; device: string; origin: string };
+export type Newcomer = {
+  name: string;
+  user: string;
+  device: string;
+  origin: string;
+  /** Devices this one must not be paired with (recent partners, blocked). */
+  avoid: string[];
+};
 
 type Participant = Newcomer & {
   /** Per-session alias the partner sees; never the userId or deviceId. */
@@ -53,6 +63,8 @@ type Meta = {
   participants: Participant[];
   /** Set when the owner was seated in another room instead. */
   movedTo: Seat | null;
+  /** Since when nobody has been connected to a paired room. */
+  emptySince: number | null;
 };
 
 export type PollResult =
@@ -62,11 +74,11 @@ export type PollResult =
 
 export type ClaimResult =
   | { ok: true; seat: Seat }
-  | { ok: false; reason: "gone" | "taken" | "busy" | "stale" | "self" };
+  | { ok: false; reason: "gone" | "taken" | "busy" | "stale" | "self" | "avoided" };
 
 export type ReserveResult = { ok: true; reservation: string } | { ok: false; poll: PollResult };
 
-type Attachment = { alias: string };
+type Attachment = { alias: string; connectedAt: number };
 
 /** How long an owner's reservation shields its room; a claim elsewhere takes milliseconds. */
 const RESERVATION_MS = 10_000;
@@ -77,6 +89,10 @@ export class ChatRoom extends DurableObject<Env> {
   private endedReason: CloseReason | null = null;
   private readonly t: Timings;
   private readonly sql: SqlStorage;
+  /** Message budgets per participant; in memory, as a flood only matters while it lasts. */
+  private readonly floodGuards = new Map<string, FloodGuard>();
+  /** Last frame per socket (pings answered by the runtime are read from the runtime instead). */
+  private readonly lastFrameAt = new Map<WebSocket, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -113,10 +129,11 @@ export class ChatRoom extends DurableObject<Env> {
       lastActivity: now,
       participants: [participant],
       movedTo: null,
+      emptySince: null,
     };
     await this.save();
     await this.refreshEntry(now);
-    await this.ctx.storage.setAlarm(now + this.t.queueTtlMs);
+    await this.scheduleAlarm(now);
     log("match.enqueued", { sessionId, queue: queueKey });
     return { token: participant.token };
   }
@@ -161,6 +178,7 @@ export class ChatRoom extends DurableObject<Env> {
     meta.status = "moved";
     meta.movedTo = seat;
     meta.reservation = null;
+    meta.lastActivity = Date.now();
     await this.dropEntry();
     await this.save();
     const owner = meta.participants[0];
@@ -172,8 +190,7 @@ export class ChatRoom extends DurableObject<Env> {
       wsUrl: chatUrl(owner.origin, seat.sessionId, seat.token),
     });
     for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.moved, "paired in another room");
-    // Keep the forwarding address for one window so the owner's next poll finds its match.
-    await this.ctx.storage.setAlarm(Date.now() + this.t.queueTtlMs);
+    await this.scheduleAlarm(Date.now());
     return true;
   }
 
@@ -185,6 +202,7 @@ export class ChatRoom extends DurableObject<Env> {
     const now = Date.now();
     const owner = meta.participants[0];
     if (owner.user === stranger.user || owner.device === stranger.device) return { ok: false, reason: "self" };
+    if (owner.avoid.includes(stranger.device) || stranger.avoid.includes(owner.device)) return { ok: false, reason: "avoided" };
     if (meta.reservation && meta.reservation.until > now) return { ok: false, reason: "busy" };
     if (!this.ownerIsPresent(now)) return { ok: false, reason: "stale" };
 
@@ -196,8 +214,7 @@ export class ChatRoom extends DurableObject<Env> {
     meta.lastActivity = now;
     await this.dropEntry();
     await this.save();
-    // The claimer must show up within one queue window, or the owner is told and freed.
-    await this.ctx.storage.setAlarm(now + this.t.queueTtlMs);
+    await this.scheduleAlarm(now);
     this.send(owner.alias, { type: "paired", partner: this.partnerView(claimer) });
     log("match.paired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt });
     return { ok: true, seat: this.seatFor(claimer) };
@@ -222,18 +239,25 @@ export class ChatRoom extends DurableObject<Env> {
     const me = this.participantByToken(token);
     if (!me) return errorResponse(403, "invalid_token", "This token does not belong to this chat.");
     if (this.meta.status === "moved") return errorResponse(410, "session_ended", "You were paired in another chat.");
+    // A client reconnecting in a loop would keep the room busy replacing sockets: cool it down.
+    const { success } = await this.env.CONNECT_PER_DEVICE.limit({ key: me.device });
+    if (!success) {
+      log("ratelimit.hit", { limiter: "connect", sessionId: this.meta.sessionId }, "warn");
+      return rateLimited("connections");
+    }
 
+    const now = Date.now();
     const { 0: client, 1: server } = new WebSocketPair();
     const previous = this.ctx.getWebSockets(me.alias);
     this.ctx.acceptWebSocket(server, [me.alias]);
-    server.serializeAttachment({ alias: me.alias } satisfies Attachment);
+    server.serializeAttachment({ alias: me.alias, connectedAt: now } satisfies Attachment);
     // A reconnect (page refresh, network change) takes over from the old socket.
     for (const ws of previous) ws.close(CLOSE.replaced, "replaced by a newer connection");
 
-    const now = Date.now();
     const firstTime = !me.joined;
-    if (firstTime) {
+    if (firstTime || this.meta.emptySince !== null) {
       me.joined = true;
+      this.meta.emptySince = null;
       await this.save();
     }
     const partner = this.partnerOf(me);
@@ -251,12 +275,10 @@ export class ChatRoom extends DurableObject<Env> {
         firstTime ? { type: "partner_joined", partner: this.partnerView(me) } : { type: "partner_online", partnerId: me.alias },
       );
     }
-    if (this.meta.status === "waiting") {
-      // While the owner holds this socket it stays matchable; the alarm keeps its queue entry fresh.
-      this.meta.ownerSeenAt = now;
-      await this.ctx.storage.setAlarm(now + this.t.queueTtlMs / 3);
-    }
+    // While the owner holds a waiting socket it stays matchable; the alarm keeps its entry fresh.
+    if (this.meta.status === "waiting") this.meta.ownerSeenAt = now;
     this.meta.lastActivity = now;
+    await this.scheduleAlarm(now);
     log("ws.connected", { sessionId: this.meta.sessionId, participant: me.alias, status: this.meta.status, reconnect: !firstTime });
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -265,6 +287,8 @@ export class ChatRoom extends DurableObject<Env> {
     const { alias } = ws.deserializeAttachment() as Attachment;
     const meta = this.meta;
     if (!meta) return ws.close(CLOSE.ended, "chat ended");
+    const now = Date.now();
+    this.lastFrameAt.set(ws, now);
     if (typeof data !== "string") return this.reject(ws, "unsupported_data", "Frames must be JSON text.");
     if (data.length > LIMITS.frameBytes) return this.reject(ws, "frame_too_large", `Frames must be at most ${LIMITS.frameBytes} bytes.`);
     let json: unknown;
@@ -280,30 +304,39 @@ export class ChatRoom extends DurableObject<Env> {
       return this.reject(ws, "invalid_frame", `${field}${issue.message}`);
     }
     const frame = parsed.data;
+    if (frame.type === "ping") return this.sendTo(ws, { type: "pong" });
+
+    const verdict = this.floodGuard(alias, now).take(now);
+    if (verdict === "disconnect") {
+      log("ratelimit.flood_disconnect", { sessionId: meta.sessionId, participant: alias }, "warn");
+      ws.close(CLOSE.flooding, "too many messages");
+      return this.disconnected(ws, CLOSE.flooding);
+    }
+    if (verdict === "refuse") return this.reject(ws, "rate_limited", "You are sending too fast; that frame was not delivered.");
+
+    const me = this.participantByAlias(alias)!;
+    const partner = this.partnerOf(me);
     switch (frame.type) {
-      case "ping":
-        return this.sendTo(ws, { type: "pong" });
-      case "typing": {
-        const partner = this.partnerOf(this.participantByAlias(alias));
+      case "typing":
         if (partner) this.send(partner.alias, { type: "typing", from: alias, isTyping: frame.isTyping });
         return;
-      }
       case "message": {
         if (meta.status !== "paired") return this.reject(ws, "not_paired", "Wait for a stranger before sending messages.");
-        const message: ChatMessage = { id: nanoid(12), from: alias, text: frame.text, at: Date.now() };
+        const message: ChatMessage = { id: nanoid(12), from: alias, text: frame.text, at: now };
         if (frame.clientId) message.clientId = frame.clientId;
         this.store(message);
-        meta.lastActivity = message.at;
+        meta.lastActivity = now;
         this.broadcast({ type: "message", ...message });
         log("chat.message", { sessionId: meta.sessionId, participant: alias, length: message.text.length });
         return;
       }
-      case "leave": {
-        const partner = this.partnerOf(this.participantByAlias(alias));
+      case "leave":
         if (partner) this.send(partner.alias, { type: "partner_left", partnerId: alias });
         log("chat.left", { sessionId: meta.sessionId, participant: alias });
         return this.end("left");
-      }
+      case "report":
+        if (!partner || meta.status !== "paired") return this.reject(ws, "not_paired", "There is nobody to report.");
+        return this.report(me, partner, frame.reason);
     }
   }
 
@@ -332,31 +365,60 @@ export class ChatRoom extends DurableObject<Env> {
       return;
     }
     const now = Date.now();
-    switch (meta.status) {
-      case "waiting": {
-        if (this.ctx.getWebSockets(meta.participants[0].alias).length > 0) {
-          meta.ownerSeenAt = now;
-          await this.save();
-          await this.refreshEntry(now);
-          return this.ctx.storage.setAlarm(now + this.t.queueTtlMs / 3);
-        }
-        const deadline = meta.ownerSeenAt + this.t.queueTtlMs;
-        if (now >= deadline) {
-          log("match.expired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt });
-          return this.end("expired");
-        }
-        return this.ctx.storage.setAlarm(deadline);
-      }
-      case "moved":
-        return this.end("expired");
-      case "paired": {
-        const noShow = meta.participants.some((p) => !p.joined);
-        if (noShow && now >= (meta.pairedAt ?? 0) + this.t.queueTtlMs) return this.end("partner_missing");
-        const idleAt = meta.lastActivity + this.t.roomIdleMs;
-        if (now >= idleAt) return this.end("idle");
-        return this.ctx.storage.setAlarm(noShow ? Math.min(idleAt, (meta.pairedAt ?? now) + this.t.queueTtlMs) : idleAt);
+    // Closed tabs do not always say goodbye: a socket that stopped pinging is gone.
+    for (const ws of this.ctx.getWebSockets()) {
+      if (now - this.lastSeen(ws) > this.t.heartbeatTimeoutMs) {
+        ws.close(CLOSE.stale, "heartbeat timeout");
+        await this.disconnected(ws, CLOSE.stale);
       }
     }
+    const deadline = this.endDeadline();
+    if (deadline && now >= deadline.at) {
+      if (deadline.reason === "expired" && meta.status === "waiting") {
+        log("match.expired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt });
+      }
+      return this.end(deadline.reason);
+    }
+    if (meta.status === "waiting" && this.hasLiveSocket(meta.participants[0].alias, now)) {
+      meta.ownerSeenAt = now;
+      await this.save();
+      if (now - this.entrySeenAt >= this.t.queueTtlMs / 3) await this.refreshEntry(now);
+    }
+    await this.scheduleAlarm(now);
+  }
+
+  /** The earliest moment this room must end, and why. */
+  private endDeadline(): { at: number; reason: CloseReason } | null {
+    const meta = this.meta!;
+    const { queueTtlMs, roomIdleMs } = this.t;
+    const deadlines: { at: number; reason: CloseReason }[] = [];
+    switch (meta.status) {
+      case "waiting":
+        if (!this.hasLiveSocket(meta.participants[0].alias, Date.now())) {
+          deadlines.push({ at: meta.ownerSeenAt + queueTtlMs, reason: "expired" });
+        }
+        break;
+      case "moved":
+        // The forwarding address lives one window, so the owner's next poll finds its match.
+        deadlines.push({ at: meta.lastActivity + queueTtlMs, reason: "expired" });
+        break;
+      case "paired":
+        deadlines.push({ at: meta.lastActivity + roomIdleMs, reason: "idle" });
+        if (meta.participants.some((p) => !p.joined)) deadlines.push({ at: (meta.pairedAt ?? 0) + queueTtlMs, reason: "partner_missing" });
+        if (meta.emptySince !== null) deadlines.push({ at: meta.emptySince + queueTtlMs, reason: "idle" });
+        break;
+    }
+    return deadlines.reduce<{ at: number; reason: CloseReason } | null>((first, d) => (!first || d.at < first.at ? d : first), null);
+  }
+
+  /** One alarm serves every timer: the next end deadline, or the next heartbeat sweep while sockets are open. */
+  private async scheduleAlarm(now: number): Promise<void> {
+    const meta = this.meta!;
+    const times = [this.endDeadline()?.at ?? Infinity];
+    if (this.ctx.getWebSockets().length > 0) times.push(now + this.t.heartbeatTimeoutMs / 2);
+    if (meta.status === "waiting" && this.hasLiveSocket(meta.participants[0].alias, now)) times.push(now + this.t.queueTtlMs / 3);
+    const next = Math.min(...times);
+    if (next !== Infinity) await this.ctx.storage.setAlarm(Math.max(next, now + 1));
   }
 
   // ------------------------------------------------------------ internals
@@ -382,21 +444,30 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   private async disconnected(ws: WebSocket, code: number): Promise<void> {
+    this.lastFrameAt.delete(ws);
     const meta = this.meta;
     if (!meta) return;
     const { alias } = ws.deserializeAttachment() as Attachment;
-    const stillConnected = this.ctx.getWebSockets(alias).some((other) => other !== ws && other.readyState === WebSocket.OPEN);
+    const now = Date.now();
     log("ws.disconnected", { sessionId: meta.sessionId, participant: alias, code });
-    if (stillConnected) return;
+    if (this.hasLiveSocket(alias, now, ws)) return;
     if (meta.status === "waiting") {
-      // The queue window starts now; without a poll the owner drops out of the queue.
-      meta.ownerSeenAt = Date.now();
-      await this.save();
-      await this.ctx.storage.setAlarm(meta.ownerSeenAt + this.t.queueTtlMs);
-      return;
+      // The queue window runs from the socket's last sign of life; without a poll the owner drops out.
+      meta.ownerSeenAt = Math.max(meta.ownerSeenAt, this.lastSeen(ws));
+    } else if (meta.status === "paired") {
+      const partner = this.partnerOf(this.participantByAlias(alias));
+      if (partner) this.send(partner.alias, { type: "partner_offline", partnerId: alias });
+      if (!this.ctx.getWebSockets().some((other) => other !== ws && other.readyState === WebSocket.OPEN)) meta.emptySince = now;
     }
-    const partner = this.partnerOf(this.participantByAlias(alias));
-    if (partner) this.send(partner.alias, { type: "partner_offline", partnerId: alias });
+    await this.save();
+    await this.scheduleAlarm(now);
+  }
+
+  /** Ends the chat, bans past the threshold, and the reporter never meets that device again. */
+  private async report(reporter: Participant, reported: Participant, reason: ReportReason): Promise<void> {
+    log("chat.reported", { sessionId: this.meta!.sessionId, participant: reporter.alias, reason });
+    await Promise.all([deviceStub(this.env, reported.device).reported(reason), deviceStub(this.env, reporter.device).blocked(reported.device)]);
+    await this.end("reported");
   }
 
   private reject(ws: WebSocket, code: ErrorCode, message: string): void {
@@ -406,7 +477,26 @@ export class ChatRoom extends DurableObject<Env> {
 
   private ownerIsPresent(now: number): boolean {
     const meta = this.meta!;
-    return now - meta.ownerSeenAt <= this.t.queueTtlMs || this.ctx.getWebSockets(meta.participants[0].alias).length > 0;
+    return now - meta.ownerSeenAt <= this.t.queueTtlMs || this.hasLiveSocket(meta.participants[0].alias, now);
+  }
+
+  /** When a socket last showed life: connected, sent a frame, or pinged (answered without waking us). */
+  private lastSeen(ws: WebSocket): number {
+    const { connectedAt } = ws.deserializeAttachment() as Attachment;
+    const pingedAt = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(connectedAt, pingedAt, this.lastFrameAt.get(ws) ?? 0);
+  }
+
+  private hasLiveSocket(alias: string, now: number, except?: WebSocket): boolean {
+    return this.ctx
+      .getWebSockets(alias)
+      .some((ws) => ws !== except && ws.readyState === WebSocket.OPEN && now - this.lastSeen(ws) <= this.t.heartbeatTimeoutMs);
+  }
+
+  private floodGuard(alias: string, now: number): FloodGuard {
+    let guard = this.floodGuards.get(alias);
+    if (!guard) this.floodGuards.set(alias, (guard = new FloodGuard(now)));
+    return guard;
   }
 
   /** When the KV entry last said the owner was there (written at most every third of the window). */
@@ -459,7 +549,7 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   private partnerView(p: Participant): Partner {
-    return { id: p.alias, name: p.name, online: this.ctx.getWebSockets(p.alias).length > 0 };
+    return { id: p.alias, name: p.name, online: this.hasLiveSocket(p.alias, Date.now()) };
   }
 
   private store(m: ChatMessage): void {

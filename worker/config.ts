@@ -1,22 +1,50 @@
-/** Timings come from wrangler `vars` so tests and demos can shorten them. */
+/** Settings come from wrangler `vars`, so tests and demos can shorten them. */
+const seconds = (raw: string | undefined, fallback: number): number => {
+  const n = Number(raw);
+  return (Number.isFinite(n) && n > 0 ? n : fallback) * 1000;
+};
+
 export type Timings = {
   /** How long a waiting user stays matchable without a poll or an open waiting socket. */
   queueTtlMs: number;
   /** How long a room lives without activity before its alarm deletes it. */
   roomIdleMs: number;
-};
-
-const seconds = (raw: string | undefined, fallback: number): number => {
-  const n = Number(raw);
-  return Number.isFinite(n) && n > 0 ? n * 1000 : fallback * 1000;
+  /** A socket that has not pinged (or sent anything) for this long is treated as gone. */
+  heartbeatTimeoutMs: number;
 };
 
 export function timings(env: Env): Timings {
   return {
     queueTtlMs: seconds(env.QUEUE_TTL_SECONDS, 30),
     roomIdleMs: seconds(env.ROOM_IDLE_SECONDS, 300),
+    heartbeatTimeoutMs: seconds(env.HEARTBEAT_TIMEOUT_SECONDS, 30),
   };
 }
+
+export type AbuseSettings = {
+  rematchCooldownMs: number;
+  blockMs: number;
+  reportThreshold: number;
+  reportWindowMs: number;
+  banMs: number;
+};
+
+export function abuseSettings(env: Env): AbuseSettings {
+  return {
+    rematchCooldownMs: seconds(env.REMATCH_COOLDOWN_SECONDS, 600),
+    blockMs: seconds(env.BLOCK_SECONDS, 30 * 86400),
+    reportThreshold: Math.max(1, Math.floor(Number(env.REPORT_THRESHOLD) || 3)),
+    reportWindowMs: seconds(env.REPORT_WINDOW_SECONDS, 86400),
+    banMs: seconds(env.BAN_SECONDS, 86400),
+  };
+}
+
+/** Origins allowed to call the API and open sockets from a browser, besides the page's own. */
+export const allowedOrigins = (env: Env): string[] =>
+  (env.ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
 
 /** KV rejects an expirationTtl under 60 s, so KV expiry only garbage-collects; the window is enforced in code. */
 export const kvExpirationTtl = (t: Timings): number => Math.max(60, Math.ceil((t.queueTtlMs * 2) / 1000));

@@ -3,10 +3,22 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode, ErrorResponse } from "./protocol";
 
 /** The one error envelope every HTTP error uses, from the routes and from the room alike. */
-export function errorResponse(status: ContentfulStatusCode, code: ErrorCode, message: string): Response {
-  const body: ErrorResponse = { success: false, error: { code, message } };
-  return Response.json(body, { status });
+export function errorResponse(
+  status: ContentfulStatusCode,
+  code: ErrorCode,
+  message: string,
+  extra: Pick<ErrorResponse["error"], "retryAfterSeconds" | "until"> = {},
+): Response {
+  const body: ErrorResponse = { success: false, error: { code, message, ...extra } };
+  const headers: HeadersInit = extra.retryAfterSeconds ? { "Retry-After": String(extra.retryAfterSeconds) } : {};
+  return Response.json(body, { status, headers });
 }
+
+/** The rate-limit binding counts in fixed windows of 10 s: retrying sooner is pointless. */
+export const RETRY_AFTER_SECONDS = 10;
+
+export const rateLimited = (what: string): Response =>
+  errorResponse(429, "rate_limited", `Too many ${what}; slow down.`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
 
 /** Thrown by anything behind a route; the app's one `onError` turns it into the envelope. */
 export class ApiError extends HTTPException {
@@ -14,11 +26,12 @@ export class ApiError extends HTTPException {
     status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
+    readonly extra: Pick<ErrorResponse["error"], "retryAfterSeconds" | "until"> = {},
   ) {
     super(status, { message });
   }
 
   override getResponse(): Response {
-    return errorResponse(this.status as ContentfulStatusCode, this.code, this.message);
+    return errorResponse(this.status as ContentfulStatusCode, this.code, this.message, this.extra);
   }
 }

@@ -3,21 +3,41 @@
  * single `onError` turn every failure into the JSON error envelope.
  */
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { ApiError, errorResponse } from "./errors";
+import { allowedOrigins } from "./config";
+import { ApiError, errorResponse, RETRY_AFTER_SECONDS } from "./errors";
 import { log } from "./log";
 import { match, roomStub } from "./matchmaker";
+import { fingerprint } from "./queue";
 import { ChatQuery, LIMITS, MatchRequest } from "./protocol";
 import type { z } from "zod";
 
 export { ChatRoom } from "./chat-room";
+export { Device } from "./device";
 
 const app = new Hono<{ Bindings: Env }>();
+
+/** The page's own origin always works; others only when listed in ALLOWED_ORIGINS. */
+const originAllowed = (origin: string, requestUrl: string, env: Env): boolean =>
+  origin === new URL(requestUrl).origin || allowedOrigins(env).includes(origin);
+
+app.use(
+  "/api/*",
+  cors({
+    origin: (origin, c) => (originAllowed(origin, c.req.url, c.env) ? origin : null),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Content-Type"],
+    maxAge: 600,
+  }),
+);
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 
 app.post("/api/match", async (c) => {
+  await limit(c.env.MATCH_PER_IP, clientAddress(c.req.raw), "match_ip");
   const body = validate(MatchRequest, await readJson(c.req.raw), "invalid_body");
+  await limit(c.env.MATCH_PER_DEVICE, await fingerprint(body.deviceId), "match_device");
   const result = await match(c.env, body, new URL(c.req.url).origin);
   return c.json(result);
 });
@@ -25,6 +45,10 @@ app.post("/api/match", async (c) => {
 app.get("/chat", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "This endpoint only accepts WebSocket upgrades.");
+  }
+  const origin = c.req.header("Origin");
+  if (origin && !originAllowed(origin, c.req.url, c.env)) {
+    throw new ApiError(403, "origin_not_allowed", `Connections from ${origin} are not allowed.`);
   }
   const query = validate(ChatQuery, c.req.query(), "invalid_query");
   if (!query.token) throw new ApiError(401, "missing_token", "A token is required to join this chat.");
@@ -42,6 +66,21 @@ app.onError((err, c) => {
   log("http.error", { path: c.req.path, error: err instanceof Error ? err.message : String(err) }, "error");
   return errorResponse(500, "internal_error", "Something went wrong on our side.");
 });
+
+/**
+ * The caller's address as Cloudflare's edge reports it. Without it (local `wrangler dev`,
+ * tests) or on loopback there is no network to tell apart, so only the device budget applies.
+ */
+function clientAddress(request: Request): string | null {
+  const ip = request.headers.get("CF-Connecting-IP");
+  return ip && ip !== "127.0.0.1" && ip !== "::1" ? ip : null;
+}
+
+async function limit(limiter: RateLimit, key: string | null, name: string): Promise<void> {
+  if (key === null || (await limiter.limit({ key })).success) return;
+  log("ratelimit.hit", { limiter: name }, "warn");
+  throw new ApiError(429, "rate_limited", "Too many match requests; slow down.", { retryAfterSeconds: RETRY_AFTER_SECONDS });
+}
 
 async function readJson(request: Request): Promise<unknown> {
   const declared = Number(request.headers.get("Content-Length") ?? 0);

@@ -7,6 +7,7 @@ import { nanoid } from "nanoid";
 import { timings, type Timings } from "./config";
 import { ApiError } from "./errors";
 import type { ChatRoom, Newcomer, PollResult, Seat } from "./chat-room";
+import { deviceStub } from "./device";
 import { log } from "./log";
 import { chatUrl, type MatchFound, type MatchResponse, type MatchWaiting, type ParsedMatchRequest } from "./protocol";
 import { entryKeyOf, fingerprint, listFresh, queueKeyOf, type QueueEntry } from "./queue";
@@ -21,12 +22,19 @@ type OwnWait = Extract<PollResult, { status: "waiting" }> & { token: string };
 
 export async function match(env: Env, req: ParsedMatchRequest, origin: string): Promise<MatchResponse> {
   const t = timings(env);
+  const device = await fingerprint(req.deviceId);
+  const standing = await deviceStub(env, device).standing();
+  if (standing.bannedUntil) {
+    const until = new Date(standing.bannedUntil).toISOString();
+    throw new ApiError(403, "banned", `This device is banned until ${until} after reports from other users.`, { until });
+  }
   const seeker: Seeker = {
     name: req.userName,
     user: await fingerprint(req.userId),
-    device: await fingerprint(req.deviceId),
+    device,
     origin,
     queueKey: queueKeyOf(req),
+    avoid: standing.avoid,
   };
 
   const ticket = req.ticket ? parseTicket(req.ticket) : null;
@@ -90,13 +98,18 @@ async function claimOlder(env: Env, seeker: Seeker, own: OwnWait, t: Timings): P
   return now.status === "matched" ? now.seat : null;
 }
 
-const isStranger = (seeker: Seeker, c: QueueEntry): boolean => c.user !== seeker.user && c.device !== seeker.device;
+/** Not ourselves, and not someone we just skipped or blocked (the room re-checks both directions). */
+const isStranger = (seeker: Seeker, c: QueueEntry): boolean =>
+  c.user !== seeker.user && c.device !== seeker.device && !seeker.avoid.includes(c.device);
 
 async function tryClaims(env: Env, seeker: Seeker, candidates: QueueEntry[]): Promise<Seat | null> {
-  const newcomer: Newcomer = { name: seeker.name, user: seeker.user, device: seeker.device, origin: seeker.origin };
+  const { queueKey, ...newcomer } = seeker;
   for (const candidate of candidates) {
     const result = await roomStub(env, candidate.sessionId).claim(newcomer);
-    if (result.ok) return result.seat;
+    if (!result.ok) continue;
+    // Remembered before anyone hears of the pairing, so Next can never hand the same stranger back.
+    await Promise.all([deviceStub(env, seeker.device).met(candidate.device), deviceStub(env, candidate.device).met(seeker.device)]);
+    return result.seat;
   }
   return null;
 }

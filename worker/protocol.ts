@@ -109,10 +109,23 @@ export const ErrorCode = z.enum([
   "frame_too_large",
   "unsupported_data",
   "not_paired",
+  // abuse controls
+  "rate_limited",
+  "banned",
+  "origin_not_allowed",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
-export type ErrorResponse = { success: false; error: { code: ErrorCode; message: string } };
+export type ErrorResponse = {
+  success: false;
+  error: {
+    code: ErrorCode;
+    message: string;
+    /** With `rate_limited`: when to try again. With `banned`: when the ban ends (ISO 8601). */
+    retryAfterSeconds?: number;
+    until?: string;
+  };
+};
 
 export const ChatQuery = z.object({
   sessionId: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "sessionId is malformed"),
@@ -129,6 +142,9 @@ export function chatUrl(origin: string, sessionId: string, token: string): strin
 }
 
 // ---------------------------------------------------------------- WebSocket: client → server
+
+export const REPORT_REASONS = ["spam", "harassment", "sexual", "hate", "underage", "other"] as const;
+export type ReportReason = (typeof REPORT_REASONS)[number];
 
 export const ClientFrame = z.discriminatedUnion(
   "type",
@@ -149,9 +165,14 @@ export const ClientFrame = z.discriminatedUnion(
     }),
     z.object({ type: z.literal("typing"), isTyping: z.boolean({ error: "isTyping must be a boolean" }) }),
     z.object({ type: z.literal("leave") }),
+    /** Ends the chat, and the reporter never meets that stranger again. */
+    z.object({
+      type: z.literal("report"),
+      reason: z.enum(REPORT_REASONS, { error: `reason must be one of ${REPORT_REASONS.join(", ")}` }),
+    }),
     z.object({ type: z.literal("ping") }),
   ],
-  { error: "type must be one of message, typing, leave, ping" },
+  { error: "type must be one of message, typing, leave, report, ping" },
 );
 export type ClientFrame = z.input<typeof ClientFrame>;
 
@@ -160,7 +181,7 @@ export type ClientFrame = z.input<typeof ClientFrame>;
 export type ChatMessage = { id: string; from: string; text: string; at: number; clientId?: string };
 export type Partner = { id: string; name: string; online: boolean };
 export type RoomStatus = "waiting" | "paired";
-export type CloseReason = "left" | "idle" | "expired" | "partner_missing" | "superseded";
+export type CloseReason = "left" | "reported" | "idle" | "expired" | "partner_missing" | "superseded";
 
 export type ServerFrame =
   | {
@@ -194,4 +215,8 @@ export const CLOSE = {
   ended: 4002,
   /** The waiting room's owner was paired elsewhere; the `matched` frame says where. */
   moved: 4003,
+  /** No ping or frame within the heartbeat timeout: the connection is presumed dead. Reconnect. */
+  stale: 4004,
+  /** Kept sending past the message rate limit. Reconnect later, slower. */
+  flooding: 4008,
 } as const;

@@ -1,0 +1,96 @@
+/**
+ * Device: what the service remembers about one device, keyed by its fingerprint (never the
+ * raw deviceId): whom it met recently (no rematch), whom it blocked (a report), the reports
+ * against it and its ban. One object per device keeps each decision exact without KV's
+ * read-modify-write races; it holds a few hundred bytes and expires its own entries.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { abuseSettings, type AbuseSettings } from "./config";
+import { log } from "./log";
+import type { ReportReason } from "./protocol";
+
+type Record = {
+  /** Device fingerprint → until when not to pair with it (recent partners and blocks alike). */
+  avoid: { [device: string]: number };
+  /** Times of reports against this device, inside the report window. */
+  reports: number[];
+  bannedUntil: number | null;
+};
+
+export type Standing = { bannedUntil: number | null; avoid: string[] };
+
+export class Device extends DurableObject<Env> {
+  private record: Record = { avoid: {}, reports: [], bannedUntil: null };
+  private readonly settings: AbuseSettings;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.settings = abuseSettings(env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.record = (await ctx.storage.get<Record>("record")) ?? this.record;
+    });
+  }
+
+  /** Whether this device may match now, and whom it must not meet. */
+  standing(): Standing {
+    const now = Date.now();
+    const bannedUntil = this.record.bannedUntil && this.record.bannedUntil > now ? this.record.bannedUntil : null;
+    const avoid = Object.entries(this.record.avoid)
+      .filter(([, until]) => until > now)
+      .map(([device]) => device);
+    return { bannedUntil, avoid };
+  }
+
+  /** Paired with `other`: skipping it with Next must not hand it straight back. */
+  async met(other: string): Promise<void> {
+    await this.avoid(other, this.settings.rematchCooldownMs);
+  }
+
+  /** This device reported `other`: they never meet again. */
+  async blocked(other: string): Promise<void> {
+    await this.avoid(other, this.settings.blockMs);
+  }
+
+  /** A report against this device; past the threshold inside the window, it is banned. */
+  async reported(reason: ReportReason): Promise<{ bannedUntil: number | null }> {
+    const now = Date.now();
+    const { reportThreshold, reportWindowMs, banMs } = this.settings;
+    this.record.reports = [...this.record.reports.filter((at) => at > now - reportWindowMs), now];
+    if (this.record.reports.length >= reportThreshold && !(this.record.bannedUntil && this.record.bannedUntil > now)) {
+      this.record.bannedUntil = now + banMs;
+      log("device.banned", { reports: this.record.reports.length, reason, untilIso: new Date(this.record.bannedUntil).toISOString() }, "warn");
+    }
+    await this.save(now);
+    return { bannedUntil: this.record.bannedUntil };
+  }
+
+  private async avoid(other: string, forMs: number): Promise<void> {
+    const now = Date.now();
+    this.record.avoid[other] = Math.max(this.record.avoid[other] ?? 0, now + forMs);
+    await this.save(now);
+  }
+
+  /** Saves after dropping what has expired, and lets the object delete itself once nothing is left. */
+  private async save(now: number): Promise<void> {
+    for (const [device, until] of Object.entries(this.record.avoid)) if (until <= now) delete this.record.avoid[device];
+    await this.ctx.storage.put("record", this.record);
+    const lastsUntil = Math.max(
+      this.record.bannedUntil ?? 0,
+      ...Object.values(this.record.avoid),
+      ...this.record.reports.map((at) => at + this.settings.reportWindowMs),
+    );
+    await this.ctx.storage.setAlarm(lastsUntil + 1000);
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const { bannedUntil, avoid } = this.standing();
+    const reportsLive = this.record.reports.some((at) => at > now - this.settings.reportWindowMs);
+    if (bannedUntil || avoid.length || reportsLive) return this.save(now);
+    await this.ctx.storage.deleteAll();
+  }
+}
+
+export function deviceStub(env: Env, fingerprint: string): DurableObjectStub<Device> {
+  return env.DEVICE.get(env.DEVICE.idFromName(fingerprint));
+}
