@@ -60,6 +60,23 @@ describe("POST /api/match", () => {
     expect(await match({ ...alice, ticket: first.ticket })).toEqual(matched);
   });
 
+  it("replaces the wait of a client that polls without its ticket, instead of queueing it twice", async () => {
+    const language = uniqueLanguage();
+    const legacy = newUser({ language });
+    const first = (await match(legacy)) as MatchWaiting;
+    const second = (await match(legacy)) as MatchWaiting;
+    expect(second.sessionId).not.toBe(first.sessionId);
+    expect(await queueEntries(language)).toHaveLength(1);
+    const stranger = (await match(newUser({ language }))) as MatchFound;
+    expect(stranger.sessionId).toBe(second.sessionId);
+
+    // Someone who only knows the userId cannot cancel a wait.
+    const victim = newUser({ language: uniqueLanguage() });
+    const victimWait = (await match(victim)) as MatchWaiting;
+    await match({ ...victim, deviceId: "attacker-device" });
+    expect(await match({ ...victim, ticket: victimWait.ticket })).toMatchObject({ matched: false, sessionId: victimWait.sessionId });
+  });
+
   it("never lets a userId alone, or someone else's ticket, read a match", async () => {
     const language = uniqueLanguage();
     const alice = newUser({ language });

@@ -220,6 +220,15 @@ export class ChatRoom extends DurableObject<Env> {
     return { ok: true, seat: this.seatFor(claimer) };
   }
 
+  /**
+   * The owner started a new search: a wait nobody took yet is dropped. Both ids must match,
+   * so knowing someone's userId is not enough to cancel their wait.
+   */
+  async withdraw(user: string, device: string): Promise<void> {
+    const owner = this.meta?.participants[0];
+    if (this.meta?.status === "waiting" && owner?.user === user && owner.device === device) await this.end("superseded");
+  }
+
   /** A participant gives up its place (a superseded wait, or a seat it cannot take after all). */
   async cancel(token: string): Promise<void> {
     if (!this.participantByToken(token)) return;

@@ -10,7 +10,7 @@ import type { ChatRoom, Newcomer, PollResult, Seat } from "./chat-room";
 import { deviceStub } from "./device";
 import { log } from "./log";
 import { chatUrl, type MatchFound, type MatchResponse, type MatchWaiting, type ParsedMatchRequest } from "./protocol";
-import { entryKeyOf, fingerprint, listFresh, queueKeyOf, type QueueEntry } from "./queue";
+import { entryKeyOf, fingerprint, listFresh, previousWait, queueKeyOf, rememberWait, type QueueEntry } from "./queue";
 
 /** Candidates tried per request: enough to get past a few taken rooms, bounded so a request stays fast. */
 const CLAIM_ATTEMPTS = 4;
@@ -51,6 +51,10 @@ export async function match(env: Env, req: ParsedMatchRequest, origin: string): 
     }
     // The ticket's wait ended (it went silent past the window, or its chat is over): queue afresh.
   }
+
+  // A request without a ticket starts a new search: it replaces any wait this user still holds.
+  const previous = ticket ? null : await previousWait(env.QUEUE, seeker.user);
+  if (previous) await roomStub(env, previous).withdraw(seeker.user, seeker.device);
 
   const seat = await claimAny(env, seeker, t);
   if (seat) return found(seat, origin, seeker.queueKey);
@@ -120,6 +124,7 @@ async function enqueue(env: Env, seeker: Seeker, t: Timings): Promise<MatchWaiti
   const entryKey = entryKeyOf(seeker.queueKey, now, sessionId);
   const { queueKey, ...owner } = seeker;
   const { token } = await roomStub(env, sessionId).open(sessionId, queueKey, entryKey, owner);
+  await rememberWait(env.QUEUE, seeker.user, sessionId, t);
   return waiting({ status: "waiting", sessionId, queueKey, entryKey, enqueuedAt: now, token }, seeker.origin, t);
 }
 

@@ -39,6 +39,25 @@ export async function deleteEntry(kv: KVNamespace, key: string): Promise<void> {
   await kv.delete(key);
 }
 
+/**
+ * Which room a user last waited in, so a client that polls by re-sending its request without
+ * the ticket replaces its wait instead of queueing twice. Best effort: KV is eventually
+ * consistent and allows one write per second per key, so this index never decides anything.
+ */
+const waitKeyOf = (user: string): string => `w/${user}`;
+
+export async function previousWait(kv: KVNamespace, user: string): Promise<string | null> {
+  return kv.get(waitKeyOf(user));
+}
+
+export async function rememberWait(kv: KVNamespace, user: string, sessionId: string, t: Timings): Promise<void> {
+  try {
+    await kv.put(waitKeyOf(user), sessionId, { expirationTtl: kvExpirationTtl(t) });
+  } catch {
+    // Over KV's per-key write rate: the previous wait simply expires on its own.
+  }
+}
+
 /** Waiting users in a queue who were seen within the window, oldest first. */
 export async function listFresh(kv: KVNamespace, queueKey: string, now: number, t: Timings): Promise<QueueEntry[]> {
   const fresh: QueueEntry[] = [];
