@@ -142,21 +142,23 @@ export class ChatRoom extends DurableObject<Env> {
   async poll(token: string, user: string): Promise<PollResult> {
     const me = this.participantByToken(token);
     if (!this.meta || !me || me.user !== user) return { status: "gone" };
-    if (this.meta.status === "moved") return { status: "matched", seat: this.meta.movedTo! };
-    if (this.meta.status === "paired") return { status: "matched", seat: this.seatFor(me) };
-    const now = Date.now();
-    this.meta.ownerSeenAt = now;
-    await this.save();
-    if (now - this.entrySeenAt >= this.t.queueTtlMs / 3) await this.refreshEntry(now);
-    return this.waitingResult();
+    if (this.meta.status === "waiting") {
+      const now = Date.now();
+      this.meta.ownerSeenAt = now;
+      await this.save();
+      if (now - this.entrySeenAt >= this.t.queueTtlMs / 3) await this.refreshEntry(now);
+    }
+    // Read the state after the awaits: a claim may have landed while the KV write was in flight.
+    return this.standingOf(me);
   }
 
   /** The owner wants to claim an older room: shield this one from claims meanwhile. */
   async reserve(token: string, user: string): Promise<ReserveResult> {
     const poll = await this.poll(token, user);
-    if (poll.status !== "waiting" || !this.meta) return { ok: false, poll };
     const now = Date.now();
-    if (this.meta.reservation && this.meta.reservation.until > now) return { ok: false, poll };
+    if (poll.status !== "waiting" || !this.meta || (this.meta.reservation && this.meta.reservation.until > now)) {
+      return { ok: false, poll };
+    }
     this.meta.reservation = { id: nanoid(), until: now + RESERVATION_MS };
     await this.save();
     return { ok: true, reservation: this.meta.reservation.id };
@@ -239,21 +241,18 @@ export class ChatRoom extends DurableObject<Env> {
 
   async fetch(request: Request): Promise<Response> {
     const token = new URL(request.url).searchParams.get("token");
-    if (!this.meta) {
-      return this.endedReason
-        ? errorResponse(410, "session_ended", "This chat has ended; start a new match.")
-        : errorResponse(404, "session_not_found", "No such chat session.");
-    }
-    if (!token) return errorResponse(401, "missing_token", "A token is required to join this chat.");
-    const me = this.participantByToken(token);
-    if (!me) return errorResponse(403, "invalid_token", "This token does not belong to this chat.");
-    if (this.meta.status === "moved") return errorResponse(410, "session_ended", "You were paired in another chat.");
+    const admitted = this.admit(token);
+    if (admitted instanceof Response) return admitted;
     // A client reconnecting in a loop would keep the room busy replacing sockets: cool it down.
-    const { success } = await this.env.CONNECT_PER_DEVICE.limit({ key: me.device });
+    const { success } = await this.env.CONNECT_PER_DEVICE.limit({ key: admitted.device });
     if (!success) {
-      log("ratelimit.hit", { limiter: "connect", sessionId: this.meta.sessionId }, "warn");
+      log("ratelimit.hit", { limiter: "connect", sessionId: this.meta?.sessionId }, "warn");
       return rateLimited("connections");
     }
+    // The room may have ended while the limiter answered.
+    const me = this.admit(token);
+    if (me instanceof Response) return me;
+    const meta = this.meta!;
 
     const now = Date.now();
     const { 0: client, 1: server } = new WebSocketPair();
@@ -264,17 +263,17 @@ export class ChatRoom extends DurableObject<Env> {
     for (const ws of previous) ws.close(CLOSE.replaced, "replaced by a newer connection");
 
     const firstTime = !me.joined;
-    if (firstTime || this.meta.emptySince !== null) {
+    if (firstTime || meta.emptySince !== null) {
       me.joined = true;
-      this.meta.emptySince = null;
+      meta.emptySince = null;
       await this.save();
     }
     const partner = this.partnerOf(me);
     this.sendTo(server, {
       type: "welcome",
-      sessionId: this.meta.sessionId,
+      sessionId: meta.sessionId,
       you: { id: me.alias, name: me.name },
-      status: this.meta.status,
+      status: meta.status === "paired" ? "paired" : "waiting",
       partner: partner ? this.partnerView(partner) : null,
       history: this.history(),
     });
@@ -285,10 +284,10 @@ export class ChatRoom extends DurableObject<Env> {
       );
     }
     // While the owner holds a waiting socket it stays matchable; the alarm keeps its entry fresh.
-    if (this.meta.status === "waiting") this.meta.ownerSeenAt = now;
-    this.meta.lastActivity = now;
+    if (meta.status === "waiting") meta.ownerSeenAt = now;
+    meta.lastActivity = now;
     await this.scheduleAlarm(now);
-    log("ws.connected", { sessionId: this.meta.sessionId, participant: me.alias, status: this.meta.status, reconnect: !firstTime });
+    log("ws.connected", { sessionId: meta.sessionId, participant: me.alias, status: meta.status, reconnect: !firstTime });
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -435,19 +434,15 @@ export class ChatRoom extends DurableObject<Env> {
   /** Ends the room for good: tells everyone, closes sockets, forgets everything. Idempotent. */
   private async end(reason: CloseReason): Promise<void> {
     const meta = this.meta;
+    // Forget first, before any await, so no claim or connect can slip in while we clean up.
+    this.meta = null;
+    this.endedReason = reason;
     if (meta) {
       this.broadcast({ type: "closed", reason });
       for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.ended, `chat ended: ${reason}`);
-      await this.dropEntry();
-      log("room.cleaned", {
-        sessionId: meta.sessionId,
-        reason,
-        status: meta.status,
-        ageMs: Date.now() - meta.createdAt,
-      });
+      log("room.cleaned", { sessionId: meta.sessionId, reason, status: meta.status, ageMs: Date.now() - meta.createdAt });
+      if (meta.entryKey) await deleteEntry(this.env.QUEUE, meta.entryKey);
     }
-    this.meta = null;
-    this.endedReason = reason;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
@@ -477,6 +472,20 @@ export class ChatRoom extends DurableObject<Env> {
     log("chat.reported", { sessionId: this.meta!.sessionId, participant: reporter.alias, reason });
     await Promise.all([deviceStub(this.env, reported.device).reported(reason), deviceStub(this.env, reporter.device).blocked(reported.device)]);
     await this.end("reported");
+  }
+
+  /** Who may connect: the holder of a participant token of a live room; anyone else gets the reason. */
+  private admit(token: string | null): Participant | Response {
+    if (!this.meta) {
+      return this.endedReason
+        ? errorResponse(410, "session_ended", "This chat has ended; start a new match.")
+        : errorResponse(404, "session_not_found", "No such chat session.");
+    }
+    if (!token) return errorResponse(401, "missing_token", "A token is required to join this chat.");
+    const me = this.participantByToken(token);
+    if (!me) return errorResponse(403, "invalid_token", "This token does not belong to this chat.");
+    if (this.meta.status === "moved") return errorResponse(410, "session_ended", "You were paired in another chat.");
+    return me;
   }
 
   private reject(ws: WebSocket, code: ErrorCode, message: string): void {
@@ -531,8 +540,11 @@ export class ChatRoom extends DurableObject<Env> {
     await deleteEntry(this.env.QUEUE, key);
   }
 
-  private waitingResult(): PollResult {
-    const meta = this.meta!;
+  private standingOf(me: Participant): PollResult {
+    const meta = this.meta;
+    if (!meta) return { status: "gone" };
+    if (meta.status === "moved") return { status: "matched", seat: meta.movedTo! };
+    if (meta.status === "paired") return { status: "matched", seat: this.seatFor(me) };
     return { status: "waiting", sessionId: meta.sessionId, queueKey: meta.queueKey, entryKey: meta.entryKey!, enqueuedAt: meta.enqueuedAt };
   }
 
