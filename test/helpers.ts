@@ -105,9 +105,9 @@ export function upgrade(wsUrl: string, headers: Record<string, string> = { Upgra
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls a condition (for counting frames, where no single frame marks the end). */
-export async function waitUntil(condition: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await sleep(10);
   }

@@ -11,6 +11,7 @@ import { deviceStub } from "./device";
 import { errorResponse, rateLimited } from "./errors";
 import { FloodGuard } from "./flood-guard";
 import { log } from "./log";
+import { count } from "./stats";
 import {
   CLOSE,
   ClientFrame,
@@ -135,6 +136,7 @@ export class ChatRoom extends DurableObject<Env> {
     await this.refreshEntry(now);
     await this.scheduleAlarm(now);
     log("match.enqueued", { sessionId, queue: queueKey });
+    count(this.env, { kind: "enqueued", queue: queueKey });
     return { token: participant.token };
   }
 
@@ -192,6 +194,7 @@ export class ChatRoom extends DurableObject<Env> {
       wsUrl: chatUrl(owner.origin, seat.sessionId, seat.token),
     });
     for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.moved, "paired in another room");
+    count(this.env, { kind: "left_queue", queue: meta.queueKey });
     await this.scheduleAlarm(Date.now());
     return true;
   }
@@ -219,6 +222,7 @@ export class ChatRoom extends DurableObject<Env> {
     await this.scheduleAlarm(now);
     this.send(owner.alias, { type: "paired", partner: this.partnerView(claimer) });
     log("match.paired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt });
+    count(this.env, { kind: "paired", queue: meta.queueKey });
     return { ok: true, seat: this.seatFor(claimer) };
   }
 
@@ -441,6 +445,8 @@ export class ChatRoom extends DurableObject<Env> {
       this.broadcast({ type: "closed", reason });
       for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.ended, `chat ended: ${reason}`);
       log("room.cleaned", { sessionId: meta.sessionId, reason, status: meta.status, ageMs: Date.now() - meta.createdAt });
+      if (meta.status === "waiting") count(this.env, { kind: "left_queue", queue: meta.queueKey });
+      if (meta.status === "paired") count(this.env, { kind: "room_closed" });
       if (meta.entryKey) await deleteEntry(this.env.QUEUE, meta.entryKey);
     }
     await this.ctx.storage.deleteAlarm();

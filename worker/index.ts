@@ -10,11 +10,13 @@ import { ApiError, errorResponse, RETRY_AFTER_SECONDS } from "./errors";
 import { log } from "./log";
 import { match, roomStub } from "./matchmaker";
 import { fingerprint } from "./queue";
+import { statsStub } from "./stats";
 import { ChatQuery, LIMITS, MatchRequest } from "./protocol";
 import type { z } from "zod";
 
 export { ChatRoom } from "./chat-room";
 export { Device } from "./device";
+export { Stats } from "./stats";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -33,6 +35,9 @@ app.use(
 );
 
 app.get("/api/health", (c) => c.json({ ok: true }));
+
+/** Counts only: safe to expose, and cheap (a few numbers held in one object's memory). */
+app.get("/api/stats", async (c) => c.json(await statsStub(c.env).snapshot()));
 
 app.post("/api/match", async (c) => {
   await limit(c.env.MATCH_PER_IP, clientAddress(c.req.raw), "match_ip");

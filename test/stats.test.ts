@@ -1,0 +1,26 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { StatsSnapshot } from "../worker/stats";
+import { connect, match, newUser, pairUp, uniqueLanguage, waitUntil } from "./helpers";
+
+const stats = async (): Promise<StatsSnapshot> => (await exports.default.fetch("http://chat.test/api/stats")).json();
+
+describe("GET /api/stats", () => {
+  it("counts waiting users per queue, active rooms and pairings, and nothing about anyone", async () => {
+    const language = uniqueLanguage();
+    await match(newUser({ language, emotion: "😊" }));
+    await waitUntil(async () => (await stats()).waiting[`any:😊:${language}`] === 1);
+
+    const before = await stats();
+    const { aliceMatch } = await pairUp();
+    await waitUntil(async () => (await stats()).activeRooms === before.activeRooms + 1);
+    const during = await stats();
+    expect(during.pairingsThisMinute + during.pairingsLastMinute).toBeGreaterThan(0);
+    expect(JSON.stringify(during)).not.toMatch(/user-|device-|Tester|Alice|Bob/);
+
+    const socket = await connect(aliceMatch.wsUrl);
+    socket.send({ type: "leave" });
+    await socket.closed;
+    await waitUntil(async () => (await stats()).activeRooms === before.activeRooms);
+  });
+});
