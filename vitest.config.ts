@@ -1,23 +1,42 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+
+/** A test project running inside workerd with the worker's real bindings, on one matchmaker backend. */
+function workerd(matchmaker: "kv" | "durable-object", include: string[]): TestProjectInlineConfiguration {
+  return {
+    extends: true,
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          // Short windows so expiry, idle and widening paths run in seconds, not minutes.
+          bindings: {
+            MATCHMAKER: matchmaker,
+            QUEUE_TTL_SECONDS: "5",
+            ROOM_IDLE_SECONDS: "300",
+            WIDEN_EMOTION_SECONDS: "1",
+            WIDEN_LANGUAGE_SECONDS: "2",
+            ALLOWED_ORIGINS: "https://app.example",
+          },
+          // A wider device budget, so tests that make 50 attempts from one device run in seconds;
+          // the flood test sends well past it.
+          ratelimits: { MATCH_PER_DEVICE: { namespace_id: "1001", simple: { limit: 120, period: 10 } } },
+        },
+      }),
+    ],
+    test: { name: matchmaker, include },
+  };
+}
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      // Short windows so expiry and idle paths run in seconds, not minutes.
-      miniflare: {
-        bindings: { QUEUE_TTL_SECONDS: "2", ROOM_IDLE_SECONDS: "300", ALLOWED_ORIGINS: "https://app.example" },
-        // A wider device budget, so tests that make 50 attempts from one device run in seconds;
-        // the flood test sends well past it.
-        ratelimits: { MATCH_PER_DEVICE: { namespace_id: "1001", simple: { limit: 120, period: 10 } } },
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     // The worker's JSON event log is noise in test output; warnings and errors still show.
     onConsoleLog: (_log, type) => (type === "stdout" ? false : undefined),
+    projects: [
+      workerd("kv", ["test/**/*.test.ts", "web-client/test/**/*.test.ts"]),
+      // The matchmaking suite runs again on the other backend: both must pass the same tests.
+      workerd("durable-object", ["test/match.test.ts", "test/widening.test.ts"]),
+    ],
   },
 });

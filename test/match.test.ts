@@ -1,10 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { MatchFound, MatchResponse, MatchWaiting } from "../worker/protocol";
+import { timings } from "../worker/config";
+import { waitingListFor } from "../worker/waiting-list";
 import { connect, match, newUser, postMatch, sleep, uniqueLanguage } from "./helpers";
 
+/** Who the waiting list (whichever backend) shows as waiting in a language's "any" queue. */
 const queueEntries = async (language: string) =>
-  (await env.QUEUE.list({ prefix: `q/any/any/${language}/` })).keys.map((k) => k.name);
+  (await waitingListFor(env, timings(env)).fresh({ mode: "any", emotion: "any", language }, "exact", Date.now())).map((e) => e.sessionId);
 
 describe("POST /api/match", () => {
   it("queues the first user and pairs the second into the same session", async () => {
@@ -120,13 +123,22 @@ describe("POST /api/match", () => {
     const language = uniqueLanguage();
     const ghost = newUser({ language });
     const ghostWait = (await match(ghost)) as MatchWaiting;
-    // The window is 2 s in tests (QUEUE_TTL_SECONDS); KV would keep the entry for 60 s.
-    await sleep(2500);
+    // The window is 5 s in tests (QUEUE_TTL_SECONDS); KV would keep the entry for 60 s.
+    await sleep(5500);
     const late = (await match(newUser({ language }))) as MatchResponse;
     expect(late.matched).toBe(false);
     // The ghost's room refuses claims too, so a stale KV list cannot revive it.
     const room = env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(ghostWait.sessionId));
-    expect(await room.claim({ name: "x", user: "u", device: "d", origin: "http://x", avoid: [] })).toMatchObject({ ok: false });
+    expect(await room.claim({
+        name: "x",
+        user: "u",
+        device: "d",
+        origin: "http://x",
+        avoid: [],
+        criteria: { mode: "any", emotion: "any", language },
+        anyLanguage: false,
+        enqueuedAt: Date.now(),
+      })).toMatchObject({ ok: false });
   });
 
   it("keeps a waiter matchable while it polls or holds its waiting socket", async () => {
@@ -136,11 +148,11 @@ describe("POST /api/match", () => {
     const holder = (await match(newUser({ language }))) as MatchWaiting;
     const socket = await connect(holder.wsUrl);
     await socket.next("welcome");
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 12; i++) {
       await sleep(500);
       await match({ ...poller, ticket: pollerWait.ticket });
     }
-    // Both outlived the 2 s window.
+    // Both outlived the 5 s window.
     expect((await match(newUser({ language: `${language}p` }))).matched).toBe(true);
     expect((await match(newUser({ language }))).matched).toBe(true);
     await socket.next("paired");

@@ -6,7 +6,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { nanoid } from "nanoid";
-import { timings, type Timings } from "./config";
+import { timings, widening, type Timings } from "./config";
 import { deviceStub } from "./device";
 import { errorResponse, rateLimited } from "./errors";
 import { FloodGuard } from "./flood-guard";
@@ -21,10 +21,12 @@ import {
   type CloseReason,
   type ErrorCode,
   type Partner,
+  type Relaxed,
   type ReportReason,
   type ServerFrame,
 } from "./protocol";
-import { deleteEntry, writeEntry } from "./queue";
+import { queueKeyOf, waitingListFor, type Criteria, type QueueEntry, type WaitingList } from "./waiting-list";
+import { relaxationBetween } from "./widening";
 
 /** Who is asking to be in a room: fingerprints, never raw ids. */
 export type Newcomer = {
@@ -34,6 +36,10 @@ export type Newcomer = {
   origin: string;
   /** Devices this one must not be paired with (recent partners, blocked). */
   avoid: string[];
+  criteria: Criteria;
+  anyLanguage: boolean;
+  /** When this person started looking (now, for a newcomer): widening depends on how long both waited. */
+  enqueuedAt: number;
 };
 
 type Participant = Newcomer & {
@@ -45,15 +51,16 @@ type Participant = Newcomer & {
 };
 
 /** What a participant needs to join a session, from its own point of view. */
-export type Seat = { sessionId: string; token: string; partnerId: string; partnerName: string };
+export type Seat = { sessionId: string; token: string; partnerId: string; partnerName: string; relaxed: Relaxed[] };
 
 type Meta = {
   sessionId: string;
   queueKey: string;
   status: "waiting" | "paired" | "moved";
   createdAt: number;
-  /** The owner's KV queue entry, while waiting. */
-  entryKey: string | null;
+  /** The owner's waiting-list entry; `listed` while it is in the list. */
+  entry: QueueEntry;
+  listed: boolean;
   enqueuedAt: number;
   ownerSeenAt: number;
   /** While the owner is trying to claim someone else's room, nobody may claim this one. */
@@ -66,16 +73,18 @@ type Meta = {
   movedTo: Seat | null;
   /** Since when nobody has been connected to a paired room. */
   emptySince: number | null;
+  /** What the pairing relaxed (widening); empty for an exact match. */
+  relaxed: Relaxed[];
 };
 
 export type PollResult =
-  | { status: "waiting"; sessionId: string; queueKey: string; entryKey: string; enqueuedAt: number }
+  | { status: "waiting"; sessionId: string; queueKey: string; entry: QueueEntry }
   | { status: "matched"; seat: Seat }
   | { status: "gone" };
 
 export type ClaimResult =
   | { ok: true; seat: Seat }
-  | { ok: false; reason: "gone" | "taken" | "busy" | "stale" | "self" | "avoided" };
+  | { ok: false; reason: "gone" | "taken" | "busy" | "stale" | "self" | "avoided" | "incompatible" };
 
 export type ReserveResult = { ok: true; reservation: string } | { ok: false; poll: PollResult };
 
@@ -90,6 +99,7 @@ export class ChatRoom extends DurableObject<Env> {
   private endedReason: CloseReason | null = null;
   private readonly t: Timings;
   private readonly sql: SqlStorage;
+  private readonly waitingList: WaitingList;
   /** Message budgets per participant; in memory, as a flood only matters while it lasts. */
   private readonly floodGuards = new Map<string, FloodGuard>();
   /** Last frame per socket (pings answered by the runtime are read from the runtime instead). */
@@ -99,6 +109,7 @@ export class ChatRoom extends DurableObject<Env> {
     super(ctx, env);
     this.t = timings(env);
     this.sql = ctx.storage.sql;
+    this.waitingList = waitingListFor(env, this.t);
     ctx.blockConcurrencyWhile(async () => {
       this.meta = (await ctx.storage.get<Meta>("meta")) ?? null;
       if (this.meta) this.meta.lastActivity = Math.max(this.meta.lastActivity, this.lastMessageAt());
@@ -109,10 +120,11 @@ export class ChatRoom extends DurableObject<Env> {
 
   // ------------------------------------------------------------ matchmaking RPC
 
-  /** Opens the room for a waiting owner and lists it in the KV queue. */
-  async open(sessionId: string, queueKey: string, entryKey: string, owner: Newcomer): Promise<{ token: string }> {
+  /** Opens the room for a waiting owner and puts it on the waiting list. */
+  async open(sessionId: string, owner: Newcomer): Promise<{ token: string; entry: QueueEntry }> {
     if (this.meta || this.endedReason) throw new Error(`room ${sessionId} already used`);
     const now = Date.now();
+    const queueKey = queueKeyOf(owner.criteria);
     const participant: Participant = { ...owner, alias: nanoid(10), token: nanoid(32), joined: false };
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL, client_id TEXT)",
@@ -122,8 +134,17 @@ export class ChatRoom extends DurableObject<Env> {
       queueKey,
       status: "waiting",
       createdAt: now,
-      entryKey,
-      enqueuedAt: now,
+      entry: {
+        ...owner.criteria,
+        sessionId,
+        enqueuedAt: owner.enqueuedAt,
+        seenAt: now,
+        user: owner.user,
+        device: owner.device,
+        anyLanguage: owner.anyLanguage,
+      },
+      listed: true,
+      enqueuedAt: owner.enqueuedAt,
       ownerSeenAt: now,
       reservation: null,
       pairedAt: null,
@@ -131,13 +152,14 @@ export class ChatRoom extends DurableObject<Env> {
       participants: [participant],
       movedTo: null,
       emptySince: null,
+      relaxed: [],
     };
     await this.save();
     await this.refreshEntry(now);
     await this.scheduleAlarm(now);
     log("match.enqueued", { sessionId, queue: queueKey });
     count(this.env, { kind: "enqueued", queue: queueKey });
-    return { token: participant.token };
+    return { token: participant.token, entry: this.meta.entry };
   }
 
   /** The owner (or a seated participant) asks where it stands; a poll keeps a waiting owner matchable. */
@@ -192,6 +214,7 @@ export class ChatRoom extends DurableObject<Env> {
       partnerId: seat.partnerId,
       partnerName: seat.partnerName,
       wsUrl: chatUrl(owner.origin, seat.sessionId, seat.token),
+      relaxed: seat.relaxed,
     });
     for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.moved, "paired in another room");
     count(this.env, { kind: "left_queue", queue: meta.queueKey });
@@ -210,6 +233,13 @@ export class ChatRoom extends DurableObject<Env> {
     if (owner.avoid.includes(stranger.device) || stranger.avoid.includes(owner.device)) return { ok: false, reason: "avoided" };
     if (meta.reservation && meta.reservation.until > now) return { ok: false, reason: "busy" };
     if (!this.ownerIsPresent(now)) return { ok: false, reason: "stale" };
+    const relaxed = relaxationBetween(
+      { ...meta.entry, enqueuedAt: meta.enqueuedAt },
+      { ...stranger.criteria, enqueuedAt: stranger.enqueuedAt, anyLanguage: stranger.anyLanguage },
+      now,
+      widening(this.env),
+    );
+    if (!relaxed) return { ok: false, reason: "incompatible" };
 
     const claimer: Participant = { ...stranger, alias: nanoid(10), token: nanoid(32), joined: false };
     meta.participants.push(claimer);
@@ -217,11 +247,12 @@ export class ChatRoom extends DurableObject<Env> {
     meta.reservation = null;
     meta.pairedAt = now;
     meta.lastActivity = now;
+    meta.relaxed = relaxed;
     await this.dropEntry();
     await this.save();
     await this.scheduleAlarm(now);
-    this.send(owner.alias, { type: "paired", partner: this.partnerView(claimer) });
-    log("match.paired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt });
+    this.send(owner.alias, { type: "paired", partner: this.partnerView(claimer), relaxed });
+    log("match.paired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt, relaxed: relaxed.join(",") });
     count(this.env, { kind: "paired", queue: meta.queueKey });
     return { ok: true, seat: this.seatFor(claimer) };
   }
@@ -447,7 +478,7 @@ export class ChatRoom extends DurableObject<Env> {
       log("room.cleaned", { sessionId: meta.sessionId, reason, status: meta.status, ageMs: Date.now() - meta.createdAt });
       if (meta.status === "waiting") count(this.env, { kind: "left_queue", queue: meta.queueKey });
       if (meta.status === "paired") count(this.env, { kind: "room_closed" });
-      if (meta.entryKey) await deleteEntry(this.env.QUEUE, meta.entryKey);
+      if (meta.listed) await this.waitingList.remove(meta.entry);
     }
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -528,22 +559,19 @@ export class ChatRoom extends DurableObject<Env> {
 
   private async refreshEntry(now: number): Promise<void> {
     const meta = this.meta!;
-    if (!meta.entryKey) return;
-    const owner = meta.participants[0];
+    if (!meta.listed) return;
     this.entrySeenAt = now;
-    await writeEntry(
-      this.env.QUEUE,
-      { key: meta.entryKey, sessionId: meta.sessionId, enqueuedAt: meta.enqueuedAt, seenAt: now, user: owner.user, device: owner.device },
-      this.t,
-    );
+    meta.entry.seenAt = now;
+    await this.waitingList.put({ ...meta.entry });
+    // A claim may have taken the room (and removed the entry) while the write was in flight.
+    if (this.meta !== meta || !meta.listed) await this.waitingList.remove(meta.entry);
   }
 
   private async dropEntry(): Promise<void> {
     const meta = this.meta;
-    if (!meta?.entryKey) return;
-    const key = meta.entryKey;
-    meta.entryKey = null;
-    await deleteEntry(this.env.QUEUE, key);
+    if (!meta?.listed) return;
+    meta.listed = false;
+    await this.waitingList.remove(meta.entry);
   }
 
   private standingOf(me: Participant): PollResult {
@@ -551,7 +579,7 @@ export class ChatRoom extends DurableObject<Env> {
     if (!meta) return { status: "gone" };
     if (meta.status === "moved") return { status: "matched", seat: meta.movedTo! };
     if (meta.status === "paired") return { status: "matched", seat: this.seatFor(me) };
-    return { status: "waiting", sessionId: meta.sessionId, queueKey: meta.queueKey, entryKey: meta.entryKey!, enqueuedAt: meta.enqueuedAt };
+    return { status: "waiting", sessionId: meta.sessionId, queueKey: meta.queueKey, entry: meta.entry };
   }
 
   private async save(): Promise<void> {
@@ -572,7 +600,7 @@ export class ChatRoom extends DurableObject<Env> {
 
   private seatFor(me: Participant): Seat {
     const partner = this.partnerOf(me)!;
-    return { sessionId: this.meta!.sessionId, token: me.token, partnerId: partner.alias, partnerName: partner.name };
+    return { sessionId: this.meta!.sessionId, token: me.token, partnerId: partner.alias, partnerName: partner.name, relaxed: this.meta!.relaxed };
   }
 
   private partnerView(p: Participant): Partner {

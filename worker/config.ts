@@ -21,6 +21,13 @@ export function timings(env: Env): Timings {
   };
 }
 
+export function widening(env: Env): { emotionAfterMs: number; languageAfterMs: number } {
+  return {
+    emotionAfterMs: seconds(env.WIDEN_EMOTION_SECONDS, 15),
+    languageAfterMs: seconds(env.WIDEN_LANGUAGE_SECONDS, 30),
+  };
+}
+
 export type AbuseSettings = {
   rematchCooldownMs: number;
   blockMs: number;

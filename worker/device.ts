@@ -15,12 +15,14 @@ type Record = {
   /** Times of reports against this device, inside the report window. */
   reports: number[];
   bannedUntil: number | null;
+  /** The room this device last started waiting in, so a request without a ticket can replace that wait. */
+  waitingIn: string | null;
 };
 
-export type Standing = { bannedUntil: number | null; avoid: string[] };
+export type Standing = { bannedUntil: number | null; avoid: string[]; waitingIn: string | null };
 
 export class Device extends DurableObject<Env> {
-  private record: Record = { avoid: {}, reports: [], bannedUntil: null };
+  private record: Record = { avoid: {}, reports: [], bannedUntil: null, waitingIn: null };
   private readonly settings: AbuseSettings;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -38,7 +40,12 @@ export class Device extends DurableObject<Env> {
     const avoid = Object.entries(this.record.avoid)
       .filter(([, until]) => until > now)
       .map(([device]) => device);
-    return { bannedUntil, avoid };
+    return { bannedUntil, avoid, waitingIn: this.record.waitingIn };
+  }
+
+  async waiting(sessionId: string): Promise<void> {
+    this.record.waitingIn = sessionId;
+    await this.save(Date.now());
   }
 
   /** Paired with `other`: skipping it with Next must not hand it straight back. */
@@ -75,6 +82,7 @@ export class Device extends DurableObject<Env> {
     for (const [device, until] of Object.entries(this.record.avoid)) if (until <= now) delete this.record.avoid[device];
     await this.ctx.storage.put("record", this.record);
     const lastsUntil = Math.max(
+      this.record.waitingIn ? now + 3600_000 : 0,
       this.record.bannedUntil ?? 0,
       ...Object.values(this.record.avoid),
       ...this.record.reports.map((at) => at + this.settings.reportWindowMs),
@@ -86,6 +94,8 @@ export class Device extends DurableObject<Env> {
     const now = Date.now();
     const { bannedUntil, avoid } = this.standing();
     const reportsLive = this.record.reports.some((at) => at > now - this.settings.reportWindowMs);
+    // A wait an hour old is long over; everything else lasts as long as it says.
+    this.record.waitingIn = null;
     if (bannedUntil || avoid.length || reportsLive) return this.save(now);
     await this.ctx.storage.deleteAll();
   }

@@ -9,13 +9,14 @@ import { allowedOrigins } from "./config";
 import { ApiError, errorResponse, RETRY_AFTER_SECONDS } from "./errors";
 import { log } from "./log";
 import { match, roomStub } from "./matchmaker";
-import { fingerprint } from "./queue";
-import { statsStub } from "./stats";
+import { fingerprint } from "./identity";
+import { statsReport } from "./stats";
 import { ChatQuery, LIMITS, MatchRequest } from "./protocol";
 import type { z } from "zod";
 
 export { ChatRoom } from "./chat-room";
 export { Device } from "./device";
+export { MatchQueue } from "./match-queue";
 export { Stats } from "./stats";
 
 const app = new Hono<{ Bindings: Env }>();
@@ -37,7 +38,7 @@ app.use(
 app.get("/api/health", (c) => c.json({ ok: true }));
 
 /** Counts only: safe to expose, and cheap (a few numbers held in one object's memory). */
-app.get("/api/stats", async (c) => c.json(await statsStub(c.env).snapshot()));
+app.get("/api/stats", async (c) => c.json(await statsReport(c.env)));
 
 app.post("/api/match", async (c) => {
   await limit(c.env.MATCH_PER_IP, clientAddress(c.req.raw), "match_ip");

@@ -1,134 +1,183 @@
 /**
- * The matchmaker: finds a waiting stranger in the KV queue and asks that stranger's
- * ChatRoom to seat us. KV only suggests candidates; the room's single-threaded `claim`
- * decides, so a user can never end up in two pairs or paired with itself.
+ * The matchmaker: finds a waiting stranger on the waiting list and asks that stranger's
+ * ChatRoom to seat us. The list only suggests candidates; the room's single-threaded
+ * `claim` decides, so a user can never end up in two pairs or paired with itself.
  */
 import { nanoid } from "nanoid";
-import { timings, type Timings } from "./config";
-import { ApiError } from "./errors";
+import { timings, widening, type Timings } from "./config";
 import type { ChatRoom, Newcomer, PollResult, Seat } from "./chat-room";
 import { deviceStub } from "./device";
+import { ApiError } from "./errors";
+import { fingerprint } from "./identity";
 import { log } from "./log";
 import { chatUrl, type MatchFound, type MatchResponse, type MatchWaiting, type ParsedMatchRequest } from "./protocol";
-import { entryKeyOf, fingerprint, listFresh, previousWait, queueKeyOf, rememberWait, type QueueEntry } from "./queue";
+import { before, queueKeyOf, waitingListFor, type QueueEntry, type Scope, type WaitingList } from "./waiting-list";
+import { relaxationBetween } from "./widening";
 
 /** Candidates tried per request: enough to get past a few taken rooms, bounded so a request stays fast. */
 const CLAIM_ATTEMPTS = 4;
-/** Spread concurrent seekers over the longest waiters instead of all hitting the very oldest. */
+/** Spread concurrent newcomers over the longest waiters instead of all hitting the very oldest. */
 const CANDIDATE_WINDOW = 8;
 
-type Seeker = Newcomer & { queueKey: string };
 type OwnWait = Extract<PollResult, { status: "waiting" }> & { token: string };
 
 export async function match(env: Env, req: ParsedMatchRequest, origin: string): Promise<MatchResponse> {
   const t = timings(env);
   const device = await fingerprint(req.deviceId);
-  const standing = await deviceStub(env, device).standing();
+  const deviceRecord = deviceStub(env, device);
+  const standing = await deviceRecord.standing();
   if (standing.bannedUntil) {
     const until = new Date(standing.bannedUntil).toISOString();
     throw new ApiError(403, "banned", `This device is banned until ${until} after reports from other users.`, { until });
   }
-  const seeker: Seeker = {
+  const seeker: Newcomer = {
     name: req.userName,
     user: await fingerprint(req.userId),
     device,
     origin,
-    queueKey: queueKeyOf(req),
     avoid: standing.avoid,
+    criteria: { mode: req.mode, emotion: req.emotion, language: req.language },
+    anyLanguage: req.anyLanguage,
+    enqueuedAt: Date.now(),
   };
+  const search = new Search(env, t, seeker);
 
   const ticket = req.ticket ? parseTicket(req.ticket) : null;
   if (req.ticket && !ticket) throw new ApiError(400, "invalid_body", "ticket: malformed ticket");
   if (ticket) {
-    const room = roomStub(env, ticket.sessionId);
-    const state = await room.poll(ticket.token, seeker.user);
-    if (state.status === "matched") return found(state.seat, origin, seeker.queueKey);
+    const state = await roomStub(env, ticket.sessionId).poll(ticket.token, seeker.user);
+    if (state.status === "matched") return found(state.seat, origin, seeker);
     if (state.status === "waiting") {
       const own: OwnWait = { ...state, token: ticket.token };
-      const seat = await claimOlder(env, seeker, own, t);
-      if (seat) return found(seat, origin, seeker.queueKey);
-      return waiting(own, origin, t);
+      const seat = await search.asWaiter(own);
+      return seat ? found(seat, origin, seeker) : waiting(own, origin, env, seeker);
     }
     // The ticket's wait ended (it went silent past the window, or its chat is over): queue afresh.
+  } else if (standing.waitingIn) {
+    // A request without a ticket starts a new search: it replaces the wait this device still holds.
+    await roomStub(env, standing.waitingIn).withdraw(seeker.user, seeker.device);
   }
 
-  // A request without a ticket starts a new search: it replaces any wait this user still holds.
-  const previous = ticket ? null : await previousWait(env.QUEUE, seeker.user);
-  if (previous) await roomStub(env, previous).withdraw(seeker.user, seeker.device);
-
-  const seat = await claimAny(env, seeker, t);
-  if (seat) return found(seat, origin, seeker.queueKey);
-  return enqueue(env, seeker, t);
+  const seat = await search.asNewcomer();
+  if (seat) return found(seat, origin, seeker);
+  const own = await enqueue(env, seeker);
+  await deviceRecord.waiting(own.sessionId);
+  return waiting(own, origin, env, seeker);
 }
 
-/** A newcomer holds no room yet, so nobody can claim it concurrently: it may take anyone. */
-async function claimAny(env: Env, seeker: Seeker, t: Timings): Promise<Seat | null> {
-  const entries = await listFresh(env.QUEUE, seeker.queueKey, Date.now(), t);
-  const strangers = entries.filter((c) => isStranger(seeker, c)).slice(0, CANDIDATE_WINDOW);
-  return tryClaims(env, seeker, shuffle(strangers).slice(0, CLAIM_ATTEMPTS));
-}
+/** One request's search for a partner. */
+class Search {
+  private readonly list: WaitingList;
 
-/**
- * A waiting user also searches, or two users who queued at the same instant would wait
- * forever. The queue pairs off in order: whoever stands at an odd position takes the one
- * just ahead, the others wait to be taken. Waiters polling together see the same list, so
- * one round pairs them all instead of everyone fighting over the oldest entry. The
- * searcher shields its own room while it claims, so it cannot be taken twice.
- */
-async function claimOlder(env: Env, seeker: Seeker, own: OwnWait, t: Timings): Promise<Seat | null> {
-  const entries = await listFresh(env.QUEUE, seeker.queueKey, Date.now(), t);
-  const position = entries.findIndex((e) => e.key === own.entryKey);
-  if (position % 2 === 0) return null;
-  const ahead = (position > 0 ? entries.slice(0, position) : entries.filter((e) => e.key < own.entryKey)).filter(
-    (c) => isStranger(seeker, c),
-  );
-  if (ahead.length === 0) return null;
-  // The neighbour first; if it cannot be taken (a stale list, the same device), a few others.
-  const candidates = [ahead.at(-1)!, ...shuffle(ahead.slice(0, -1)).slice(0, CLAIM_ATTEMPTS - 1)];
+  constructor(
+    private readonly env: Env,
+    private readonly t: Timings,
+    private readonly seeker: Newcomer,
+  ) {
+    this.list = waitingListFor(env, t);
+  }
 
-  const room = roomStub(env, own.sessionId);
-  const reserved = await room.reserve(own.token, seeker.user);
-  if (!reserved.ok) return reserved.poll.status === "matched" ? reserved.poll.seat : null;
-  const seat = await tryClaims(env, seeker, candidates);
-  if (!seat) {
-    await room.release(reserved.reservation);
+  /** A newcomer holds no room yet, so nobody can claim it concurrently: it may take anyone in its queue. */
+  async asNewcomer(): Promise<Seat | null> {
+    const strangers = (await this.candidates("exact")).slice(0, CANDIDATE_WINDOW);
+    return this.tryClaims(shuffle(strangers).slice(0, CLAIM_ATTEMPTS), this.seeker);
+  }
+
+  /**
+   * A waiting user also searches, or two users who queued at the same instant would wait
+   * forever. In its exact queue it pairs off in order: whoever stands at an odd position
+   * takes the one just ahead, the others wait to be taken. Waiters polling together see the
+   * same list, so one round pairs them all instead of everyone fighting over the oldest
+   * entry. After a while it widens, and then only claims users who queued before it, so two
+   * waiters never try to take each other. It shields its own room while it claims.
+   */
+  async asWaiter(own: OwnWait): Promise<Seat | null> {
+    const exact = await this.candidates("exact", own.entry);
+    const position = exact.findIndex((e) => e.sessionId === own.sessionId);
+    let candidates: QueueEntry[] = [];
+    if (position % 2 !== 0) {
+      const ahead = (position > 0 ? exact.slice(0, position) : exact.filter((e) => before(e, own.entry))).filter((c) => this.isStranger(c));
+      // The neighbour first; if it cannot be taken (a stale list, the same device), a few others.
+      if (ahead.length) candidates = [ahead.at(-1)!, ...shuffle(ahead.slice(0, -1)).slice(0, CLAIM_ATTEMPTS - 1)];
+    }
+    if (candidates.length === 0) candidates = await this.widened(own.entry);
+    if (candidates.length === 0) return null;
+
+    const room = roomStub(this.env, own.sessionId);
+    const reserved = await room.reserve(own.token, this.seeker.user);
+    if (!reserved.ok) return reserved.poll.status === "matched" ? reserved.poll.seat : null;
+    // Widening weighs how long both sides waited: claim as who we are, waiting since we queued.
+    const seat = await this.tryClaims(candidates, { ...this.seeker, enqueuedAt: own.entry.enqueuedAt });
+    if (!seat) {
+      await room.release(reserved.reservation);
+      return null;
+    }
+    if (await room.moveTo(reserved.reservation, seat)) return seat;
+    // Our reservation lapsed and someone may have taken our room: give the new seat back.
+    await roomStub(this.env, seat.sessionId).cancel(seat.token);
+    log("match.seat_returned", { sessionId: seat.sessionId }, "warn");
+    const now = await room.poll(own.token, this.seeker.user);
+    return now.status === "matched" ? now.seat : null;
+  }
+
+  /** Same language, any emotion; then any language if both allow it. Exact matches were tried first. */
+  private async widened(me: QueueEntry): Promise<QueueEntry[]> {
+    const w = widening(this.env);
+    const now = Date.now();
+    const waited = now - me.enqueuedAt;
+    const scopes: Scope[] = [];
+    if (waited >= w.emotionAfterMs) scopes.push("language");
+    if (me.anyLanguage && waited >= w.languageAfterMs) scopes.push("any");
+    for (const scope of scopes) {
+      // Only other queues (the exact queue is paired off above, and widening must not disturb
+      // that), and the closest first: relaxing one criterion beats relaxing two.
+      const older = (await this.candidates(scope, me)).flatMap((c) => {
+        const relaxed = before(c, me) ? relaxationBetween(me, c, now, w) : null;
+        return relaxed?.length ? [{ c, distance: relaxed.length }] : [];
+      });
+      if (older.length === 0) continue;
+      const closest = Math.min(...older.map((o) => o.distance));
+      const best = older.filter((o) => o.distance === closest).map((o) => o.c);
+      return shuffle(best.slice(0, CANDIDATE_WINDOW)).slice(0, CLAIM_ATTEMPTS);
+    }
+    return [];
+  }
+
+  private async candidates(scope: Scope, me?: QueueEntry): Promise<QueueEntry[]> {
+    const entries = await this.list.fresh(this.seeker.criteria, scope, Date.now());
+    return entries.filter((c) => c.sessionId === me?.sessionId || this.isStranger(c));
+  }
+
+  /** Not ourselves, and not someone we just skipped or blocked (the room re-checks both directions). */
+  private isStranger(c: QueueEntry): boolean {
+    const s = this.seeker;
+    return c.user !== s.user && c.device !== s.device && !s.avoid.includes(c.device);
+  }
+
+  private async tryClaims(candidates: QueueEntry[], claimant: Newcomer): Promise<Seat | null> {
+    for (const candidate of candidates) {
+      const result = await roomStub(this.env, candidate.sessionId).claim(claimant);
+      if (!result.ok) continue;
+      // Remembered before anyone hears of the pairing, so Next can never hand the same stranger back.
+      await Promise.all([
+        deviceStub(this.env, this.seeker.device).met(candidate.device),
+        deviceStub(this.env, candidate.device).met(this.seeker.device),
+      ]);
+      return result.seat;
+    }
     return null;
   }
-  if (await room.moveTo(reserved.reservation, seat)) return seat;
-  // Our reservation lapsed and someone may have taken our room: give the new seat back.
-  await roomStub(env, seat.sessionId).cancel(seat.token);
-  log("match.seat_returned", { sessionId: seat.sessionId }, "warn");
-  const now = await room.poll(own.token, seeker.user);
-  return now.status === "matched" ? now.seat : null;
 }
 
-/** Not ourselves, and not someone we just skipped or blocked (the room re-checks both directions). */
-const isStranger = (seeker: Seeker, c: QueueEntry): boolean =>
-  c.user !== seeker.user && c.device !== seeker.device && !seeker.avoid.includes(c.device);
-
-async function tryClaims(env: Env, seeker: Seeker, candidates: QueueEntry[]): Promise<Seat | null> {
-  const { queueKey, ...newcomer } = seeker;
-  for (const candidate of candidates) {
-    const result = await roomStub(env, candidate.sessionId).claim(newcomer);
-    if (!result.ok) continue;
-    // Remembered before anyone hears of the pairing, so Next can never hand the same stranger back.
-    await Promise.all([deviceStub(env, seeker.device).met(candidate.device), deviceStub(env, candidate.device).met(seeker.device)]);
-    return result.seat;
-  }
-  return null;
-}
-
-async function enqueue(env: Env, seeker: Seeker, t: Timings): Promise<MatchWaiting> {
+async function enqueue(env: Env, seeker: Newcomer): Promise<OwnWait> {
   const sessionId = nanoid();
-  const now = Date.now();
-  const entryKey = entryKeyOf(seeker.queueKey, now, sessionId);
-  const { queueKey, ...owner } = seeker;
-  const { token } = await roomStub(env, sessionId).open(sessionId, queueKey, entryKey, owner);
-  await rememberWait(env.QUEUE, seeker.user, sessionId, t);
-  return waiting({ status: "waiting", sessionId, queueKey, entryKey, enqueuedAt: now, token }, seeker.origin, t);
+  const { token, entry } = await roomStub(env, sessionId).open(sessionId, seeker);
+  return { status: "waiting", sessionId, queueKey: queueKeyOf(seeker.criteria), entry, token };
 }
 
-function waiting(own: OwnWait, origin: string, t: Timings): MatchWaiting {
+function waiting(own: OwnWait, origin: string, env: Env, seeker: Newcomer): MatchWaiting {
+  const t = timings(env);
+  const w = widening(env);
   return {
     success: true,
     matched: false,
@@ -139,10 +188,14 @@ function waiting(own: OwnWait, origin: string, t: Timings): MatchWaiting {
     wsUrl: chatUrl(origin, own.sessionId, own.token),
     pollAfterMs: Math.min(3000, Math.floor(t.queueTtlMs / 4)),
     expiresInMs: t.queueTtlMs,
+    widening: {
+      emotionAfterMs: Math.max(0, own.entry.enqueuedAt + w.emotionAfterMs - Date.now()),
+      languageAfterMs: seeker.anyLanguage ? Math.max(0, own.entry.enqueuedAt + w.languageAfterMs - Date.now()) : null,
+    },
   };
 }
 
-function found(seat: Seat, origin: string, queueKey: string): MatchFound {
+function found(seat: Seat, origin: string, seeker: Newcomer): MatchFound {
   return {
     success: true,
     matched: true,
@@ -150,7 +203,8 @@ function found(seat: Seat, origin: string, queueKey: string): MatchFound {
     partnerId: seat.partnerId,
     partnerName: seat.partnerName,
     wsUrl: chatUrl(origin, seat.sessionId, seat.token),
-    queueKey,
+    queueKey: queueKeyOf(seeker.criteria),
+    relaxed: seat.relaxed,
   };
 }
 

@@ -58,6 +58,8 @@ export const MatchRequest = z.object({
   /** Languages are case-insensitive tags ("en", "pt-BR"); fold them so "EN" meets "en". */
   language: criterion("language", LIMITS.languageLength).transform((s) => s.toLowerCase()),
   mode: criterion("mode", LIMITS.modeLength).transform((s) => s.toLowerCase()),
+  /** After a while without a partner, also accept strangers who speak another language. */
+  anyLanguage: z.boolean({ error: "anyLanguage must be a boolean" }).optional().transform((b) => b ?? false),
   /** Returned by a previous call while waiting: the secret that lets you follow up on that wait. */
   ticket: z.string({ error: "ticket must be a string" }).max(200, "ticket is too long").optional(),
 });
@@ -77,7 +79,12 @@ export type MatchWaiting = {
   /** Poll at least this often (or hold wsUrl open) or you leave the queue. */
   pollAfterMs: number;
   expiresInMs: number;
+  /** When the search widens: to any emotion, then (if `anyLanguage`) to any language; null if never. */
+  widening: { emotionAfterMs: number; languageAfterMs: number | null };
 };
+
+/** Criteria that were relaxed to make a match: empty for an exact one. */
+export type Relaxed = "emotion" | "language";
 export type MatchFound = {
   success: true;
   matched: true;
@@ -87,6 +94,7 @@ export type MatchFound = {
   partnerName: string;
   wsUrl: string;
   queueKey: string;
+  relaxed: Relaxed[];
 };
 export type MatchResponse = MatchWaiting | MatchFound;
 
@@ -193,9 +201,9 @@ export type ServerFrame =
       history: ChatMessage[];
     }
   /** Pushed to a waiting socket the moment a stranger takes the room. */
-  | { type: "paired"; partner: Partner }
+  | { type: "paired"; partner: Partner; relaxed: Relaxed[] }
   /** Pushed to a waiting socket when its owner was paired in another room: connect there. */
-  | { type: "matched"; sessionId: string; partnerId: string; partnerName: string; wsUrl: string }
+  | { type: "matched"; sessionId: string; partnerId: string; partnerName: string; wsUrl: string; relaxed: Relaxed[] }
   | ({ type: "message" } & ChatMessage)
   | { type: "typing"; from: string; isTyping: boolean }
   | { type: "partner_joined"; partner: Partner }

@@ -6,6 +6,7 @@
  * Object's ~1,000 requests/s at this service's scale. Beyond that, shard it by queue.
  */
 import { DurableObject } from "cloudflare:workers";
+import { meterReadings } from "./metering";
 
 export type StatsEvent =
   | { kind: "enqueued"; queue: string }
@@ -21,6 +22,8 @@ export type StatsSnapshot = {
   pairingsLastMinute: number;
   pairingsPerMinute: { minute: string; pairings: number }[];
   since: string;
+  /** Storage operations by this isolate since it started (one local runtime: all of them). */
+  operations: { [operation: string]: number };
 };
 
 type Counters = {
@@ -72,7 +75,7 @@ export class Stats extends DurableObject<Env> {
     else delete this.counters.waiting[queue];
   }
 
-  snapshot(): StatsSnapshot {
+  snapshot(): Omit<StatsSnapshot, "operations"> {
     const c = this.counters;
     const minute = Math.floor(Date.now() / 60_000);
     const pairingsPerMinute = Object.entries(c.pairings)
@@ -91,7 +94,12 @@ export class Stats extends DurableObject<Env> {
   }
 }
 
-export const statsStub = (env: Env): DurableObjectStub<Stats> => env.STATS.get(env.STATS.idFromName("global"));
+/** What `/api/stats` serves: the counters, plus this isolate's storage operation counts. */
+export async function statsReport(env: Env): Promise<StatsSnapshot> {
+  return { ...(await statsStub(env).snapshot()), operations: meterReadings() };
+}
+
+const statsStub = (env: Env): DurableObjectStub<Stats> => env.STATS.get(env.STATS.idFromName("global"));
 
 /** Counting never holds up a chat, and a lost count is not worth an error. */
 export function count(env: Env, event: StatsEvent): void {
