@@ -1,0 +1,23 @@
+// Builds the page into web-client/dist, the directory wrangler.toml serves as static assets.
+import { build } from "esbuild";
+import { copyFile, mkdir, rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const dist = here("./dist/");
+
+await rm(dist, { recursive: true, force: true });
+await mkdir(dist, { recursive: true });
+await build({
+  entryPoints: [here("./src/app.ts")],
+  outfile: `${dist}app.js`,
+  bundle: true,
+  format: "esm",
+  minify: true,
+  sourcemap: true,
+  // Phones a few years old still run Safari 15/16.
+  target: ["es2020", "safari15"],
+  logLevel: "warning",
+});
+await Promise.all(["index.html", "styles.css"].map((file) => copyFile(here(`./${file}`), `${dist}${file}`)));
+console.log("web-client built into web-client/dist");

@@ -1,0 +1,270 @@
+/**
+ * The page: three screens (choose, waiting, chat) driven by ChatClient events. User text
+ * only ever reaches the DOM through `textContent`, never as HTML.
+ */
+import { ChatClient, MAX_MESSAGE_LENGTH, type ClientError, type Criteria, type EndReason, type Status } from "./client";
+import type { ChatMessage } from "../../worker/protocol";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const screens = { choose: $("choose"), waiting: $("waiting"), chat: $("chat") };
+const chooseForm = $<HTMLFormElement>("choose-form");
+const languageSelect = chooseForm.elements.namedItem("language") as HTMLSelectElement;
+const nameInput = chooseForm.elements.namedItem("name") as HTMLInputElement;
+const nextLabel = $("next-label");
+const stopButton = $("stop");
+const chatTitle = $("chat-title");
+const log = $<HTMLOListElement>("log");
+const input = $<HTMLInputElement>("text");
+input.maxLength = MAX_MESSAGE_LENGTH;
+const composer = $<HTMLFormElement>("composer");
+const statusLine = $("status-line");
+const typingLine = $("typing");
+const alertBox = $("alert");
+const confirmNext = $<HTMLDialogElement>("confirm-next");
+
+/** The device id outlives the tab (the server keeps "don't pair us again" per device); the user id is per tab. */
+function storedId(storage: Storage, key: string): string {
+  let id = storage.getItem(key);
+  if (!id) storage.setItem(key, (id = crypto.randomUUID()));
+  return id;
+}
+
+const client = new ChatClient({
+  baseUrl: location.origin,
+  identity: { deviceId: storedId(localStorage, "strangers.deviceId"), userId: storedId(sessionStorage, "strangers.userId") },
+});
+
+const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+/** Own messages shown before the server's echo, by client id, so the echo updates them in place. */
+const pending = new Map<string, HTMLLIElement>();
+let ended = false;
+
+// ---------------------------------------------------------------- rendering
+
+function show(screen: keyof typeof screens): void {
+  for (const [name, el] of Object.entries(screens)) el.hidden = name !== screen;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function append(item: HTMLLIElement): void {
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  log.append(item);
+  if (atBottom) log.scrollTop = log.scrollHeight;
+}
+
+function bubble(text: string, mine: boolean, at: string): HTMLLIElement {
+  const item = el("li", `msg ${mine ? "mine" : "theirs"}`);
+  item.append(el("span", "sr-only", mine ? "You: " : "Stranger: "), el("p", "text", text), el("time", "meta", at));
+  return item;
+}
+
+function showMessage(message: ChatMessage, mine: boolean): void {
+  const at = time.format(message.at);
+  const mineEarly = mine && message.clientId ? pending.get(message.clientId) : undefined;
+  if (mineEarly) {
+    pending.delete(message.clientId!);
+    mineEarly.classList.remove("pending");
+    mineEarly.querySelector("time")!.textContent = at;
+    return;
+  }
+  append(bubble(message.text, mine, at));
+}
+
+function systemLine(text: string): void {
+  append(el("li", "system", text));
+}
+
+function setStatusLine(text: string, tone: "ok" | "warn" = "warn"): void {
+  statusLine.textContent = text;
+  statusLine.dataset.tone = tone;
+}
+
+function setChatEnabled(enabled: boolean): void {
+  input.disabled = !enabled;
+  composer.querySelector("button")!.disabled = !enabled;
+}
+
+function showError(error: ClientError): void {
+  let text = error.message;
+  if (error.code === "rate_limited" && error.retryAfterSeconds) text += ` Try again in ${error.retryAfterSeconds} s.`;
+  if (error.code === "banned" && error.until) text += ` (until ${new Date(error.until).toLocaleString()})`;
+  $("alert-text").textContent = text;
+  alertBox.hidden = false;
+}
+
+function clearError(): void {
+  alertBox.hidden = true;
+}
+
+const ENDED_TEXT: Record<Exclude<EndReason, "you_left">, string> = {
+  left: "Stranger has disconnected.",
+  reported: "This chat was ended by a report.",
+  idle: "The chat ended after a long silence.",
+  expired: "The chat expired.",
+  partner_missing: "The stranger never showed up.",
+  superseded: "This chat was replaced by a newer one.",
+  replaced: "This chat continues in another tab.",
+  unavailable: "This chat is no longer available.",
+};
+
+// ---------------------------------------------------------------- client events
+
+client.on("status", ({ status }) => render(status));
+
+function render(status: Status): void {
+  switch (status) {
+    case "idle":
+      return show("choose");
+    case "searching":
+      clearError();
+      $("waiting-criteria").replaceChildren(...describe(criteria()));
+      return show("waiting");
+    case "connecting":
+      $("partner-name").textContent = client.partner?.name ?? "";
+      setStatusLine("Connecting…");
+      setChatEnabled(false);
+      return show("chat");
+    case "chatting":
+      clearError();
+      setStatusLine("Connected", "ok");
+      setChatEnabled(true);
+      return show("chat");
+    case "reconnecting":
+      setStatusLine("Connection lost — reconnecting…");
+      return setChatEnabled(true);
+    case "ended":
+      setChatEnabled(false);
+      return;
+  }
+}
+
+client.on("paired", ({ partner }) => {
+  log.replaceChildren();
+  pending.clear();
+  ended = false;
+  $("partner-name").textContent = partner.name;
+  $("partner-initial").textContent = [...partner.name][0]?.toUpperCase() ?? "?";
+  typingLine.textContent = "";
+  chatTitle.textContent = "You're now chatting with a stranger";
+  nextLabel.textContent = "Next";
+  stopButton.textContent = "Stop";
+  show("chat");
+  input.focus();
+});
+
+client.on("message", ({ message, mine }) => showMessage(message, mine));
+client.on("typing", ({ isTyping }) => (typingLine.textContent = isTyping ? "Stranger is typing…" : ""));
+client.on("partner", ({ online }) => {
+  if (client.status !== "chatting") return;
+  if (online) setStatusLine("Connected", "ok");
+  else setStatusLine("Stranger's connection dropped — reconnecting…");
+});
+
+client.on("ended", ({ reason }) => {
+  if (reason === "you_left") return;
+  ended = true;
+  systemLine(ENDED_TEXT[reason] ?? "The chat has ended.");
+  chatTitle.textContent = "This chat has ended";
+  setStatusLine("Chat ended");
+  nextLabel.textContent = "New stranger";
+  stopButton.textContent = "Back";
+  show("chat");
+});
+
+client.on("error", (error) => {
+  // While reconnecting, an unreachable server is expected: say so in the status line, not an alert.
+  if (client.status === "reconnecting" && error.code === "unreachable") return setStatusLine("Can't reach the server — retrying…");
+  showError(error);
+});
+
+// ---------------------------------------------------------------- user actions
+
+function criteria(): Criteria {
+  return {
+    emotion: chooseForm.querySelector<HTMLInputElement>("input[name=emotion]:checked")?.value ?? "any",
+    language: languageSelect.value,
+    userName: nameInput.value.trim() || undefined,
+  };
+}
+
+function describe(chosen: Criteria): (Node | string)[] {
+  const language = languageSelect.selectedOptions[0]?.textContent ?? chosen.language;
+  const emotion = chosen.emotion === "any" ? "anything" : el("span", "emoji", chosen.emotion ?? "");
+  return ["Feeling ", emotion, ` · ${language}`];
+}
+
+chooseForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const chosen = criteria();
+  localStorage.setItem("strangers.criteria", JSON.stringify(chosen));
+  clearError();
+  void client.match(chosen);
+});
+
+function restoreChoices(): void {
+  try {
+    const saved = JSON.parse(localStorage.getItem("strangers.criteria") ?? "null") as Criteria | null;
+    if (!saved) return;
+    const emotion = chooseForm.querySelector<HTMLInputElement>(`input[name=emotion][value="${CSS.escape(saved.emotion ?? "")}"]`);
+    if (emotion) emotion.checked = true;
+    if (saved.language) languageSelect.value = saved.language;
+    nameInput.value = saved.userName ?? "";
+  } catch {
+    localStorage.removeItem("strangers.criteria");
+  }
+}
+
+$("cancel").addEventListener("click", () => client.cancel());
+
+function goNext(): void {
+  log.replaceChildren();
+  typingLine.textContent = "";
+  void client.next();
+}
+
+$("next").addEventListener("click", goNext);
+stopButton.addEventListener("click", () => {
+  client.leave();
+  client.close();
+});
+
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value;
+  const clientId = client.send(text);
+  if (!clientId) return;
+  const item = bubble(text.trim(), true, "sending…");
+  item.classList.add("pending");
+  pending.set(clientId, item);
+  append(item);
+  input.value = "";
+});
+input.addEventListener("input", () => client.typing());
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || screens.chat.hidden || confirmNext.open) return;
+  event.preventDefault();
+  if (ended) return goNext();
+  confirmNext.returnValue = "";
+  confirmNext.showModal();
+});
+confirmNext.addEventListener("close", () => {
+  if (confirmNext.returnValue === "next") goNext();
+  else input.focus();
+});
+
+$("alert-close").addEventListener("click", clearError);
+// Skip the backoff wait the moment the network is back.
+window.addEventListener("online", () => client.reconnectNow());
+
+restoreChoices();
+void client.resume().then((resumed) => {
+  if (!resumed) show("choose");
+});

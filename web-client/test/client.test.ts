@@ -1,0 +1,192 @@
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { CLOSE } from "../../worker/protocol";
+import { memoryStore } from "../src/client";
+import { newClient, uniqueLanguage, workerFetch } from "./workerd";
+
+const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
+
+/** Two clients paired in a queue of their own; Ana waits first, so she gets the push. */
+async function pairedClients(anaOptions: Parameters<typeof newClient>[0] = {}) {
+  const criteria = { emotion: "😊", language: uniqueLanguage() };
+  const ana = newClient(anaOptions);
+  const ben = newClient();
+  await ana.client.match({ ...criteria, userName: "Ana" });
+  expect(ana.client.status).toBe("searching");
+  await ben.client.match({ ...criteria, userName: "Ben" });
+  await ana.until("Ana paired", () => ana.client.status === "chatting");
+  await ben.until("Ben paired", () => ben.client.status === "chatting");
+  return { ana, ben, criteria, sessionId: ana.of("paired")[0].sessionId };
+}
+
+const ids = (p: ReturnType<typeof newClient>) => p.of("message").map((m) => m.message.id);
+
+describe("ChatClient against the real worker", () => {
+  it("pairs two clients through the push path, relays messages both ways and shows typing", async () => {
+    // Ana's polls all fail, so only the waiting socket can tell her she was paired.
+    const { ana, ben } = await pairedClients({
+      fetch: (url, init) => (init.body?.includes('"ticket"') ? Promise.reject(new TypeError("offline")) : workerFetch(url, init)),
+    });
+    expect(ana.of("paired")[0].partner.name).toBe("Ben");
+    expect(ben.of("paired")[0].partner.name).toBe("Ana");
+
+    ben.client.typing();
+    await ana.until("typing", () => ana.of("typing").at(-1)?.isTyping === true);
+    const clientId = ben.client.send("  hi Ana  ");
+    await ana.until("Ben's message", () => ana.texts().includes("hi Ana"));
+    await ben.until("Ben's echo", () => ben.texts().includes("hi Ana"));
+    expect(ana.of("typing").at(-1)?.isTyping).toBe(false);
+    expect(ana.of("message")[0].mine).toBe(false);
+    expect(ben.of("message")[0]).toMatchObject({ mine: true, message: { clientId } });
+
+    ana.client.send("hello Ben");
+    await ben.until("Ana's message", () => ben.texts().includes("hello Ben"));
+    expect(ben.texts()).toEqual(["hi Ana", "hello Ben"]);
+    ana.client.close();
+    ben.client.close();
+  });
+
+  it("reconnects with backoff when the server drops the socket, without duplicating messages", async () => {
+    const { ana, ben, sessionId } = await pairedClients();
+    ana.client.send("one");
+    ben.client.send("two");
+    await ana.until("two messages", () => ana.texts().length === 2);
+    await ben.until("two messages", () => ben.texts().length === 2);
+
+    await evictDurableObject(room(sessionId), { webSockets: "close" });
+    await ana.until("reconnecting", () => ana.of("status").some((s) => s.status === "reconnecting"));
+    // Sent while the socket is down: held, then delivered once after the reconnect.
+    ana.client.send("while away");
+    await ana.until("back", () => ana.client.status === "chatting");
+    await ben.until("back", () => ben.client.status === "chatting" && ben.of("reconnecting").length > 0);
+    await ben.until("queued message", () => ben.texts().includes("while away"));
+
+    const delays = ana.of("reconnecting");
+    expect(delays[0].attempt).toBe(1);
+    expect(delays[0].delayMs).toBeGreaterThanOrEqual(25); // half the 50 ms base: jittered, never instant
+    expect(delays[0].delayMs).toBeLessThanOrEqual(50);
+    ben.client.send("after");
+    await ana.until("after", () => ana.texts().includes("after"));
+    await ben.until("echo of after", () => ben.texts().includes("after"));
+    for (const p of [ana, ben]) {
+      expect(p.texts()).toEqual(["one", "two", "while away", "after"]);
+      expect(new Set(ids(p)).size).toBe(ids(p).length);
+    }
+    expect(ana.of("paired")).toHaveLength(1);
+    ana.client.close();
+    ben.client.close();
+  });
+
+  it("keeps retrying with growing delays while the room refuses, then gives up on a chat that is gone", async () => {
+    const { ana, ben, sessionId } = await pairedClients();
+    // The room forgets everything, as after its idle alarm, but without telling anyone.
+    await runInDurableObject(room(sessionId), async (instance, state) => {
+      (instance as unknown as { meta: unknown }).meta = null;
+      await state.storage.deleteAll();
+      for (const ws of state.getWebSockets()) ws.close(CLOSE.stale, "test");
+    });
+    await ana.until("gave up", () => ana.of("ended").length > 0, 10_000);
+    expect(ana.of("ended")[0].reason).toBe("unavailable");
+    // One retry after the drop, then three refused upgrades while the API answers: give up.
+    expect(ana.of("reconnecting").map((r) => r.attempt)).toEqual([1, 2, 3]);
+    const delays = ana.of("reconnecting").map((r) => r.delayMs);
+    expect(delays[2]).toBeGreaterThan(delays[0]);
+    ben.client.close();
+  });
+
+  it("resumes after a refresh: a new client with the same store replays the history once", async () => {
+    const store = memoryStore();
+    const { ana, ben } = await pairedClients({ store });
+    for (const text of ["a", "b", "c"]) ana.client.send(text);
+    await ben.until("three", () => ben.texts().length === 3);
+    await ana.until("three echoes", () => ana.texts().length === 3);
+    ana.client.close(); // the page goes away without leaving
+
+    const refreshed = newClient({ store, identity: ana.identity });
+    expect(await refreshed.client.resume()).toBe(true);
+    await refreshed.until("history", () => refreshed.texts().length === 3);
+    expect(refreshed.of("paired")[0].partner.name).toBe("Ben");
+    expect(refreshed.of("message").map((m) => m.mine)).toEqual([true, true, true]);
+
+    ben.client.send("welcome back");
+    await refreshed.until("new message", () => refreshed.texts().includes("welcome back"));
+    // Reconnecting once more replays the same history again: still no duplicates.
+    await evictDurableObject(room(refreshed.of("paired")[0].sessionId), { webSockets: "close" });
+    await refreshed.until("reconnected", () => refreshed.of("reconnecting").length > 0 && refreshed.client.status === "chatting");
+    refreshed.client.send("still one of each");
+    await ben.until("last", () => ben.texts().includes("still one of each"));
+    expect(refreshed.texts()).toEqual(["a", "b", "c", "welcome back", "still one of each"]);
+    refreshed.client.close();
+    ben.client.close();
+  });
+
+  it("resumes a wait after a refresh and is still paired", async () => {
+    const store = memoryStore();
+    const language = uniqueLanguage();
+    const ana = newClient({ store });
+    await ana.client.match({ language, userName: "Ana" });
+    ana.client.close();
+    const refreshed = newClient({ store, identity: ana.identity });
+    expect(await refreshed.client.resume()).toBe(true);
+    expect(refreshed.client.status).toBe("searching");
+    const ben = newClient();
+    await ben.client.match({ language, userName: "Ben" });
+    await refreshed.until("paired", () => refreshed.client.status === "chatting");
+    expect(refreshed.of("paired")[0].partner.name).toBe("Ben");
+    refreshed.client.close();
+    ben.client.close();
+  });
+
+  it("Next ends the chat for the partner, who is told and does not reconnect", async () => {
+    const { ana, ben } = await pairedClients();
+    await ana.client.next();
+    await ben.until("ended", () => ben.of("ended").length > 0);
+    expect(ben.of("partner_left")).toHaveLength(1);
+    expect(ben.of("ended")[0].reason).toBe("left");
+    expect(ben.client.status).toBe("ended");
+    expect(await ben.store.getItem("strangers.session")).toBeNull();
+    expect(ana.of("ended")[0].reason).toBe("you_left");
+    expect(ana.client.status).toBe("searching");
+    expect(ben.of("reconnecting")).toHaveLength(0);
+    ana.client.cancel();
+    expect(ana.client.status).toBe("idle");
+  });
+
+  it("stops when another client takes over the session, without fighting over it", async () => {
+    const store = memoryStore();
+    const { ana, ben } = await pairedClients({ store });
+    const other = newClient({ store, identity: ana.identity });
+    await other.client.resume();
+    await ana.until("replaced", () => ana.of("ended").length > 0);
+    expect(ana.of("ended")[0].reason).toBe("replaced");
+    await other.until("chatting", () => other.client.status === "chatting");
+    ben.client.send("to the new tab");
+    await other.until("message", () => other.texts().includes("to the new tab"));
+    expect(ana.texts()).not.toContain("to the new tab");
+    other.client.close();
+    ben.client.close();
+  });
+
+  it("reports refusals and an unreachable server as typed errors", async () => {
+    const tooLong = newClient();
+    await tooLong.client.match({ userName: "x".repeat(41) });
+    expect(tooLong.client.status).toBe("idle");
+    expect(tooLong.of("error")[0]).toMatchObject({ code: "invalid_body", status: 400, message: expect.stringMatching(/userName/) });
+
+    const offline = newClient({ fetch: () => Promise.reject(new TypeError("network down")) });
+    await offline.client.match({});
+    expect(offline.client.status).toBe("idle");
+    expect(offline.of("error")[0].code).toBe("unreachable");
+
+    const limited = newClient({
+      fetch: async () =>
+        Response.json(
+          { success: false, error: { code: "rate_limited", message: "Too many match requests; slow down.", retryAfterSeconds: 10 } },
+          { status: 429, headers: { "Retry-After": "10" } },
+        ),
+    });
+    await limited.client.match({});
+    expect(limited.of("error")[0]).toMatchObject({ code: "rate_limited", retryAfterSeconds: 10, status: 429 });
+  });
+});
