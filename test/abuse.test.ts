@@ -34,12 +34,16 @@ describe("rate limits", () => {
     const alice = await connect(aliceMatch.wsUrl);
     const bob = await connect(bobMatch.wsUrl);
     await bob.next("welcome");
-    for (let i = 0; i < 50; i++) alice.send({ type: "message", text: `flood ${i}` });
+    for (let i = 0; i < 50; i++) alice.send({ type: "message", text: `flood ${i}`, clientId: `c${i}` });
     const answers = () => alice.frames.filter((f) => f.type === "message" || f.type === "error").length;
     await waitUntil(() => answers() === 50, 5000, "an answer to every flood frame");
 
     const accepted = alice.frames.filter((f) => f.type === "message").map((f) => (f as { text: string }).text);
     const refused = alice.frames.filter((f) => f.type === "error" && f.code === "rate_limited");
+    // Each refusal names the message it refused, so a client can mark exactly that one unsent.
+    const refusedIds = refused.map((f) => (f as { clientId?: string }).clientId);
+    const acceptedIds = alice.frames.filter((f) => f.type === "message").map((f) => (f as { clientId?: string }).clientId);
+    expect(new Set([...refusedIds, ...acceptedIds]).size).toBe(50);
     expect(accepted.length).toBeGreaterThanOrEqual(20);
     expect(accepted.length + refused.length).toBe(50);
     expect(alice.ws.readyState).toBe(WebSocket.OPEN);

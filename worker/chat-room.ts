@@ -355,7 +355,10 @@ export class ChatRoom extends DurableObject<Env> {
       ws.close(CLOSE.flooding, "too many messages");
       return this.disconnected(ws, CLOSE.flooding);
     }
-    if (verdict === "refuse") return this.reject(ws, "rate_limited", "You are sending too fast; that frame was not delivered.");
+    if (verdict === "refuse") {
+      const refused = frame.type === "message" ? frame.clientId : undefined;
+      return this.reject(ws, "rate_limited", "You are sending too fast; that frame was not delivered.", refused);
+    }
 
     const me = this.participantByAlias(alias)!;
     const partner = this.partnerOf(me);
@@ -525,9 +528,9 @@ export class ChatRoom extends DurableObject<Env> {
     return me;
   }
 
-  private reject(ws: WebSocket, code: ErrorCode, message: string): void {
+  private reject(ws: WebSocket, code: ErrorCode, message: string, clientId?: string): void {
     log("ws.rejected_frame", { sessionId: this.meta?.sessionId, code }, "warn");
-    this.sendTo(ws, { type: "error", code, message });
+    this.sendTo(ws, clientId ? { type: "error", code, message, clientId } : { type: "error", code, message });
   }
 
   private ownerIsPresent(now: number): boolean {

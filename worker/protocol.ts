@@ -212,7 +212,8 @@ export type ServerFrame =
   | { type: "partner_left"; partnerId: string }
   | { type: "closed"; reason: CloseReason }
   | { type: "pong" }
-  | { type: "error"; code: ErrorCode; message: string };
+  /** `clientId` names the refused message, when the refused frame was a message that carried one. */
+  | { type: "error"; code: ErrorCode; message: string; clientId?: string };
 
 /** WebSocket close codes the room uses, so clients can tell "stop" from "reconnect". */
 export const CLOSE = {

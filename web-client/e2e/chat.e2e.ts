@@ -33,7 +33,7 @@ async function person(viewport: { width: number; height: number }): Promise<Page
 
 async function start(page: Page, emotion: string, language: string, name: string): Promise<void> {
   await page.getByRole("radio", { name: emotion }).check();
-  await page.getByLabel("Language").selectOption(language);
+  await page.getByRole("combobox", { name: /Language/ }).selectOption(language);
   await page.getByLabel("Your name").fill(name);
   await page.getByRole("button", { name: "Start" }).click();
 }
@@ -50,6 +50,7 @@ describe("the chat page", () => {
 
     await start(ana, "Happy", "en", "Ana");
     await visible(ana, "Looking for someone…");
+    await expect.poll(() => ana.locator("#widening").textContent()).toMatch(/people feeling differently/);
     await shoot(ana, "waiting");
     await start(carla, "Happy", "es", "Carla");
     await visible(carla, "Looking for someone…");
@@ -116,6 +117,39 @@ describe("the chat page", () => {
     expect(await carla.locator("#waiting").isVisible()).toBe(true);
     await ben.getByRole("button", { name: "Cancel" }).click();
     await visible(ben, "How are you feeling?");
+  });
+
+  it("notes a widened pairing, and a report ends the chat for both", async () => {
+    const eve = await person(DESKTOP);
+    const finn = await person(PHONE);
+    await eve.getByLabel("If nobody is found, also talk in other languages").check();
+    await start(eve, "Sad", "fr", "Eve");
+    await expect.poll(() => eve.locator("#widening").textContent()).toMatch(/people feeling differently.*other languages/);
+    await start(finn, "Bored", "fr", "Finn");
+    for (const page of [eve, finn]) await visible(page, "They chose a different feeling.");
+
+    // Keyboard only: Esc closes the dialog and nothing else; Space and arrows pick a reason.
+    await finn.locator("#report").focus();
+    await finn.keyboard.press("Enter");
+    const dialog = finn.getByRole("dialog", { name: /Report this stranger/ });
+    await dialog.waitFor();
+    await finn.keyboard.press("Escape");
+    expect(await dialog.isVisible()).toBe(false);
+    expect(await finn.locator("#confirm-next").isVisible()).toBe(false);
+    expect(await finn.locator("#text").isEnabled()).toBe(true);
+    await finn.keyboard.press("Enter");
+    await dialog.waitFor();
+    await finn.keyboard.press("Space");
+    await finn.keyboard.press("ArrowDown");
+    expect(await dialog.getByRole("radio", { name: "Harassment or bullying" }).isChecked()).toBe(true);
+    await shoot(finn, "report");
+    await finn.keyboard.press("Tab");
+    await finn.keyboard.press("Tab");
+    await finn.keyboard.press("Enter");
+    await visible(finn, "Reported. You won't be matched with this person again.");
+    await visible(eve, "This chat was ended by a report.");
+    expect(await finn.locator("#report").isDisabled()).toBe(true);
+    await shoot(finn, "reported");
   });
 
   it("explains refusals and an unreachable server", async () => {

@@ -45,6 +45,8 @@ export async function startService(): Promise<Service> {
   const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
   const args = [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
   args.push("--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn");
+  // Widen to any feeling after 2 s instead of 15 s, so a widened pairing takes seconds, not a quarter minute.
+  args.push("--var", "WIDEN_EMOTION_SECONDS:2");
   // Its own process group, so stopping it also stops the workerd processes it started.
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

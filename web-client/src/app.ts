@@ -2,7 +2,18 @@
  * The page: three screens (choose, waiting, chat) driven by ChatClient events. User text
  * only ever reaches the DOM through `textContent`, never as HTML.
  */
-import { ChatClient, MAX_MESSAGE_LENGTH, type ClientError, type Criteria, type EndReason, type Status } from "./client";
+import {
+  ChatClient,
+  MAX_MESSAGE_LENGTH,
+  REPORT_REASONS,
+  type ClientError,
+  type Criteria,
+  type EndReason,
+  type Relaxed,
+  type ReportReason,
+  type Status,
+  type Widening,
+} from "./client";
 import type { ChatMessage } from "../../worker/protocol";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -11,9 +22,15 @@ const screens = { choose: $("choose"), waiting: $("waiting"), chat: $("chat") };
 const chooseForm = $<HTMLFormElement>("choose-form");
 const languageSelect = chooseForm.elements.namedItem("language") as HTMLSelectElement;
 const nameInput = chooseForm.elements.namedItem("name") as HTMLInputElement;
+const anyLanguageInput = chooseForm.elements.namedItem("anyLanguage") as HTMLInputElement;
+const wideningLine = $("widening");
 const nextLabel = $("next-label");
 const stopButton = $("stop");
 const chatTitle = $("chat-title");
+const relaxedNote = $("relaxed-note");
+const reportButton = $<HTMLButtonElement>("report");
+const reportDialog = $<HTMLDialogElement>("report-dialog");
+const reportForm = reportDialog.querySelector("form")!;
 const log = $<HTMLOListElement>("log");
 const input = $<HTMLInputElement>("text");
 input.maxLength = MAX_MESSAGE_LENGTH;
@@ -39,6 +56,7 @@ const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-di
 /** Own messages shown before the server's echo, by client id, so the echo updates them in place. */
 const pending = new Map<string, HTMLLIElement>();
 let ended = false;
+let wideningTimers: ReturnType<typeof setTimeout>[] = [];
 
 // ---------------------------------------------------------------- rendering
 
@@ -70,7 +88,7 @@ function showMessage(message: ChatMessage, mine: boolean): void {
   const mineEarly = mine && message.clientId ? pending.get(message.clientId) : undefined;
   if (mineEarly) {
     pending.delete(message.clientId!);
-    mineEarly.classList.remove("pending");
+    mineEarly.classList.remove("pending", "failed");
     mineEarly.querySelector("time")!.textContent = at;
     return;
   }
@@ -106,6 +124,7 @@ function clearError(): void {
 const ENDED_TEXT: Record<Exclude<EndReason, "you_left">, string> = {
   left: "Stranger has disconnected.",
   reported: "This chat was ended by a report.",
+  you_reported: "Reported. You won't be matched with this person again.",
   idle: "The chat ended after a long silence.",
   expired: "The chat expired.",
   partner_missing: "The stranger never showed up.",
@@ -119,6 +138,8 @@ const ENDED_TEXT: Record<Exclude<EndReason, "you_left">, string> = {
 client.on("status", ({ status }) => render(status));
 
 function render(status: Status): void {
+  reportButton.disabled = status !== "chatting";
+  if (status !== "searching") showWidening(null);
   switch (status) {
     case "idle":
       return show("choose");
@@ -145,10 +166,49 @@ function render(status: Status): void {
   }
 }
 
-client.on("paired", ({ partner }) => {
+/**
+ * Says what the search covers now and what it will cover next. The text changes at most
+ * twice, when the search widens: a countdown would only make the wait feel longer.
+ */
+function showWidening(widening: Widening | null): void {
+  wideningTimers.forEach(clearTimeout);
+  wideningTimers = [];
+  if (!widening) return void (wideningLine.textContent = "");
+  const { emotionAt, languageAt } = widening;
+  const update = () => {
+    const now = Date.now();
+    const feelings = now >= emotionAt;
+    if (languageAt === null) {
+      wideningLine.textContent = feelings
+        ? "Now also looking for people feeling differently."
+        : "Soon we'll also look for people feeling differently.";
+    } else if (now >= languageAt) {
+      wideningLine.textContent = "Now also looking for people feeling differently, and in other languages.";
+    } else {
+      wideningLine.textContent = feelings
+        ? "Now also looking for people feeling differently. Other languages soon."
+        : "Soon we'll also look for people feeling differently, and in other languages.";
+    }
+  };
+  update();
+  for (const at of [emotionAt, languageAt]) {
+    if (at !== null && at > Date.now()) wideningTimers.push(setTimeout(update, at - Date.now()));
+  }
+}
+
+const RELAXED_TEXT: Record<Relaxed, string> = {
+  emotion: "They chose a different feeling.",
+  language: "They may speak another language.",
+};
+
+client.on("waiting", ({ widening }) => showWidening(widening));
+
+client.on("paired", ({ partner, relaxed }) => {
   log.replaceChildren();
   pending.clear();
   ended = false;
+  relaxedNote.textContent = relaxed.map((r) => RELAXED_TEXT[r]).join(" ");
+  relaxedNote.hidden = relaxed.length === 0;
   $("partner-name").textContent = partner.name;
   $("partner-initial").textContent = [...partner.name][0]?.toUpperCase() ?? "?";
   typingLine.textContent = "";
@@ -160,6 +220,14 @@ client.on("paired", ({ partner }) => {
 });
 
 client.on("message", ({ message, mine }) => showMessage(message, mine));
+client.on("unsent", ({ clientId, text }) => {
+  const item = pending.get(clientId);
+  if (!item) return;
+  item.classList.replace("pending", "failed");
+  item.querySelector("time")!.textContent = "Not sent — you're sending too fast";
+  // Retrying is one Enter away; a draft the user already started wins.
+  if (!input.value) input.value = text;
+});
 client.on("typing", ({ isTyping }) => (typingLine.textContent = isTyping ? "Stranger is typing…" : ""));
 client.on("partner", ({ online }) => {
   if (client.status !== "chatting") return;
@@ -170,6 +238,7 @@ client.on("partner", ({ online }) => {
 client.on("ended", ({ reason }) => {
   if (reason === "you_left") return;
   ended = true;
+  if (reportDialog.open) reportDialog.close();
   systemLine(ENDED_TEXT[reason] ?? "The chat has ended.");
   chatTitle.textContent = "This chat has ended";
   setStatusLine("Chat ended");
@@ -190,6 +259,7 @@ function criteria(): Criteria {
   return {
     emotion: chooseForm.querySelector<HTMLInputElement>("input[name=emotion]:checked")?.value ?? "any",
     language: languageSelect.value,
+    anyLanguage: anyLanguageInput.checked,
     userName: nameInput.value.trim() || undefined,
   };
 }
@@ -215,6 +285,7 @@ function restoreChoices(): void {
     const emotion = chooseForm.querySelector<HTMLInputElement>(`input[name=emotion][value="${CSS.escape(saved.emotion ?? "")}"]`);
     if (emotion) emotion.checked = true;
     if (saved.language) languageSelect.value = saved.language;
+    anyLanguageInput.checked = saved.anyLanguage === true;
     nameInput.value = saved.userName ?? "";
   } catch {
     localStorage.removeItem("strangers.criteria");
@@ -237,10 +308,17 @@ stopButton.addEventListener("click", () => {
 
 composer.addEventListener("submit", (event) => {
   event.preventDefault();
-  const text = input.value;
+  const text = input.value.trim();
   const clientId = client.send(text);
   if (!clientId) return;
-  const item = bubble(text.trim(), true, "sending…");
+  // A resent refused message takes the place of its "not sent" copy instead of repeating it.
+  for (const [id, failed] of pending) {
+    if (failed.classList.contains("failed") && failed.querySelector(".text")!.textContent === text) {
+      pending.delete(id);
+      failed.remove();
+    }
+  }
+  const item = bubble(text, true, "sending…");
   item.classList.add("pending");
   pending.set(clientId, item);
   append(item);
@@ -249,7 +327,7 @@ composer.addEventListener("submit", (event) => {
 input.addEventListener("input", () => client.typing());
 
 document.addEventListener("keydown", (event) => {
-  if (event.key !== "Escape" || screens.chat.hidden || confirmNext.open) return;
+  if (event.key !== "Escape" || screens.chat.hidden || confirmNext.open || reportDialog.open) return;
   event.preventDefault();
   if (ended) return goNext();
   confirmNext.returnValue = "";
@@ -258,6 +336,35 @@ document.addEventListener("keydown", (event) => {
 confirmNext.addEventListener("close", () => {
   if (confirmNext.returnValue === "next") goNext();
   else input.focus();
+});
+
+const REASON_LABELS: Record<ReportReason, string> = {
+  spam: "Spam or advertising",
+  harassment: "Harassment or bullying",
+  sexual: "Sexual content",
+  hate: "Hate speech",
+  underage: "They seem to be under age",
+  other: "Something else",
+};
+
+$("report-reasons").append(
+  ...REPORT_REASONS.map((reason) => {
+    const label = el("label", "reason");
+    const radio = Object.assign(document.createElement("input"), { type: "radio", name: "reason", value: reason, required: true });
+    label.append(radio, REASON_LABELS[reason]);
+    return label;
+  }),
+);
+
+reportButton.addEventListener("click", () => {
+  reportForm.reset();
+  reportDialog.returnValue = "";
+  reportDialog.showModal();
+});
+reportDialog.addEventListener("close", () => {
+  const reason = new FormData(reportForm).get("reason") as ReportReason | null;
+  // The chat ends when the server confirms, with the `ended` event's text.
+  if (reportDialog.returnValue === "report" && reason) client.report(reason);
 });
 
 $("alert-close").addEventListener("click", clearError);

@@ -7,6 +7,7 @@
 import type {
   CLOSE as SERVER_CLOSE,
   LIMITS,
+  REPORT_REASONS as SERVER_REPORT_REASONS,
   ChatMessage,
   ClientFrame,
   CloseReason,
@@ -14,9 +15,12 @@ import type {
   ErrorResponse,
   MatchRequest,
   MatchResponse,
+  Relaxed,
   ReportReason,
   ServerFrame,
 } from "../../worker/protocol";
+
+export type { Relaxed, ReportReason };
 
 /*
  * Types only: importing the protocol's values would bundle zod (~100 kB gzipped) into every
@@ -28,6 +32,7 @@ const CLOSE = { normal: 1000, replaced: 4001, ended: 4002, moved: 4003, flooding
   "normal" | "replaced" | "ended" | "moved" | "flooding"
 >;
 export const MAX_MESSAGE_LENGTH = 2000 satisfies (typeof LIMITS)["messageLength"];
+export const REPORT_REASONS = ["spam", "harassment", "sexual", "hate", "underage", "other"] as const satisfies typeof SERVER_REPORT_REASONS;
 
 // ---------------------------------------------------------------- injectable environment
 
@@ -53,7 +58,7 @@ export interface SessionStore {
 }
 
 export type Identity = { userId: string; deviceId: string };
-export type Criteria = Pick<MatchRequest, "userName" | "emotion" | "language" | "mode">;
+export type Criteria = Pick<MatchRequest, "userName" | "emotion" | "language" | "mode" | "anyLanguage">;
 
 export type ChatClientOptions = {
   /** Origin of the API, e.g. "https://chat.example.com"; the page passes its own. */
@@ -73,9 +78,14 @@ export type ChatClientOptions = {
 
 export type Status = "idle" | "searching" | "connecting" | "chatting" | "reconnecting" | "ended";
 export type PartnerInfo = { id: string; name: string };
+/** When a wait widens (epoch ms): to any feeling, then to any language (null: it never does). */
+export type Widening = { emotionAt: number; languageAt: number | null };
 
-/** Why a chat is over. `replaced`: this session continues in another tab or client. */
-export type EndReason = CloseReason | "you_left" | "replaced" | "unavailable";
+/**
+ * Why a chat is over. `replaced`: this session continues in another tab or client.
+ * `you_reported`: this side's report ended it (the other side sees `reported`).
+ */
+export type EndReason = CloseReason | "you_left" | "you_reported" | "replaced" | "unavailable";
 
 export type ClientError = {
   /** A server code (unknown ones included, shown by message) or a client-side one. */
@@ -88,10 +98,14 @@ export type ClientError = {
 
 export type ClientEvents = {
   status: { status: Status };
-  /** A chat began (or a resumed one was found): show the partner, start a fresh log. */
-  paired: { sessionId: string; partner: PartnerInfo };
+  /** A wait began (or a resumed one was found), and when its search widens. */
+  waiting: { widening: Widening };
+  /** A chat began (or a resumed one was found): show the partner, start a fresh log. `relaxed` is empty for an exact match. */
+  paired: { sessionId: string; partner: PartnerInfo; relaxed: Relaxed[] };
   /** Every message exactly once per client, history replays included, in server order. */
   message: { message: ChatMessage; mine: boolean };
+  /** An own message the server refused (sending too fast): it will not be resent; `send` it again to retry. */
+  unsent: { clientId: string; text: string };
   typing: { isTyping: boolean };
   partner: { online: boolean };
   partner_left: Record<string, never>;
@@ -125,7 +139,9 @@ type Saved = {
   /** While waiting: the follow-up ticket for polling. */
   ticket?: string;
   pollAfterMs?: number;
+  widening?: Widening;
   partner?: PartnerInfo;
+  relaxed?: Relaxed[];
 };
 
 type Outgoing = { clientId: string; text: string };
@@ -144,6 +160,7 @@ export class ChatClient {
   private you: string | null = null;
   private announcedSession: string | null = null;
   private closedReason: CloseReason | null = null;
+  private reportSent = false;
   private attempt = 0;
   private refusals = 0;
   private lastHeardAt = 0;
@@ -200,6 +217,7 @@ export class ChatClient {
     this.saved = saved;
     this.criteria = saved.criteria;
     this.setStatus(saved.ticket ? "searching" : "connecting");
+    if (saved.ticket && saved.widening) this.emit("waiting", { widening: saved.widening });
     this.openSocket(saved.wsUrl);
     return true;
   }
@@ -274,6 +292,7 @@ export class ChatClient {
   /** Ends the chat and keeps that stranger away from this device. */
   report(reason: ReportReason): void {
     if (this.currentStatus !== "chatting" || !this.saved) return;
+    this.reportSent = true;
     this.sendFrame({ type: "report", reason });
   }
 
@@ -322,12 +341,17 @@ export class ChatClient {
       // Our own waiting room was taken: its socket already has (or will get) the `paired` push.
       if (res.sessionId === this.saved?.sessionId && this.ws) return;
       const partner = { id: res.partnerId, name: res.partnerName };
-      this.moveTo({ criteria: this.criteria, sessionId: res.sessionId, wsUrl: res.wsUrl, partner });
+      this.moveTo({ criteria: this.criteria, sessionId: res.sessionId, wsUrl: res.wsUrl, partner, relaxed: res.relaxed });
       return;
     }
     if (res.sessionId !== this.saved?.sessionId) {
       // A new wait (the first, or the old one lapsed): its socket is the push path.
-      this.remember({ criteria: this.criteria, sessionId: res.sessionId, wsUrl: res.wsUrl, ticket: res.ticket, pollAfterMs: res.pollAfterMs });
+      // Absolute times survive a refresh and later polls without drifting.
+      const now = Date.now();
+      const { emotionAfterMs, languageAfterMs } = res.widening;
+      const widening = { emotionAt: now + emotionAfterMs, languageAt: languageAfterMs === null ? null : now + languageAfterMs };
+      this.remember({ criteria: this.criteria, sessionId: res.sessionId, wsUrl: res.wsUrl, ticket: res.ticket, pollAfterMs: res.pollAfterMs, widening });
+      this.emit("waiting", { widening });
       this.openSocket(res.wsUrl);
     } else {
       this.schedulePoll(res.pollAfterMs);
@@ -402,7 +426,8 @@ export class ChatClient {
         this.attempt = 0;
         this.refusals = 0;
         if (f.status !== "paired" || !f.partner) return this.setStatus("searching");
-        this.paired(f.sessionId, { id: f.partner.id, name: f.partner.name });
+        // The welcome does not repeat what was relaxed: it was saved when the pairing was announced.
+        this.paired(f.sessionId, { id: f.partner.id, name: f.partner.name }, this.saved?.relaxed ?? []);
         this.emit("partner", { online: f.partner.online });
         // Replayed history drops from the outbox whatever already arrived, so only the rest is resent.
         for (const m of f.history) this.receive(m);
@@ -410,13 +435,14 @@ export class ChatClient {
         return;
       }
       case "paired":
-        return this.paired(this.saved!.sessionId, { id: f.partner.id, name: f.partner.name });
+        return this.paired(this.saved!.sessionId, { id: f.partner.id, name: f.partner.name }, f.relaxed);
       case "matched":
         return this.moveTo({
           criteria: this.criteria,
           sessionId: f.sessionId,
           wsUrl: f.wsUrl,
           partner: { id: f.partnerId, name: f.partnerName },
+          relaxed: f.relaxed,
         });
       case "message":
         return this.receive(f);
@@ -435,7 +461,7 @@ export class ChatClient {
         this.closedReason = f.reason;
         return;
       case "error":
-        return this.emit("error", { code: f.code, message: f.message });
+        return this.refused(f.code, f.message, f.clientId);
       case "pong":
         return;
     }
@@ -454,7 +480,7 @@ export class ChatClient {
         this.forget();
         return void this.match(this.criteria);
       }
-      const reason = this.closedReason ?? "left";
+      const reason = this.closedReason === "reported" && this.reportSent ? "you_reported" : (this.closedReason ?? "left");
       this.abandon();
       this.forget();
       return this.end(reason);
@@ -554,13 +580,21 @@ export class ChatClient {
     this.emit("message", { message: m, mine });
   }
 
-  private paired(sessionId: string, partner: PartnerInfo): void {
-    if (this.saved) this.remember({ criteria: this.criteria, sessionId, wsUrl: this.saved.wsUrl, partner });
+  /** The room names a refused message by its clientId; any other refusal is an error to show. */
+  private refused(code: ErrorCode, message: string, clientId?: string): void {
+    const refused = clientId ? this.outbox.find((o) => o.clientId === clientId) : undefined;
+    if (!refused) return this.emit("error", { code, message });
+    this.outbox = this.outbox.filter((o) => o !== refused);
+    this.emit("unsent", { clientId: refused.clientId, text: refused.text });
+  }
+
+  private paired(sessionId: string, partner: PartnerInfo, relaxed: Relaxed[]): void {
+    if (this.saved) this.remember({ criteria: this.criteria, sessionId, wsUrl: this.saved.wsUrl, partner, relaxed });
     stopTimer(this.pollTimer);
     this.setStatus("chatting");
     if (this.announcedSession === sessionId) return;
     this.announcedSession = sessionId;
-    this.emit("paired", { sessionId, partner });
+    this.emit("paired", { sessionId, partner, relaxed });
   }
 
   private showTyping(isTyping: boolean): void {
@@ -593,6 +627,7 @@ export class ChatClient {
     this.you = null;
     this.announcedSession = null;
     this.closedReason = null;
+    this.reportSent = false;
     this.attempt = 0;
     this.refusals = 0;
     this.outbox = [];

@@ -28,8 +28,8 @@ describe("ChatClient against the real worker", () => {
     const { ana, ben } = await pairedClients({
       fetch: (url, init) => (init.body?.includes('"ticket"') ? Promise.reject(new TypeError("offline")) : workerFetch(url, init)),
     });
-    expect(ana.of("paired")[0].partner.name).toBe("Ben");
-    expect(ben.of("paired")[0].partner.name).toBe("Ana");
+    expect(ana.of("paired")[0]).toMatchObject({ partner: { name: "Ben" }, relaxed: [] });
+    expect(ben.of("paired")[0]).toMatchObject({ partner: { name: "Ana" }, relaxed: [] });
 
     ben.client.typing();
     await ana.until("typing", () => ana.of("typing").at(-1)?.isTyping === true);
@@ -165,6 +165,82 @@ describe("ChatClient against the real worker", () => {
     await other.until("message", () => other.texts().includes("to the new tab"));
     expect(ana.texts()).not.toContain("to the new tab");
     other.client.close();
+    ben.client.close();
+  });
+
+  // In these tests the search widens to any feeling after 1 s and to any language after 2 s (vitest.config.ts).
+  it("says when a wait widens, and tells both sides a feeling was relaxed to pair them", async () => {
+    const language = uniqueLanguage();
+    const ana = newClient();
+    const ben = newClient();
+    const before = Date.now();
+    await ana.client.match({ emotion: "😊", language, userName: "Ana" });
+    const { widening } = ana.of("waiting")[0];
+    expect(widening.emotionAt).toBeGreaterThanOrEqual(before + 500);
+    expect(widening.emotionAt).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(widening.languageAt).toBeNull();
+    await ben.client.match({ emotion: "😢", language, userName: "Ben" });
+    await ana.until("Ana paired", () => ana.client.status === "chatting", 10_000);
+    await ben.until("Ben paired", () => ben.client.status === "chatting", 10_000);
+    expect(ana.of("paired")[0].relaxed).toEqual(["emotion"]);
+    expect(ben.of("paired")[0].relaxed).toEqual(["emotion"]);
+    ana.client.close();
+    ben.client.close();
+  });
+
+  it("pairs across languages only when asked to, and remembers that over a refresh", async () => {
+    const store = memoryStore();
+    const ana = newClient({ store });
+    const ben = newClient();
+    await ana.client.match({ emotion: "😊", language: uniqueLanguage(), anyLanguage: true, userName: "Ana" });
+    const { widening } = ana.of("waiting")[0];
+    expect(widening.languageAt).toBeGreaterThan(widening.emotionAt);
+    await ben.client.match({ emotion: "😊", language: uniqueLanguage(), anyLanguage: true, userName: "Ben" });
+    await ana.until("Ana paired", () => ana.client.status === "chatting", 10_000);
+    await ben.until("Ben paired", () => ben.client.status === "chatting", 10_000);
+    expect(ana.of("paired")[0].relaxed).toEqual(["language"]);
+    expect(ben.of("paired")[0].relaxed).toEqual(["language"]);
+
+    ana.client.close();
+    const refreshed = newClient({ store, identity: ana.identity });
+    expect(await refreshed.client.resume()).toBe(true);
+    await refreshed.until("resumed", () => refreshed.of("paired").length > 0);
+    expect(refreshed.of("paired")[0].relaxed).toEqual(["language"]);
+    refreshed.client.close();
+    ben.client.close();
+  });
+
+  it("Report ends the chat for both, and only the reporter hears it was their report", async () => {
+    const { ana, ben } = await pairedClients();
+    ana.client.report("harassment");
+    await ana.until("Ana ended", () => ana.of("ended").length > 0);
+    await ben.until("Ben ended", () => ben.of("ended").length > 0);
+    expect(ana.of("ended")[0].reason).toBe("you_reported");
+    expect(ben.of("ended")[0].reason).toBe("reported");
+    for (const p of [ana, ben]) {
+      expect(p.client.status).toBe("ended");
+      expect(p.of("reconnecting")).toHaveLength(0);
+      expect(await p.store.getItem("strangers.session")).toBeNull();
+    }
+  });
+
+  it("marks messages refused for sending too fast as unsent, without resending them, and a retry goes through", async () => {
+    const { ana, ben } = await pairedClients();
+    // Past the room's burst of 20: the tail is refused, everything else arrives once.
+    const sent = Array.from({ length: 25 }, (_, i) => `m${i}`);
+    for (const text of sent) ana.client.send(text);
+    await ana.until("every message answered", () => ana.texts().length + ana.of("unsent").length === sent.length);
+    const unsent = ana.of("unsent").map((u) => u.text);
+    expect(unsent.length).toBeGreaterThan(0);
+    expect([...ana.texts(), ...unsent]).toEqual(sent);
+    await ben.until("delivered", () => ben.texts().length === ana.texts().length);
+    expect(ana.of("error")).toHaveLength(0);
+
+    await new Promise((r) => setTimeout(r, 600)); // the budget refills at 2 messages a second
+    ana.client.send(unsent[0]);
+    await ben.until("retry", () => ben.texts().at(-1) === unsent[0]);
+    expect(ana.of("unsent")).toHaveLength(unsent.length);
+    ana.client.close();
     ben.client.close();
   });
 

@@ -77,7 +77,7 @@ export function newClient(options: Partial<ChatClientOptions> = {}) {
 export function probe(client: ChatClient) {
   const events: { type: keyof ClientEvents; event: unknown }[] = [];
   const waiters = new Set<() => void>();
-  const types: (keyof ClientEvents)[] = ["status", "paired", "message", "typing", "partner", "partner_left", "ended", "reconnecting", "error"];
+  const types: (keyof ClientEvents)[] = ["status", "waiting", "paired", "message", "unsent", "typing", "partner", "partner_left", "ended", "reconnecting", "error"];
   for (const type of types) {
     client.on(type, (event) => {
       events.push({ type, event });
