@@ -1,0 +1,225 @@
+/**
+ * The Node load driver: the k6 `chats` scenario for machines without k6. It forks
+ * driver processes (each below the 20,000 open-file ceiling), merges what they measured
+ * and evaluates the same thresholds as the k6 script.
+ *
+ *   npm run load -- --base-url http://localhost:8787 --chats 1000 --ramp 30 --hold 60 [--json]
+ */
+import { fork } from "node:child_process";
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import { METRICS, SEND_EVERY_MS, THRESHOLDS, type MetricName } from "../scenario.ts";
+import { Histogram } from "./histogram.ts";
+import type { WorkerConfig, WorkerReport } from "./worker.ts";
+
+export type LoadOptions = {
+  baseUrl: string;
+  chats: number;
+  rampS: number;
+  holdS: number;
+  rampDownS: number;
+  /** Driver processes; by default enough to keep each under `socketsPerProc`. */
+  procs?: number;
+  socketsPerProc?: number;
+  sendEveryMs?: number;
+  matchTimeoutMs?: number;
+  pollEveryMs?: number;
+};
+
+type Percentiles = { count: number; avg: number; p50: number; p95: number; p99: number; max: number };
+export type ThresholdResult = { metric: MetricName; rule: string; value: number; ok: boolean };
+
+export type LoadSummary = {
+  baseUrl: string;
+  targetChats: number;
+  users: number;
+  procs: number;
+  /** Chats with both users online, added over processes once a second. */
+  chatsPeak: number;
+  /** The lowest count during the hold: the load the run actually sustained. */
+  chatsHeld: number;
+  socketsPeak: number;
+  trends: Partial<Record<MetricName, Percentiles>>;
+  counters: Partial<Record<MetricName, number>>;
+  rates: Partial<Record<MetricName, number>>;
+  /** Per driver process: CPU seconds per wall second; near 1.0 means the driver, not the server, was the limit. */
+  clientCpu: number[];
+  clientEventLoopDelayP99Ms: number;
+  failures: Record<string, number>;
+  thresholds: ThresholdResult[];
+  durationS: number;
+};
+
+const WORKER = new URL("./worker.ts", import.meta.url);
+/** Leaves room under 20,000 open files for HTTP connections and the runtime's own. */
+const SOCKETS_PER_PROC = 8_000;
+
+export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
+  const users = 2 * o.chats;
+  const procs = o.procs ?? Math.max(1, Math.ceil(users / (o.socketsPerProc ?? SOCKETS_PER_PROC)));
+  const started = Date.now();
+  // Far enough ahead that every process is up before the first user starts.
+  const t0 = started + 1500;
+  const runId = `lt${started.toString(36)}`;
+
+  const reports = await Promise.all(
+    Array.from({ length: procs }, (_, procIndex) => {
+      const config: WorkerConfig = {
+        baseUrl: o.baseUrl.replace(/\/+$/, ""),
+        runId,
+        procIndex,
+        procs,
+        totalUsers: users,
+        t0,
+        rampMs: o.rampS * 1000,
+        holdMs: o.holdS * 1000,
+        rampDownMs: o.rampDownS * 1000,
+        sendEveryMs: o.sendEveryMs ?? SEND_EVERY_MS,
+        matchTimeoutMs: o.matchTimeoutMs ?? 30_000,
+        pollEveryMs: o.pollEveryMs ?? 0,
+      };
+      return runProcess(config);
+    }),
+  );
+  return summarize(o, procs, users, reports, (Date.now() - started) / 1000);
+}
+
+function runProcess(config: WorkerConfig): Promise<WorkerReport> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, [], {
+      execArgv: ["--experimental-strip-types", "--disable-warning=ExperimentalWarning"],
+      serialization: "advanced",
+    });
+    let report: WorkerReport | null = null;
+    child.once("message", (m) => (report = m as WorkerReport));
+    child.once("error", reject);
+    child.once("exit", (code) => (report ? resolve(report) : reject(new Error(`driver process ${config.procIndex} exited with ${code}`))));
+    child.send(config);
+  });
+}
+
+function summarize(o: LoadOptions, procs: number, users: number, reports: WorkerReport[], durationS: number): LoadSummary {
+  /** Per second since t0, added over processes; a second some process missed stays a hole, not a dip. */
+  const sumSeries = (pick: (r: WorkerReport) => number[]): (number | undefined)[] => {
+    const length = Math.max(...reports.map((r) => pick(r).length));
+    return Array.from({ length }, (_, i) =>
+      reports.every((r) => pick(r)[i] !== undefined) ? reports.reduce((sum, r) => sum + pick(r)[i], 0) : undefined,
+    );
+  };
+  const present = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined);
+  const chatting = sumSeries((r) => r.chatting);
+  // The hold starts after the ramp and ends before the ramp-down.
+  const hold = present(chatting.slice(Math.ceil(o.rampS) + 1, Math.floor(o.rampS + o.holdS)));
+
+  const trends: LoadSummary["trends"] = {};
+  // Every counter is reported, zeros included: "0 lost" is the point of the run.
+  const counters: LoadSummary["counters"] = Object.fromEntries(
+    Object.entries(METRICS).filter(([, kind]) => kind === "counter").map(([name]) => [name, 0]),
+  );
+  const rates: LoadSummary["rates"] = {};
+  const failures: Record<string, number> = {};
+  const histograms = new Map<MetricName, Histogram>();
+  const rateParts = new Map<MetricName, { passes: number; total: number }>();
+  for (const r of reports) {
+    for (const [name, data] of Object.entries(r.trends) as [MetricName, NonNullable<WorkerReport["trends"][MetricName]>][]) {
+      if (!histograms.has(name)) histograms.set(name, new Histogram());
+      histograms.get(name)!.merge(data);
+    }
+    for (const [name, n] of Object.entries(r.counters) as [MetricName, number][]) counters[name] = (counters[name] ?? 0) + n;
+    for (const [name, p] of Object.entries(r.rates) as [MetricName, { passes: number; total: number }][]) {
+      const acc = rateParts.get(name) ?? { passes: 0, total: 0 };
+      rateParts.set(name, { passes: acc.passes + p.passes, total: acc.total + p.total });
+    }
+    for (const [why, n] of Object.entries(r.failures)) failures[why] = (failures[why] ?? 0) + n;
+  }
+  for (const [name, h] of histograms) {
+    trends[name] = { count: h.count, avg: h.avg(), p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99), max: h.percentile(100) };
+  }
+  for (const [name, p] of rateParts) rates[name] = p.total ? p.passes / p.total : NaN;
+
+  const summary: LoadSummary = {
+    baseUrl: o.baseUrl,
+    targetChats: o.chats,
+    users,
+    procs,
+    chatsPeak: Math.floor(Math.max(0, ...present(chatting)) / 2),
+    chatsHeld: Math.floor((hold.length ? Math.min(...hold) : 0) / 2),
+    socketsPeak: Math.max(0, ...present(sumSeries((r) => r.sockets))),
+    trends,
+    counters,
+    rates,
+    clientCpu: reports.map((r) => r.cpuRatio),
+    clientEventLoopDelayP99Ms: Math.max(...reports.map((r) => r.eventLoopDelayP99Ms)),
+    failures,
+    thresholds: [],
+    durationS,
+  };
+  summary.thresholds = evaluateThresholds(summary);
+  return summary;
+}
+
+/** The k6 threshold expressions used in THRESHOLDS, evaluated on the merged results. */
+export function evaluateThresholds(s: Pick<LoadSummary, "trends" | "counters" | "rates">): ThresholdResult[] {
+  const results: ThresholdResult[] = [];
+  for (const [metric, rules] of Object.entries(THRESHOLDS) as [MetricName, string[]][]) {
+    for (const rule of rules) {
+      const m = /^(p\((\d+(?:\.\d+)?)\)|rate|count)\s*(<|>|==)\s*([\d.]+)$/.exec(rule);
+      if (!m) throw new Error(`unsupported threshold ${rule}`);
+      const value = m[2] ? (s.trends[metric]?.[`p${m[2]}` as "p95"] ?? NaN) : m[1] === "rate" ? (s.rates[metric] ?? NaN) : (s.counters[metric] ?? 0);
+      const limit = Number(m[4]);
+      const ok = m[3] === "<" ? value < limit : m[3] === ">" ? value > limit : value === limit;
+      results.push({ metric, rule, value, ok });
+    }
+  }
+  return results;
+}
+
+const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–" : v < 10 ? v.toFixed(2) : v.toFixed(0));
+
+export function formatSummary(s: LoadSummary): string {
+  const rows: [string, string][] = [
+    ["target", `${s.targetChats} chats (${s.users} users, ${s.procs} driver process${s.procs > 1 ? "es" : ""}) → ${s.baseUrl}`],
+    ["chats held (min during hold / peak)", `${s.chatsHeld} / ${s.chatsPeak}`],
+    ["sockets open (peak)", String(s.socketsPeak)],
+  ];
+  for (const [name, t] of Object.entries(s.trends)) {
+    rows.push([`${name} ms`, `p50 ${ms(t.p50)}  p95 ${ms(t.p95)}  p99 ${ms(t.p99)}  max ${ms(t.max)}  (n=${t.count})`]);
+  }
+  for (const [name, n] of Object.entries(s.counters)) rows.push([name, String(n)]);
+  for (const [name, r] of Object.entries(s.rates)) rows.push([name, `${(r * 100).toFixed(2)} %`]);
+  rows.push(["client CPU per process (1.0 = saturated)", s.clientCpu.map((c) => c.toFixed(2)).join(", ")]);
+  rows.push(["client event-loop delay p99 ms", ms(s.clientEventLoopDelayP99Ms)]);
+  if (Object.keys(s.failures).length) rows.push(["failed users", Object.entries(s.failures).map(([k, n]) => `${k}: ${n}`).join("; ")]);
+  for (const t of s.thresholds) rows.push([`threshold ${t.metric} ${t.rule}`, `${t.ok ? "✓ pass" : "✗ FAIL"} (${ms(t.value)})`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      "base-url": { type: "string", default: process.env.BASE_URL ?? "http://localhost:8787" },
+      chats: { type: "string", default: "100" },
+      ramp: { type: "string", default: "10" },
+      hold: { type: "string", default: "30" },
+      "ramp-down": { type: "string", default: "5" },
+      procs: { type: "string" },
+      "poll-every": { type: "string", default: "0" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const summary = await runLoad({
+    baseUrl: values["base-url"]!,
+    chats: Number(values.chats),
+    rampS: Number(values.ramp),
+    holdS: Number(values.hold),
+    rampDownS: Number(values["ramp-down"]),
+    procs: values.procs ? Number(values.procs) : undefined,
+    pollEveryMs: Number(values["poll-every"]),
+  });
+  console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+  // Like k6: a distinct exit code when thresholds fail.
+  if (summary.thresholds.some((t) => !t.ok)) process.exitCode = 99;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,423 @@
+/**
+ * The `chats` scenario, written once for both load generators: the k6 script
+ * (k6/chats.ts) and the Node driver (driver/). One simulated user follows exactly the
+ * flow of the real web client: ask /api/match, hold the waiting socket and poll with the
+ * ticket, follow a `matched` move, chat at the standard pace, then leave.
+ *
+ * It must stay pure: k6's runtime has no Node APIs and cannot load npm packages, so the
+ * network, clock and timers come in through `Runtime`, and only types are imported from
+ * the protocol module (type imports vanish when k6 or Node strips the types).
+ */
+import type { ChatMessage, MatchRequest, MatchResponse, Partner, ServerFrame } from "../worker/protocol.ts";
+
+// ---------------------------------------------------------------- what is measured
+
+/** Every metric both generators report, with the kind k6 needs to create it. */
+export const METRICS = {
+  /** First /api/match request → partner known (matched response, `paired` or `matched` frame). */
+  match_time: "trend",
+  /** WebSocket handshake: connect() → open. */
+  ws_connect_time: "trend",
+  /** Sender's clock in the message text → the partner receives it. */
+  delivery_latency: "trend",
+  messages_sent: "counter",
+  messages_delivered: "counter",
+  /** Messages a receiver can prove missing: sequence gaps, or a partner's final message that never came. */
+  messages_lost: "counter",
+  /** Asymmetric partners, self-matches, a second pair for one user. */
+  pairing_errors: "counter",
+  /** Non-200 answers and network failures of /api/match. */
+  match_http_errors: "counter",
+  /** Sockets that failed or closed while the user still needed them. */
+  ws_errors: "counter",
+  /** A user reached a chat with its partner online, within the match timeout. */
+  match_success: "rate",
+} as const;
+export type MetricName = keyof typeof METRICS;
+
+/** The product promise, as pass/fail rules (k6 threshold syntax; the Node driver evaluates the same strings). */
+export const THRESHOLDS: Partial<Record<MetricName, string[]>> = {
+  delivery_latency: ["p(95)<50"],
+  match_success: ["rate>0.99"],
+  messages_lost: ["count==0"],
+  pairing_errors: ["count==0"],
+};
+
+/** The standard pace the service is sold on: one message per user every 5 s. */
+export const SEND_EVERY_MS = 5_000;
+/** Below the server's idle windows, like the web client's heartbeat. */
+export const HEARTBEAT_MS = 25_000;
+
+/** A few emotion/language queues, so the load is not one hot queue. */
+export const QUEUES: ReadonlyArray<Pick<MatchRequest, "emotion" | "language">> = [
+  { emotion: "happy", language: "en" },
+  { emotion: "sad", language: "en" },
+  { emotion: "any", language: "es" },
+  { emotion: "calm", language: "pt-BR" },
+];
+
+// ---------------------------------------------------------------- what a generator provides
+
+export interface Socket {
+  send(data: string): void;
+  close(): void;
+}
+export interface SocketEvents {
+  open(): void;
+  message(data: string): void;
+  close(): void;
+  error(reason: string): void;
+}
+export interface Runtime {
+  /** Milliseconds on a clock shared by every simulated user (fractions welcome). */
+  now(): number;
+  postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }>;
+  connect(url: string, events: SocketEvents): Socket;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  record(metric: MetricName, value: number | boolean): void;
+}
+
+export type UserOptions = {
+  baseUrl: string;
+  /** Unique per simulated user; deviceId is derived from it. */
+  userId: string;
+  queue: (typeof QUEUES)[number];
+  /** On the runtime's clock: after this the user sends its final message and leaves. */
+  stopSendingAt: number;
+  sendEveryMs?: number;
+  /** Give up if no chat with an online partner started within this. */
+  matchTimeoutMs?: number;
+  /** After its own final message, how long a user waits for the partner's. */
+  finTimeoutMs?: number;
+  /** Poll the ticket this often instead of the server's pollAfterMs (never more often). */
+  pollEveryMs?: number;
+};
+
+export type Phase = "matching" | "chatting" | "finishing" | "done";
+
+// ---------------------------------------------------------------- message text
+
+/**
+ * Everything a receiver needs to check delivery and pairing on its own, so no state is
+ * shared between users (k6 VUs share nothing): the sender's clock, its sequence number,
+ * whether it is its last message, and who it thinks it is talking to.
+ */
+type Stamp = { seq: number; fin: boolean; sentAt: number; sessionId: string; from: string; to: string; user: string };
+
+const TAG = "lt1";
+export function stampText(s: Stamp): string {
+  return [TAG, s.seq, s.fin ? 1 : 0, s.sentAt.toFixed(3), s.sessionId, s.from, s.to, s.user].join("|");
+}
+export function parseStamp(text: string): Stamp | null {
+  const p = text.split("|");
+  if (p.length !== 8 || p[0] !== TAG) return null;
+  return { seq: Number(p[1]), fin: p[2] === "1", sentAt: Number(p[3]), sessionId: p[4], from: p[5], to: p[6], user: p[7] };
+}
+
+// ---------------------------------------------------------------- one simulated user
+
+export class ChatUser {
+  phase: Phase = "matching";
+  /** Why the user failed, if it did: for the driver's diagnostics. */
+  failure: string | null = null;
+
+  private readonly o: Required<UserOptions>;
+  private readonly body: MatchRequest;
+  private readonly startedAt: number;
+  private ticket: string | null = null;
+  private matchedAt: number | null = null;
+  private socket: Socket | null = null;
+  /** The session the current socket belongs to. */
+  private socketSession: string | null = null;
+  private me: string | null = null;
+  private partner: Partner | null = null;
+  /** Sessions in which this user got a partner: more than one is a pairing error. */
+  private readonly pairedIn = new Set<string>();
+  private sent = 0;
+  private lastSeq = 0;
+  private partnerFin: number | null = null;
+  private readonly seen = new Set<string>();
+  private readonly timers = new Set<unknown>();
+  private resolve!: () => void;
+  private readonly rt: Runtime;
+  private readonly onPhase?: (from: Phase, to: Phase) => void;
+
+  constructor(rt: Runtime, options: UserOptions, onPhase?: (from: Phase, to: Phase) => void) {
+    this.rt = rt;
+    this.onPhase = onPhase;
+    this.o = { sendEveryMs: SEND_EVERY_MS, matchTimeoutMs: 30_000, finTimeoutMs: 10_000, pollEveryMs: 0, ...options };
+    this.body = {
+      userId: this.o.userId,
+      deviceId: `dev-${this.o.userId}`,
+      userName: "Load tester",
+      ...this.o.queue,
+    };
+    this.startedAt = rt.now();
+  }
+
+  /** Resolves when the user has left (or given up); metrics are recorded along the way. */
+  run(): Promise<void> {
+    const done = new Promise<void>((resolve) => (this.resolve = resolve));
+    this.after(this.o.matchTimeoutMs, () => {
+      if (this.phase === "matching") this.fail("match_timeout");
+    });
+    void this.ask();
+    return done;
+  }
+
+  // ------------------------------------------------------------ matching
+
+  private async ask(): Promise<void> {
+    if (this.phase !== "matching") return;
+    let res: { status: number; body: unknown };
+    try {
+      res = await this.rt.postJson(`${this.o.baseUrl}/api/match`, this.ticket ? { ...this.body, ticket: this.ticket } : this.body);
+    } catch {
+      res = { status: 0, body: null };
+    }
+    if (this.phase !== "matching") return;
+    if (res.status !== 200) {
+      this.rt.record("match_http_errors", 1);
+      // A lost ticket means our wait is gone; start over rather than poll a dead room.
+      if (res.status === 400) this.ticket = null;
+      return this.after(1000, () => void this.ask());
+    }
+    const answer = res.body as MatchResponse;
+    if (answer.matched) {
+      this.matched();
+      return this.join(answer.sessionId, answer.wsUrl);
+    }
+    if (!this.ticket || this.socketSession !== answer.sessionId) {
+      this.ticket = answer.ticket;
+      this.join(answer.sessionId, answer.wsUrl);
+    }
+    // Two users who queue at the same instant are only paired by a poll, so keep polling.
+    this.after(Math.max(answer.pollAfterMs, this.o.pollEveryMs), () => void this.ask());
+  }
+
+  /** Connects to a session's socket, unless already there (a poll may echo the waiting room). */
+  private join(sessionId: string, wsUrl: string): void {
+    if (this.socketSession === sessionId) return;
+    if (this.partner && this.socketSession) return this.pairingError("second_pair");
+    this.socket?.close();
+    this.socketSession = sessionId;
+    this.me = null;
+    const connectStart = this.rt.now();
+    // Events of a socket we have since replaced (a move, a give-up) are stale: ignore them.
+    const socket: Socket = this.rt.connect(wsUrl, {
+      open: () => this.rt.record("ws_connect_time", this.rt.now() - connectStart),
+      message: (data) => {
+        if (this.socket === socket) this.onFrame(data);
+      },
+      close: () => {
+        if (this.socket === socket) this.onSocketGone("closed");
+      },
+      error: (reason) => {
+        if (this.socket === socket) this.onSocketGone(`error: ${reason}`);
+      },
+    });
+    this.socket = socket;
+  }
+
+  private onFrame(data: string): void {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(data) as ServerFrame;
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case "welcome":
+        this.me = frame.you.id;
+        if (frame.partner) this.onPartner(frame.sessionId, frame.partner);
+        for (const m of frame.history) this.onMessage(m);
+        if (frame.partner?.online) this.startChat();
+        return;
+      case "paired":
+        this.onPartner(this.socketSession!, frame.partner);
+        if (frame.partner.online) this.startChat();
+        return;
+      case "partner_joined":
+        this.onPartner(this.socketSession!, frame.partner);
+        return this.startChat();
+      case "partner_online":
+        return this.startChat();
+      case "matched":
+        // Our waiting room was given up because we were seated elsewhere: follow.
+        this.matched();
+        return this.join(frame.sessionId, frame.wsUrl);
+      case "message":
+        return this.onMessage(frame);
+      case "closed":
+      case "partner_left":
+        return this.leave();
+      case "error":
+        this.failure ??= `server error frame: ${frame.code}`;
+        return;
+    }
+  }
+
+  /** The first sign of a partner ends the match, whichever way it arrives. */
+  private matched(): void {
+    if (this.matchedAt !== null) return;
+    this.matchedAt = this.rt.now();
+    this.rt.record("match_time", this.matchedAt - this.startedAt);
+  }
+
+  private onPartner(sessionId: string, partner: Partner): void {
+    this.matched();
+    this.pairedIn.add(sessionId);
+    if (this.pairedIn.size > 1) return this.pairingError("second_pair");
+    if (partner.id === this.me) return this.pairingError("self_match");
+    this.partner = partner;
+  }
+
+  // ------------------------------------------------------------ chatting
+
+  private startChat(): void {
+    if (this.phase !== "matching" || !this.partner) return;
+    this.setPhase("chatting");
+    this.rt.record("match_success", true);
+    // Spread first messages over one period so a ramp does not send in lockstep.
+    this.after(Math.random() * this.o.sendEveryMs, () => this.tick());
+    this.heartbeat();
+  }
+
+  private tick(): void {
+    if (this.phase !== "chatting") return;
+    if (this.rt.now() >= this.o.stopSendingAt) return this.sayGoodbye();
+    this.sendMessage(false);
+    this.after(this.o.sendEveryMs, () => this.tick());
+  }
+
+  /** The final message: sent when our time is up, or in answer to the partner's. */
+  private sayGoodbye(): void {
+    if (this.phase !== "chatting") return;
+    this.sendMessage(true);
+    this.setPhase("finishing");
+    this.after(this.o.finTimeoutMs, () => this.leave());
+    this.maybeLeave();
+  }
+
+  private sendMessage(fin: boolean): void {
+    this.sent++;
+    const text = stampText({
+      seq: this.sent,
+      fin,
+      sentAt: this.rt.now(),
+      sessionId: this.socketSession!,
+      from: this.me!,
+      to: this.partner!.id,
+      user: this.o.userId,
+    });
+    this.socket!.send(JSON.stringify({ type: "message", text }));
+    this.rt.record("messages_sent", 1);
+  }
+
+  private heartbeat(): void {
+    this.after(HEARTBEAT_MS, () => {
+      if (this.phase !== "chatting" && this.phase !== "finishing") return;
+      this.socket?.send('{"type":"ping"}');
+      this.heartbeat();
+    });
+  }
+
+  private onMessage(m: ChatMessage): void {
+    if (m.from === this.me || this.seen.has(m.id)) return;
+    this.seen.add(m.id);
+    const stamp = parseStamp(m.text);
+    if (!stamp) return;
+    const latency = this.rt.now() - stamp.sentAt;
+    if (stamp.user === this.o.userId) return this.pairingError("self_match");
+    if (stamp.sessionId !== this.socketSession || stamp.to !== this.me || m.from !== this.partner?.id || stamp.from !== m.from) {
+      return this.pairingError("asymmetric_partner");
+    }
+    if (stamp.seq <= this.lastSeq) return;
+    this.rt.record("messages_delivered", 1);
+    this.rt.record("delivery_latency", latency);
+    if (stamp.seq > this.lastSeq + 1) this.rt.record("messages_lost", stamp.seq - this.lastSeq - 1);
+    this.lastSeq = stamp.seq;
+    if (stamp.fin) {
+      this.partnerFin = stamp.seq;
+      this.sayGoodbye();
+    }
+    this.maybeLeave();
+  }
+
+  /** Leave only once both final messages are through, so nothing in flight counts as lost. */
+  private maybeLeave(): void {
+    if (this.phase === "finishing" && this.partnerFin !== null) this.leave();
+  }
+
+  // ------------------------------------------------------------ ending
+
+  private leave(): void {
+    if (this.phase === "done") return;
+    if (this.phase === "matching") return this.fail("room closed before the chat started");
+    // The partner's final message never came: at least that one is lost.
+    if (this.partnerFin === null) this.rt.record("messages_lost", 1);
+    this.finish();
+  }
+
+  private onSocketGone(why: string): void {
+    if (this.phase === "done") return;
+    if (this.phase === "matching") {
+      // A waiting socket may drop; the ticket poll keeps the user in the queue, as in the web client.
+      this.socket = null;
+      this.socketSession = null;
+      return;
+    }
+    if (this.phase === "chatting" || this.partnerFin === null) {
+      this.rt.record("ws_errors", 1);
+      this.failure ??= `socket ${why} while chatting`;
+    }
+    this.leave();
+  }
+
+  private pairingError(kind: string): void {
+    this.rt.record("pairing_errors", 1);
+    this.failure ??= kind;
+    if (this.phase === "matching") this.rt.record("match_success", false);
+    this.finish();
+  }
+
+  private fail(why: string): void {
+    this.failure ??= why;
+    this.rt.record("match_success", false);
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.phase === "done") return;
+    this.setPhase("done");
+    for (const t of this.timers) this.rt.clearTimeout(t);
+    this.timers.clear();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      // The room ends for both on leave (or drops the waiting entry): the server's own cleanup.
+      try {
+        socket.send('{"type":"leave"}');
+      } catch {
+        // already closed
+      }
+      socket.close();
+    }
+    this.resolve();
+  }
+
+  private setPhase(to: Phase): void {
+    const from = this.phase;
+    this.phase = to;
+    this.onPhase?.(from, to);
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const handle = this.rt.setTimeout(() => {
+      this.timers.delete(handle);
+      fn();
+    }, ms);
+    this.timers.add(handle);
+  }
+}
