@@ -53,11 +53,12 @@ describe("widening", () => {
   });
 
   it("widens to any language only for users who allowed it", async () => {
-    const emotion = "🤔";
+    // "Any language" spans every queue of a mode: a mode of its own keeps other tests' waiters out.
+    const [emotion, mode] = ["🤔", uniqueLanguage()];
     const [english, spanish, german] = [uniqueLanguage(), uniqueLanguage(), uniqueLanguage()];
-    const ana = newUser({ language: english, emotion, anyLanguage: true });
-    const ben = newUser({ language: spanish, emotion, anyLanguage: true });
-    const carl = newUser({ language: german, emotion });
+    const ana = newUser({ mode, language: english, emotion, anyLanguage: true });
+    const ben = newUser({ mode, language: spanish, emotion, anyLanguage: true });
+    const carl = newUser({ mode, language: german, emotion });
     const waits = new Map<MatchRequest, MatchWaiting>();
     for (const u of [carl, ana, ben]) waits.set(u, (await match(u)) as MatchWaiting);
     await sleep(1200);

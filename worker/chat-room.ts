@@ -6,7 +6,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { nanoid } from "nanoid";
-import { timings, widening, type Timings } from "./config";
+import { messageLogSampleRate, timings, widening, type Timings } from "./config";
 import { deviceStub } from "./device";
 import { errorResponse, rateLimited } from "./errors";
 import { FloodGuard } from "./flood-guard";
@@ -100,6 +100,8 @@ export class ChatRoom extends DurableObject<Env> {
   private readonly t: Timings;
   private readonly sql: SqlStorage;
   private readonly waitingList: WaitingList;
+  /** Share of messages logged as `chat.message`: at scale one line per message costs more than the relay. */
+  private readonly messageLogRate: number;
   /** Message budgets per participant; in memory, as a flood only matters while it lasts. */
   private readonly floodGuards = new Map<string, FloodGuard>();
   /** Last frame per socket (pings answered by the runtime are read from the runtime instead). */
@@ -110,6 +112,7 @@ export class ChatRoom extends DurableObject<Env> {
     this.t = timings(env);
     this.sql = ctx.storage.sql;
     this.waitingList = waitingListFor(env, this.t);
+    this.messageLogRate = messageLogSampleRate(env);
     ctx.blockConcurrencyWhile(async () => {
       this.meta = (await ctx.storage.get<Meta>("meta")) ?? null;
       if (this.meta) this.meta.lastActivity = Math.max(this.meta.lastActivity, this.lastMessageAt());
@@ -169,8 +172,12 @@ export class ChatRoom extends DurableObject<Env> {
     if (this.meta.status === "waiting") {
       const now = Date.now();
       this.meta.ownerSeenAt = now;
-      await this.save();
-      if (now - this.entrySeenAt >= this.t.queueTtlMs / 3) await this.refreshEntry(now);
+      // Persisted (with the list entry) once per third of the window, not on every poll:
+      // after an eviction the owner looks at most that much staler.
+      if (now - this.entrySeenAt >= this.t.queueTtlMs / 3) {
+        await this.save();
+        await this.refreshEntry(now);
+      }
     }
     // Read the state after the awaits: a claim may have landed while the KV write was in flight.
     return this.standingOf(me);
@@ -373,7 +380,9 @@ export class ChatRoom extends DurableObject<Env> {
         this.store(message);
         meta.lastActivity = now;
         this.broadcast({ type: "message", ...message });
-        log("chat.message", { sessionId: meta.sessionId, participant: alias, length: message.text.length });
+        if (Math.random() < this.messageLogRate) {
+          log("chat.message", { sessionId: meta.sessionId, participant: alias, length: message.text.length });
+        }
         return;
       }
       case "leave":
@@ -478,7 +487,7 @@ export class ChatRoom extends DurableObject<Env> {
     if (meta) {
       this.broadcast({ type: "closed", reason });
       for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.ended, `chat ended: ${reason}`);
-      log("room.cleaned", { sessionId: meta.sessionId, reason, status: meta.status, ageMs: Date.now() - meta.createdAt });
+      log("room.cleaned", { sessionId: meta.sessionId, reason, status: meta.status, ageMs: Date.now() - meta.createdAt, messages: this.messageCount() });
       if (meta.status === "waiting") count(this.env, { kind: "left_queue", queue: meta.queueKey });
       if (meta.status === "paired") count(this.env, { kind: "room_closed" });
       if (meta.listed) await this.waitingList.remove(meta.entry);
@@ -610,25 +619,35 @@ export class ChatRoom extends DurableObject<Env> {
     return { id: p.alias, name: p.name, online: this.hasLiveSocket(p.alias, Date.now()) };
   }
 
+  /** One write per message: older rows are trimmed in a batch every `historySize` messages. */
   private store(m: ChatMessage): void {
-    this.sql.exec(
-      "INSERT INTO messages (id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?)",
-      m.id,
-      m.from,
-      m.text,
-      m.at,
-      m.clientId ?? null,
-    );
-    this.sql.exec("DELETE FROM messages WHERE seq <= (SELECT MAX(seq) FROM messages) - ?", LIMITS.historySize);
+    const { seq } = this.sql
+      .exec<{ seq: number }>(
+        "INSERT INTO messages (id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+        m.id,
+        m.from,
+        m.text,
+        m.at,
+        m.clientId ?? null,
+      )
+      .one();
+    if (seq % LIMITS.historySize === 0) this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - LIMITS.historySize);
   }
 
   private history(): ChatMessage[] {
     return this.sql
       .exec<{ id: string; sender: string; text: string; at: number; client_id: string | null }>(
-        "SELECT id, sender, text, at, client_id FROM messages ORDER BY seq",
+        "SELECT id, sender, text, at, client_id FROM messages ORDER BY seq DESC LIMIT ?",
+        LIMITS.historySize,
       )
       .toArray()
+      .reverse()
       .map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}) }));
+  }
+
+  /** Messages ever sent in this room (AUTOINCREMENT never reuses a number). */
+  private messageCount(): number {
+    return this.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM messages").one().n ?? 0;
   }
 
   private lastMessageAt(): number {

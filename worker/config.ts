@@ -46,6 +46,12 @@ export function abuseSettings(env: Env): AbuseSettings {
   };
 }
 
+/** Share (0–1) of chat messages logged one line each; the default logs every message. */
+export function messageLogSampleRate(env: Env): number {
+  const rate = Number(env.MESSAGE_LOG_SAMPLE_RATE ?? "1");
+  return Number.isFinite(rate) ? Math.min(1, Math.max(0, rate)) : 1;
+}
+
 /** Origins allowed to call the API and open sockets from a browser, besides the page's own. */
 export const allowedOrigins = (env: Env): string[] =>
   (env.ALLOWED_ORIGINS ?? "")
