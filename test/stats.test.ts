@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { StatsSnapshot } from "../worker/stats";
+import type { StatsSnapshot } from "../worker/protocol";
 import { connect, match, newUser, pairUp, uniqueLanguage, waitUntil } from "./helpers";
 
 const stats = async (): Promise<StatsSnapshot> => (await exports.default.fetch("http://chat.test/api/stats")).json();

@@ -149,6 +149,19 @@ export function chatUrl(origin: string, sessionId: string, token: string): strin
   return url.toString();
 }
 
+/** `GET /api/stats`: counts only, never anything about a person. */
+export type StatsSnapshot = {
+  waiting: { [queue: string]: number };
+  waitingTotal: number;
+  activeRooms: number;
+  pairingsThisMinute: number;
+  pairingsLastMinute: number;
+  pairingsPerMinute: { minute: string; pairings: number }[];
+  since: string;
+  /** Storage operations by the isolate that answered, since it started (one local runtime: all of them). */
+  operations: { [operation: string]: number };
+};
+
 // ---------------------------------------------------------------- WebSocket: client → server
 
 export const REPORT_REASONS = ["spam", "harassment", "sexual", "hate", "underage", "other"] as const;

@@ -7,24 +7,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { meterReadings } from "./metering";
+import type { StatsSnapshot } from "./protocol";
 
 export type StatsEvent =
   | { kind: "enqueued"; queue: string }
   | { kind: "left_queue"; queue: string }
   | { kind: "paired"; queue: string }
   | { kind: "room_closed" };
-
-export type StatsSnapshot = {
-  waiting: { [queue: string]: number };
-  waitingTotal: number;
-  activeRooms: number;
-  pairingsThisMinute: number;
-  pairingsLastMinute: number;
-  pairingsPerMinute: { minute: string; pairings: number }[];
-  since: string;
-  /** Storage operations by this isolate since it started (one local runtime: all of them). */
-  operations: { [operation: string]: number };
-};
 
 type Counters = {
   waiting: { [queue: string]: number };
