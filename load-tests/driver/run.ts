@@ -51,6 +51,7 @@ export type LoadSummary = {
 };
 
 const WORKER = new URL("./worker.ts", import.meta.url);
+const HOLD_SETTLE_S = 5;
 /** Leaves room under 20,000 open files for HTTP connections and the runtime's own. */
 const SOCKETS_PER_PROC = 8_000;
 
@@ -108,8 +109,9 @@ function summarize(o: LoadOptions, procs: number, users: number, reports: Worker
   };
   const present = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined);
   const chatting = sumSeries((r) => r.chatting);
-  // The hold starts after the ramp and ends before the ramp-down.
-  const hold = present(chatting.slice(Math.ceil(o.rampS) + 1, Math.floor(o.rampS + o.holdS)));
+  // The hold starts once the last arrivals have had their partner (two users who queue at
+  // the same instant meet on the next poll, up to 3 s later) and ends before the ramp-down.
+  const hold = present(chatting.slice(Math.ceil(o.rampS) + Math.min(HOLD_SETTLE_S, Math.floor(o.holdS / 2)), Math.floor(o.rampS + o.holdS)));
 
   const trends: LoadSummary["trends"] = {};
   // Every counter is reported, zeros included: "0 lost" is the point of the run.
