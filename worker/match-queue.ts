@@ -52,7 +52,7 @@ export class MatchQueue extends DurableObject<Env> {
 const homeOf = (c: Criteria) => `${c.mode}:${c.language}`;
 const anyLanguageOf = (c: Criteria) => `${c.mode}:*`;
 
-export function doWaitingList(env: Env, _t: Timings): WaitingList {
+export function doWaitingList(env: Env): WaitingList {
   const queue = (name: string) => env.MATCH_QUEUE.get(env.MATCH_QUEUE.idFromName(name));
   const homes = (e: QueueEntry) => (e.anyLanguage ? [homeOf(e), anyLanguageOf(e)] : [homeOf(e)]);
   return {

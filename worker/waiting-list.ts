@@ -37,7 +37,7 @@ export interface WaitingList {
 }
 
 export function waitingListFor(env: Env, t: Timings): WaitingList {
-  return env.MATCHMAKER === "durable-object" ? doWaitingList(env, t) : kvWaitingList(env.QUEUE, t);
+  return env.MATCHMAKER === "durable-object" ? doWaitingList(env) : kvWaitingList(env.QUEUE, t);
 }
 
 /** Human-readable name of a queue: mode, emotion and language ("any" when absent). */
