@@ -61,7 +61,6 @@ type Meta = {
   /** The owner's waiting-list entry; `listed` while it is in the list. */
   entry: QueueEntry;
   listed: boolean;
-  enqueuedAt: number;
   ownerSeenAt: number;
   /** While the owner is trying to claim someone else's room, nobody may claim this one. */
   reservation: { id: string; until: number } | null;
@@ -147,7 +146,6 @@ export class ChatRoom extends DurableObject<Env> {
         anyLanguage: owner.anyLanguage,
       },
       listed: true,
-      enqueuedAt: owner.enqueuedAt,
       ownerSeenAt: now,
       reservation: null,
       pairedAt: null,
@@ -169,16 +167,7 @@ export class ChatRoom extends DurableObject<Env> {
   async poll(token: string, user: string): Promise<PollResult> {
     const me = this.participantByToken(token);
     if (!this.meta || !me || me.user !== user) return { status: "gone" };
-    if (this.meta.status === "waiting") {
-      const now = Date.now();
-      this.meta.ownerSeenAt = now;
-      // Persisted (with the list entry) once per third of the window, not on every poll:
-      // after an eviction the owner looks at most that much staler.
-      if (now - this.entrySeenAt >= this.t.queueTtlMs / 3) {
-        await this.save();
-        await this.refreshEntry(now);
-      }
-    }
+    if (this.meta.status === "waiting") await this.ownerSeen(Date.now());
     // Read the state after the awaits: a claim may have landed while the KV write was in flight.
     return this.standingOf(me);
   }
@@ -241,7 +230,7 @@ export class ChatRoom extends DurableObject<Env> {
     if (meta.reservation && meta.reservation.until > now) return { ok: false, reason: "busy" };
     if (!this.ownerIsPresent(now)) return { ok: false, reason: "stale" };
     const relaxed = relaxationBetween(
-      { ...meta.entry, enqueuedAt: meta.enqueuedAt },
+      meta.entry,
       { ...stranger.criteria, enqueuedAt: stranger.enqueuedAt, anyLanguage: stranger.anyLanguage },
       now,
       widening(this.env),
@@ -259,7 +248,7 @@ export class ChatRoom extends DurableObject<Env> {
     await this.save();
     await this.scheduleAlarm(now);
     this.send(owner.alias, { type: "paired", partner: this.partnerView(claimer), relaxed });
-    log("match.paired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt, relaxed: relaxed.join(",") });
+    log("match.paired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.entry.enqueuedAt, relaxed: relaxed.join(",") });
     count(this.env, { kind: "paired", queue: meta.queueKey });
     return { ok: true, seat: this.seatFor(claimer) };
   }
@@ -430,15 +419,11 @@ export class ChatRoom extends DurableObject<Env> {
     const deadline = this.endDeadline();
     if (deadline && now >= deadline.at) {
       if (deadline.reason === "expired" && meta.status === "waiting") {
-        log("match.expired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.enqueuedAt });
+        log("match.expired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.entry.enqueuedAt });
       }
       return this.end(deadline.reason);
     }
-    if (meta.status === "waiting" && this.hasLiveSocket(meta.participants[0].alias, now)) {
-      meta.ownerSeenAt = now;
-      await this.save();
-      if (now - this.entrySeenAt >= this.t.queueTtlMs / 3) await this.refreshEntry(now);
-    }
+    if (meta.status === "waiting" && this.hasLiveSocket(meta.participants[0].alias, now)) await this.ownerSeen(now);
     await this.scheduleAlarm(now);
   }
 
@@ -568,6 +553,18 @@ export class ChatRoom extends DurableObject<Env> {
 
   /** When the KV entry last said the owner was there (written at most every third of the window). */
   private entrySeenAt = 0;
+
+  /**
+   * The waiting owner showed life (a poll, or its live socket at an alarm). Persisted, with
+   * the list entry, once per third of the window rather than every time: after an eviction
+   * the owner looks at most that much staler.
+   */
+  private async ownerSeen(now: number): Promise<void> {
+    this.meta!.ownerSeenAt = now;
+    if (now - this.entrySeenAt < this.t.queueTtlMs / 3) return;
+    await this.save();
+    await this.refreshEntry(now);
+  }
 
   private async refreshEntry(now: number): Promise<void> {
     const meta = this.meta!;

@@ -43,8 +43,9 @@ app.get("/api/stats", async (c) => c.json(await statsReport(c.env)));
 app.post("/api/match", async (c) => {
   await limit(c.env.MATCH_PER_IP, clientAddress(c.req.raw), "match_ip");
   const body = validate(MatchRequest, await readJson(c.req.raw), "invalid_body");
-  await limit(c.env.MATCH_PER_DEVICE, await fingerprint(body.deviceId), "match_device");
-  const result = await match(c.env, body, new URL(c.req.url).origin);
+  const device = await fingerprint(body.deviceId);
+  await limit(c.env.MATCH_PER_DEVICE, device, "match_device");
+  const result = await match(c.env, body, device, new URL(c.req.url).origin);
   return c.json(result);
 });
 

@@ -21,9 +21,9 @@ const CANDIDATE_WINDOW = 8;
 
 type OwnWait = Extract<PollResult, { status: "waiting" }> & { token: string };
 
-export async function match(env: Env, req: ParsedMatchRequest, origin: string): Promise<MatchResponse> {
+/** `device` is the fingerprint of `req.deviceId` (the route already needed it for its rate limit). */
+export async function match(env: Env, req: ParsedMatchRequest, device: string, origin: string): Promise<MatchResponse> {
   const t = timings(env);
-  const device = await fingerprint(req.deviceId);
   const deviceRecord = deviceStub(env, device);
   const standing = await deviceRecord.standing();
   if (standing.bannedUntil) {
@@ -50,7 +50,7 @@ export async function match(env: Env, req: ParsedMatchRequest, origin: string): 
     if (state.status === "waiting") {
       const own: OwnWait = { ...state, token: ticket.token };
       const seat = await search.asWaiter(own);
-      return seat ? found(seat, origin, seeker) : waiting(own, origin, env, seeker);
+      return seat ? found(seat, origin, seeker) : waiting(own, origin, env, t, seeker);
     }
     // The ticket's wait ended (it went silent past the window, or its chat is over): queue afresh.
   } else if (standing.waitingIn) {
@@ -62,7 +62,7 @@ export async function match(env: Env, req: ParsedMatchRequest, origin: string): 
   if (seat) return found(seat, origin, seeker);
   const own = await enqueue(env, seeker);
   await deviceRecord.waiting(own.sessionId);
-  return waiting(own, origin, env, seeker);
+  return waiting(own, origin, env, t, seeker);
 }
 
 /** One request's search for a partner. */
@@ -175,8 +175,7 @@ async function enqueue(env: Env, seeker: Newcomer): Promise<OwnWait> {
   return { status: "waiting", sessionId, queueKey: queueKeyOf(seeker.criteria), entry, token };
 }
 
-function waiting(own: OwnWait, origin: string, env: Env, seeker: Newcomer): MatchWaiting {
-  const t = timings(env);
+function waiting(own: OwnWait, origin: string, env: Env, t: Timings, seeker: Newcomer): MatchWaiting {
   const w = widening(env);
   return {
     success: true,
