@@ -278,7 +278,7 @@ export class ChatRoom extends DurableObject<Env> {
     const { success } = await this.env.CONNECT_PER_DEVICE.limit({ key: admitted.device });
     if (!success) {
       log("ratelimit.hit", { limiter: "connect", sessionId: this.meta?.sessionId }, "warn");
-      return rateLimited("connections");
+      return rateLimited("connections").getResponse();
     }
     // The room may have ended while the limiter answered.
     const me = this.admit(token);

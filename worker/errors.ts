@@ -14,11 +14,7 @@ export function errorResponse(
   return Response.json(body, { status, headers });
 }
 
-/** The rate-limit binding counts in fixed windows of 10 s: retrying sooner is pointless. */
-export const RETRY_AFTER_SECONDS = 10;
 
-export const rateLimited = (what: string): Response =>
-  errorResponse(429, "rate_limited", `Too many ${what}; slow down.`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
 
 /** Thrown by anything behind a route; the app's one `onError` turns it into the envelope. */
 export class ApiError extends HTTPException {
@@ -35,3 +31,10 @@ export class ApiError extends HTTPException {
     return errorResponse(this.status as ContentfulStatusCode, this.code, this.message, this.extra);
   }
 }
+
+/** The rate-limit binding counts in fixed windows of 10 s: retrying sooner is pointless. */
+const RETRY_AFTER_SECONDS = 10;
+
+/** Every 429, from the routes (thrown) and the room (its response), says the same thing. */
+export const rateLimited = (what: string): ApiError =>
+  new ApiError(429, "rate_limited", `Too many ${what}; slow down.`, { retryAfterSeconds: RETRY_AFTER_SECONDS });

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { allowedOrigins } from "./config";
-import { ApiError, errorResponse, RETRY_AFTER_SECONDS } from "./errors";
+import { ApiError, errorResponse, rateLimited } from "./errors";
 import { log } from "./log";
 import { match, roomStub } from "./matchmaker";
 import { fingerprint } from "./identity";
@@ -86,7 +86,7 @@ function clientAddress(request: Request): string | null {
 async function limit(limiter: RateLimit, key: string | null, name: string): Promise<void> {
   if (key === null || (await limiter.limit({ key })).success) return;
   log("ratelimit.hit", { limiter: name }, "warn");
-  throw new ApiError(429, "rate_limited", "Too many match requests; slow down.", { retryAfterSeconds: RETRY_AFTER_SECONDS });
+  throw rateLimited("match requests");
 }
 
 async function readJson(request: Request): Promise<unknown> {
