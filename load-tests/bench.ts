@@ -6,7 +6,10 @@
  * step it is not run at higher ones (the floor still is). Prints a markdown table and
  * writes JSON to bench-results/.
  *
- *   npm run bench -- [--steps 100,1000,2000] [--ramp-rate 25] [--hold 60] [--json]
+ * Then the idle phase: chats that only ping (every 10 s, like the web page) for a minute,
+ * and what the server spends on them per idle chat-minute, service beside floor.
+ *
+ *   npm run bench -- [--steps 100,1000,2000] [--ramp-rate 25] [--hold 60] [--idle-chats 1000] [--idle 60] [--json]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -34,10 +37,14 @@ const { values } = parseArgs({
     // Users arriving per second during the ramp; a browser would not arrive faster either.
     "ramp-rate": { type: "string", default: "25" },
     hold: { type: "string", default: "60" },
+    "idle-chats": { type: "string", default: "1000" },
+    idle: { type: "string", default: "60" },
     json: { type: "boolean", default: false },
   },
 });
-const steps = values.steps!.split(",").map(Number);
+const steps = values.steps!.split(",").filter(Boolean).map(Number);
+const idleChats = Number(values["idle-chats"]);
+const idleS = Number(values.idle);
 const rampRate = Number(values["ramp-rate"]);
 const holdS = Number(values.hold);
 
@@ -107,6 +114,64 @@ function machine(): string {
   return `${cpus().length} × ${model}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, miniflare ${version("miniflare")}, workerd ${workerd}`;
 }
 
+// ---------------------------------------------------------------- idle phase
+
+/** The web page's heartbeat: what an idle chat costs is mostly what its pings cost. */
+const IDLE_HEARTBEAT_MS = 10_000;
+/** Chats settle (late pairings, first pings) before the quiet window is measured. */
+const IDLE_SETTLE_MS = 5_000;
+type IdleResult = { server: StepResult["server"]; chats: number; chatsHeld: number; cpuCores: number; cpuMsPerChatMinute: number; lost: number; pairingErrors: number };
+
+async function idlePhase(server: StepResult["server"]): Promise<IdleResult> {
+  const local = server === "service" ? await startService({ runtime: "workerd", vars: SERVICE_VARS }) : await startFloor();
+  try {
+    const rampS = (2 * idleChats) / rampRate;
+    console.error(`\n── idle phase, ${server}: ${idleChats} chats (${rampS.toFixed(0)} s ramp, ${idleS} s quiet with pings every ${IDLE_HEARTBEAT_MS / 1000} s)`);
+    const pids = local.serverPids();
+    const cpuNow = () => pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+    const t0 = Date.now() + 1500;
+    const from = t0 + rampS * 1000 + IDLE_SETTLE_MS;
+    const to = t0 + (rampS + idleS) * 1000 - 1000;
+    const window: { cpu?: number; at?: number; cores?: number } = {};
+    const start = setTimeout(() => Object.assign(window, { cpu: cpuNow(), at: Date.now() }), from - Date.now());
+    const stop = setTimeout(() => (window.cores = (cpuNow() - window.cpu!) / ((Date.now() - window.at!) / 1000)), to - Date.now());
+    let load: LoadSummary;
+    try {
+      load = await runLoad({ baseUrl: local.baseUrl, chats: idleChats, rampS, quietS: idleS, holdS: 5, rampDownS: 5, heartbeatMs: IDLE_HEARTBEAT_MS, t0 });
+    } finally {
+      clearTimeout(start);
+      clearTimeout(stop);
+    }
+    console.error(formatSummary(load));
+    const cores = window.cores ?? NaN;
+    return {
+      server,
+      chats: idleChats,
+      chatsHeld: load.chatsHeld,
+      cpuCores: cores,
+      // CPU seconds per second spread over the chats held, per minute, in ms.
+      cpuMsPerChatMinute: (cores / Math.max(1, load.chatsHeld)) * 60_000,
+      lost: load.counters.messages_lost ?? 0,
+      pairingErrors: load.counters.pairing_errors ?? 0,
+    };
+  } finally {
+    await local.stop();
+  }
+}
+
+function idleTable(rows: IdleResult[]): string {
+  const floor = rows.find((r) => r.server === "floor");
+  const out = [
+    "| idle phase | chats held | server CPU while quiet (cores) | CPU per idle chat-minute | ÷ floor | lost | pairing errors |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const vsFloor = r.server === "service" && floor ? ratio(r.cpuMsPerChatMinute, floor.cpuMsPerChatMinute) : "";
+    out.push(`| ${r.server} | ${r.chatsHeld} of ${r.chats} | ${r.cpuCores.toFixed(3)} | ${r.cpuMsPerChatMinute.toFixed(2)} ms | ${vsFloor} | ${r.lost} | ${r.pairingErrors} |`);
+  }
+  return out.join("\n");
+}
+
 const results: StepResult[] = [];
 let serviceBrokeAt: number | undefined;
 for (const chats of steps) {
@@ -123,14 +188,17 @@ for (const chats of steps) {
   results.push(await step(chats, "floor"));
 }
 
-const output = table(results);
+const idle: IdleResult[] = idleChats > 0 && idleS > 0 ? [await idlePhase("service"), await idlePhase("floor")] : [];
+
+const output = [results.length ? table(results) : "", idle.length ? idleTable(idle) : ""].filter(Boolean).join("\n\n");
 const about = `Machine: ${machine()}. Each step: users arrive at ${rampRate}/s, hold ${holdS} s, one message per user every 5 s. ` +
   "Service: the worker on one workerd process through Miniflare (no wrangler dev proxy), Durable Objects in SQLite on tmpfs, " +
   `vars from wrangler.toml plus ${Object.entries(SERVICE_VARS).map(([k, v]) => `${k}=${v}`).join(", ")} (per-message log line off). ` +
   "Bold chats held: the step did not sustain its target. " +
   (serviceBrokeAt === undefined ? "" : `The service failed at ${serviceBrokeAt} chats and was not run at higher steps. `) +
-  `Server open files: the busiest server process at peak; one process may hold ${FD_CEILING}.`;
-const json = JSON.stringify({ machine: machine(), rampRate, holdS, serviceVars: SERVICE_VARS, serviceBrokeAt, results }, null, 2);
+  `Server open files: the busiest server process at peak; one process may hold ${FD_CEILING}.` +
+  (idle.length ? ` Idle phase: ${idleChats} chats arrive at ${rampRate}/s, then ping every ${IDLE_HEARTBEAT_MS / 1000} s and send nothing for ${idleS} s; server CPU is measured over that quiet window minus its first ${IDLE_SETTLE_MS / 1000} s.` : "");
+const json = JSON.stringify({ machine: machine(), rampRate, holdS, serviceVars: SERVICE_VARS, serviceBrokeAt, results, idle }, null, 2);
 console.log(values.json ? json : `${output}\n\n${about}`);
 mkdirSync("bench-results", { recursive: true });
 const file = `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;

@@ -92,6 +92,10 @@ export type UserOptions = {
   finTimeoutMs?: number;
   /** Poll the ticket this often instead of the server's pollAfterMs (never more often). */
   pollEveryMs?: number;
+  /** On the runtime's clock: a chat stays quiet (pings only) until then; the bench's idle phase. */
+  quietUntil?: number;
+  /** Ping the chat socket this often. */
+  heartbeatMs?: number;
 };
 
 export type Phase = "matching" | "chatting" | "finishing" | "done";
@@ -146,7 +150,15 @@ export class ChatUser {
   constructor(rt: Runtime, options: UserOptions, onPhase?: (from: Phase, to: Phase) => void) {
     this.rt = rt;
     this.onPhase = onPhase;
-    this.o = { sendEveryMs: SEND_EVERY_MS, matchTimeoutMs: 30_000, finTimeoutMs: 10_000, pollEveryMs: 0, ...options };
+    this.o = {
+      sendEveryMs: SEND_EVERY_MS,
+      matchTimeoutMs: 30_000,
+      finTimeoutMs: 10_000,
+      pollEveryMs: 0,
+      quietUntil: 0,
+      heartbeatMs: HEARTBEAT_MS,
+      ...options,
+    };
     this.body = {
       userId: this.o.userId,
       deviceId: `dev-${this.o.userId}`,
@@ -280,7 +292,8 @@ export class ChatUser {
     this.setPhase("chatting");
     this.rt.record("match_success", true);
     // Spread first messages over one period so a ramp does not send in lockstep.
-    this.after(Math.random() * this.o.sendEveryMs, () => this.tick());
+    const firstAt = Math.max(this.rt.now(), this.o.quietUntil) + Math.random() * this.o.sendEveryMs;
+    this.after(firstAt - this.rt.now(), () => this.tick());
     this.heartbeat();
   }
 
@@ -316,7 +329,7 @@ export class ChatUser {
   }
 
   private heartbeat(): void {
-    this.after(HEARTBEAT_MS, () => {
+    this.after(this.o.heartbeatMs, () => {
       if (this.phase !== "chatting" && this.phase !== "finishing") return;
       this.socket?.send('{"type":"ping"}');
       this.heartbeat();

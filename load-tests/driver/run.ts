@@ -24,6 +24,11 @@ export type LoadOptions = {
   sendEveryMs?: number;
   matchTimeoutMs?: number;
   pollEveryMs?: number;
+  /** After the ramp, chats stay quiet (pings only) this long before the hold: the idle phase. */
+  quietS?: number;
+  heartbeatMs?: number;
+  /** Epoch ms when the ramp starts; by default 1.5 s from now. Lets a caller time its own samples. */
+  t0?: number;
 };
 
 type Percentiles = { count: number; avg: number; p50: number; p95: number; p99: number; max: number };
@@ -60,7 +65,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
   const procs = o.procs ?? Math.max(1, Math.ceil(users / (o.socketsPerProc ?? SOCKETS_PER_PROC)));
   const started = Date.now();
   // Far enough ahead that every process is up before the first user starts.
-  const t0 = started + 1500;
+  const t0 = o.t0 ?? started + 1500;
   const runId = `lt${started.toString(36)}`;
 
   const reports = await Promise.all(
@@ -78,6 +83,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
         sendEveryMs: o.sendEveryMs ?? SEND_EVERY_MS,
         matchTimeoutMs: o.matchTimeoutMs ?? 30_000,
         pollEveryMs: o.pollEveryMs ?? 0,
+        quietMs: (o.quietS ?? 0) * 1000,
+        heartbeatMs: o.heartbeatMs,
       };
       return runProcess(config);
     }),
@@ -111,7 +118,10 @@ function summarize(o: LoadOptions, procs: number, users: number, reports: Worker
   const chatting = sumSeries((r) => r.chatting);
   // The hold starts once the last arrivals have had their partner (two users who queue at
   // the same instant meet on the next poll, up to 3 s later) and ends before the ramp-down.
-  const hold = present(chatting.slice(Math.ceil(o.rampS) + Math.min(HOLD_SETTLE_S, Math.floor(o.holdS / 2)), Math.floor(o.rampS + o.holdS)));
+  const quietS = o.quietS ?? 0;
+  const hold = present(
+    chatting.slice(Math.ceil(o.rampS) + Math.min(HOLD_SETTLE_S, Math.floor((quietS + o.holdS) / 2)), Math.floor(o.rampS + quietS + o.holdS)),
+  );
 
   const trends: LoadSummary["trends"] = {};
   // Every counter is reported, zeros included: "0 lost" is the point of the run.

@@ -22,6 +22,9 @@ export type WorkerConfig = {
   sendEveryMs: number;
   matchTimeoutMs: number;
   pollEveryMs: number;
+  /** Chats stay quiet (pings only) for this long after the ramp: the bench's idle phase. */
+  quietMs: number;
+  heartbeatMs?: number;
 };
 
 export type WorkerReport = {
@@ -139,7 +142,9 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
             userId: `${c.runId}-${i}`,
             // Consecutive users share a queue, so every queue holds an even number of users.
             queue: QUEUES[Math.floor(i / 2) % QUEUES.length],
-            stopSendingAt: c.t0 + c.rampMs + c.holdMs + c.rampDownMs * share,
+            stopSendingAt: c.t0 + c.rampMs + c.quietMs + c.holdMs + c.rampDownMs * share,
+            quietUntil: c.quietMs ? c.t0 + c.rampMs + c.quietMs : 0,
+            ...(c.heartbeatMs ? { heartbeatMs: c.heartbeatMs } : {}),
             sendEveryMs: c.sendEveryMs,
             matchTimeoutMs: c.matchTimeoutMs,
             pollEveryMs: c.pollEveryMs,
