@@ -13,6 +13,9 @@ function workerd(matchmaker: "kv" | "durable-object", include: string[]): TestPr
           bindings: {
             MATCHMAKER: matchmaker,
             QUEUE_TTL_SECONDS: "5",
+            CONNECT_WINDOW_SECONDS: "2",
+            // Test sockets ping every second.
+            HEARTBEAT_TIMEOUT_SECONDS: "4",
             ROOM_IDLE_SECONDS: "300",
             WIDEN_EMOTION_SECONDS: "1",
             WIDEN_LANGUAGE_SECONDS: "2",

@@ -1,14 +1,15 @@
 /**
  * The `chats` scenario, written once for both load generators: the k6 script
  * (k6/chats.ts) and the Node driver (driver/). One simulated user follows exactly the
- * flow of the real web client: ask /api/match, hold the waiting socket and poll with the
- * ticket, follow a `matched` move, chat at the standard pace, then leave.
+ * flow of the real web client: ask /api/match, wait on the waiting socket (polling with the
+ * ticket only while it is down), follow the pushed `matched` frame into the chat, chat at the
+ * standard pace, then leave. Every socket's first frame is its `hello` with the secret.
  *
  * It must stay pure: k6's runtime has no Node APIs and cannot load npm packages, so the
  * network, clock and timers come in through `Runtime`, and only types are imported from
  * the protocol module (type imports vanish when k6 or Node strips the types).
  */
-import type { ChatMessage, MatchRequest, MatchResponse, Partner, ServerFrame } from "../worker/protocol.ts";
+import type { ChatMessage, MatchRequest, MatchResponse, Pairing, Partner, ServerFrame } from "../worker/protocol.ts";
 
 // ---------------------------------------------------------------- what is measured
 
@@ -131,8 +132,11 @@ export class ChatUser {
   private readonly startedAt: number;
   private ticket: string | null = null;
   private matchedAt: number | null = null;
+  /** The waiting socket, where the pairing is pushed; polls stand in while it is not open. */
+  private waitSocket: Socket | null = null;
+  private waitOpen = false;
+  /** The chat socket, and the session it belongs to. */
   private socket: Socket | null = null;
-  /** The session the current socket belongs to. */
   private socketSession: string | null = null;
   private me: string | null = null;
   private partner: Partner | null = null;
@@ -181,44 +185,92 @@ export class ChatUser {
   // ------------------------------------------------------------ matching
 
   private async ask(): Promise<void> {
-    if (this.phase !== "matching") return;
+    if (this.phase !== "matching" || this.socketSession) return;
     let res: { status: number; body: unknown };
     try {
       res = await this.rt.postJson(`${this.o.baseUrl}/api/match`, this.ticket ? { ...this.body, ticket: this.ticket } : this.body);
     } catch {
       res = { status: 0, body: null };
     }
-    if (this.phase !== "matching") return;
+    if (this.phase !== "matching" || this.socketSession) return;
     if (res.status !== 200) {
       this.rt.record("match_http_errors", 1);
-      // A lost ticket means our wait is gone; start over rather than poll a dead room.
+      // A lost ticket means our wait is gone; start over rather than poll a dead seat.
       if (res.status === 400) this.ticket = null;
       return this.after(1000, () => void this.ask());
     }
     const answer = res.body as MatchResponse;
     if (answer.matched) {
       this.matched();
-      return this.join(answer.sessionId, answer.wsUrl);
+      return this.join(answer);
     }
-    if (!this.ticket || this.socketSession !== answer.sessionId) {
+    if (this.ticket !== answer.ticket) {
       this.ticket = answer.ticket;
-      this.join(answer.sessionId, answer.wsUrl);
+      this.waitOn(answer.wsUrl, answer.ticket.slice(answer.ticket.indexOf(".") + 1));
     }
-    // Two users who queue at the same instant are only paired by a poll, so keep polling.
-    this.after(Math.max(answer.pollAfterMs, this.o.pollEveryMs), () => void this.ask());
+    this.after(Math.max(answer.pollAfterMs, this.o.pollEveryMs), () => this.pollUnlessPushed(answer.pollAfterMs));
   }
 
-  /** Connects to a session's socket, unless already there (a poll may echo the waiting room). */
-  private join(sessionId: string, wsUrl: string): void {
-    if (this.socketSession === sessionId) return;
-    if (this.partner && this.socketSession) return this.pairingError("second_pair");
-    this.socket?.close();
-    this.socketSession = sessionId;
+  /** Like the web client: no request while the waiting socket is open, it brings the pairing. */
+  private pollUnlessPushed(everyMs: number): void {
+    if (this.phase !== "matching" || this.socketSession) return;
+    if (this.waitOpen) return this.after(Math.max(everyMs, this.o.pollEveryMs), () => this.pollUnlessPushed(everyMs));
+    void this.ask();
+  }
+
+  private waitOn(wsUrl: string, token: string): void {
+    this.closeWait();
+    const socket: Socket = this.rt.connect(wsUrl, {
+      open: () => {
+        socket.send(JSON.stringify({ type: "hello", token }));
+        if (this.waitSocket === socket) this.waitOpen = true;
+      },
+      message: (data) => {
+        if (this.waitSocket !== socket) return;
+        const frame = parse(data);
+        if (frame?.type !== "matched") return;
+        this.matched();
+        this.join(frame);
+      },
+      close: () => this.waitGone(socket),
+      error: () => this.waitGone(socket),
+    });
+    this.waitSocket = socket;
+  }
+
+  private waitGone(socket: Socket): void {
+    if (this.waitSocket !== socket) return;
+    this.waitSocket = null;
+    this.waitOpen = false;
+  }
+
+  private closeWait(leave = false): void {
+    const socket = this.waitSocket;
+    this.waitSocket = null;
+    this.waitOpen = false;
+    if (!socket) return;
+    try {
+      if (leave) socket.send('{"type":"leave"}');
+    } catch {
+      // already closed
+    }
+    socket.close();
+  }
+
+  /** Joins the chat a pairing names (from the HTTP answer or the pushed frame). */
+  private join(pairing: Pairing): void {
+    if (this.socketSession === pairing.sessionId) return;
+    if (this.socketSession) return this.pairingError("second_pair");
+    this.closeWait();
+    this.socketSession = pairing.sessionId;
     this.me = null;
     const connectStart = this.rt.now();
-    // Events of a socket we have since replaced (a move, a give-up) are stale: ignore them.
-    const socket: Socket = this.rt.connect(wsUrl, {
-      open: () => this.rt.record("ws_connect_time", this.rt.now() - connectStart),
+    // Events of a socket we have since replaced or given up are stale: ignore them.
+    const socket: Socket = this.rt.connect(pairing.wsUrl, {
+      open: () => {
+        this.rt.record("ws_connect_time", this.rt.now() - connectStart);
+        socket.send(JSON.stringify({ type: "hello", token: pairing.token }));
+      },
       message: (data) => {
         if (this.socket === socket) this.onFrame(data);
       },
@@ -233,21 +285,13 @@ export class ChatUser {
   }
 
   private onFrame(data: string): void {
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse(data) as ServerFrame;
-    } catch {
-      return;
-    }
+    const frame = parse(data);
+    if (!frame) return;
     switch (frame.type) {
       case "welcome":
         this.me = frame.you.id;
-        if (frame.partner) this.onPartner(frame.sessionId, frame.partner);
+        this.onPartner(frame.sessionId, frame.partner);
         for (const m of frame.history) this.onMessage(m);
-        if (frame.partner?.online) this.startChat();
-        return;
-      case "paired":
-        this.onPartner(this.socketSession!, frame.partner);
         if (frame.partner.online) this.startChat();
         return;
       case "partner_joined":
@@ -255,19 +299,28 @@ export class ChatUser {
         return this.startChat();
       case "partner_online":
         return this.startChat();
-      case "matched":
-        // Our waiting room was given up because we were seated elsewhere: follow.
-        this.matched();
-        return this.join(frame.sessionId, frame.wsUrl);
       case "message":
         return this.onMessage(frame);
       case "closed":
+        // A stranger who never showed up does not end this user's search, as in the web client.
+        if (this.phase === "matching" && frame.reason === "partner_missing") return this.searchAgain();
+        return this.leave();
       case "partner_left":
         return this.leave();
       case "error":
         this.failure ??= `server error frame: ${frame.code}`;
         return;
     }
+  }
+
+  /** The chat fell through before it began: look again, from scratch. */
+  private searchAgain(): void {
+    const socket = this.socket;
+    this.socket = null;
+    this.socketSession = null;
+    this.ticket = null;
+    socket?.close();
+    this.after(1000, () => void this.ask());
   }
 
   /** The first sign of a partner ends the match, whichever way it arrives. */
@@ -375,12 +428,7 @@ export class ChatUser {
 
   private onSocketGone(why: string): void {
     if (this.phase === "done") return;
-    if (this.phase === "matching") {
-      // A waiting socket may drop; the ticket poll keeps the user in the queue, as in the web client.
-      this.socket = null;
-      this.socketSession = null;
-      return;
-    }
+    if (this.phase === "matching") return this.searchAgain();
     if (this.phase === "chatting" || this.partnerFin === null) {
       this.rt.record("ws_errors", 1);
       this.failure ??= `socket ${why} while chatting`;
@@ -406,6 +454,7 @@ export class ChatUser {
     this.setPhase("done");
     for (const t of this.timers) this.rt.clearTimeout(t);
     this.timers.clear();
+    this.closeWait(true);
     const socket = this.socket;
     this.socket = null;
     if (socket) {
@@ -432,5 +481,13 @@ export class ChatUser {
       fn();
     }, ms);
     this.timers.add(handle);
+  }
+}
+
+function parse(data: string): ServerFrame | null {
+  try {
+    return JSON.parse(data) as ServerFrame;
+  } catch {
+    return null;
   }
 }

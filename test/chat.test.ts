@@ -2,21 +2,15 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE } from "../worker/protocol";
-import { connect, match, newUser, pairUp, uniqueLanguage, upgrade } from "./helpers";
+import type { RoomState } from "../worker/room-rules";
+import { connect, match, matched, newUser, pairUp, ticketToken, uniqueLanguage, upgrade, waitOnSocket } from "./helpers";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
 describe("chatting in a room", () => {
   it("relays messages between the pair and acknowledges the sender", async () => {
-    const { aliceMatch, bobMatch } = await pairUp();
+    const { aliceMatch, bobMatch, aliceChat: alice, bobChat: bob } = await pairUp();
     expect(aliceMatch.sessionId).toBe(bobMatch.sessionId);
-    const alice = await connect(aliceMatch.wsUrl);
-    const bob = await connect(bobMatch.wsUrl);
-    const welcome = await bob.next("welcome");
-    expect(welcome.status).toBe("paired");
-    expect(welcome.partner).toMatchObject({ id: bobMatch.partnerId, name: "Alice", online: true });
-    await alice.next("partner_joined");
-
     alice.send({ type: "message", text: "  hello bob  ", clientId: "c1" });
     const atBob = await bob.next("message");
     const ack = await alice.next("message");
@@ -29,97 +23,96 @@ describe("chatting in a room", () => {
     expect(await alice.next("message")).toMatchObject({ text: "hi alice", from: aliceMatch.partnerId });
   });
 
-  it("pushes the pairing to a user waiting on its socket", async () => {
+  it("welcomes each side with the protocol version, who is who, and the partner's presence", async () => {
+    const { aliceMatch, bobMatch, aliceChat, bobChat } = await pairUp();
+    const [aliceWelcome] = aliceChat.frames;
+    const [bobWelcome] = bobChat.frames;
+    expect(aliceWelcome).toMatchObject({ type: "welcome", v: 2, sessionId: aliceMatch.sessionId, you: { name: "Alice" }, partner: { id: aliceMatch.partnerId, name: "Bob", online: true } });
+    // Bob joined first, so Alice was not there yet when he was welcomed.
+    expect(bobWelcome).toMatchObject({ type: "welcome", v: 2, you: { name: "Bob" }, partner: { id: bobMatch.partnerId, name: "Alice", online: false } });
+    expect(bobChat.frames.find((f) => f.type === "partner_joined")).toMatchObject({ partner: { id: bobMatch.partnerId, online: true } });
+  });
+
+  it("pushes the pairing to a user waiting on its socket, which refuses chat frames meanwhile", async () => {
     const language = uniqueLanguage();
-    const waiting = await match(newUser({ language }));
-    if (waiting.matched) throw new Error("expected to wait");
-    const socket = await connect(waiting.wsUrl);
-    expect((await socket.next("welcome")).status).toBe("waiting");
+    const { socket } = await waitOnSocket(newUser({ language }));
     socket.send({ type: "message", text: "anyone?" });
     expect(await socket.next("error")).toMatchObject({ code: "not_paired" });
 
-    const stranger = await match(newUser({ language, userName: "Zoe" }));
-    expect(stranger.matched).toBe(true);
-    expect((await socket.next("paired")).partner).toMatchObject({ name: "Zoe" });
+    const zoe = await matched(newUser({ language, userName: "Zoe" }));
+    await (await connect(zoe.wsUrl, zoe.token)).next("welcome");
+    expect(await socket.next("matched")).toMatchObject({ sessionId: zoe.sessionId, partnerName: "Zoe" });
+    expect((await socket.closed).code).toBe(CLOSE.matched);
   });
 
-  it("refuses anyone without the right token, before any upgrade", async () => {
+  it("refuses sockets without the right credentials, before the upgrade where it can, by close code after", async () => {
     const { bobMatch } = await pairUp();
     const url = new URL(bobMatch.wsUrl);
-    const noToken = new URL(url);
-    noToken.searchParams.delete("token");
-    const wrongToken = new URL(url);
-    wrongToken.searchParams.set("token", "x".repeat(32));
     const unknown = new URL(url);
     unknown.searchParams.set("sessionId", "nosuchsession0000000");
-
-    const cases = [
-      [await upgrade(noToken.toString()), 401, "missing_token"],
-      [await upgrade(wrongToken.toString()), 403, "invalid_token"],
+    const malformed = new URL(url);
+    malformed.searchParams.set("sessionId", "../../x");
+    const refusals = [
       [await upgrade(unknown.toString()), 404, "session_not_found"],
+      [await upgrade(malformed.toString()), 400, "invalid_query"],
       [await upgrade(url.toString(), {}), 426, "upgrade_required"],
     ] as const;
-    for (const [res, status, code] of cases) {
+    for (const [res, status, code] of refusals) {
       expect(res.status).toBe(status);
       expect(res.webSocket).toBeNull();
       expect(await res.json()).toMatchObject({ success: false, error: { code } });
     }
+
+    const wrongToken = await connect(bobMatch.wsUrl, "x".repeat(32));
+    expect(await wrongToken.next("error")).toMatchObject({ code: "invalid_token" });
+    expect((await wrongToken.closed).code).toBe(CLOSE.unauthorized);
+    const noHello = await connect(bobMatch.wsUrl, null);
+    noHello.send({ type: "message", text: "let me in" });
+    expect((await noHello.closed).code).toBe(CLOSE.unauthorized);
   });
 
   it("replays exactly the last 20 messages, oldest first, to a fresh connection", async () => {
-    const { aliceMatch, bobMatch } = await pairUp();
-    const alice = await connect(aliceMatch.wsUrl);
-    const bob = await connect(bobMatch.wsUrl);
+    const { aliceMatch, bobMatch, aliceChat: alice, bobChat: bob } = await pairUp();
     for (let i = 1; i <= 25; i++) {
       (i % 2 ? alice : bob).send({ type: "message", text: `message ${i}` });
       await alice.next("message");
     }
-
-    const fresh = await connect(bobMatch.wsUrl);
+    const fresh = await connect(bobMatch.wsUrl, bobMatch.token);
     const { history } = await fresh.next("welcome");
     expect(history.map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `message ${i + 6}`));
     expect(history[0].from).toBe(aliceMatch.partnerId);
   });
 
   it("keeps history when the room is evicted, and a reconnect replaces the old socket", async () => {
-    const { aliceMatch, bobMatch } = await pairUp();
-    const alice = await connect(aliceMatch.wsUrl);
-    const bob = await connect(bobMatch.wsUrl);
+    const { aliceMatch, bobMatch, aliceChat: alice, bobChat: bob } = await pairUp();
     alice.send({ type: "message", text: "before eviction" });
     await bob.next("message");
 
     await evictDurableObject(room(aliceMatch.sessionId), { webSockets: "close" });
     expect((await bob.closed).code).not.toBe(CLOSE.ended);
 
-    const bobAgain = await connect(bobMatch.wsUrl);
-    const welcome = await bobAgain.next("welcome");
-    expect(welcome.history.map((m) => m.text)).toEqual(["before eviction"]);
-
-    const bobThird = await connect(bobMatch.wsUrl);
-    expect((await bobAgain.closed).code).toBe(CLOSE.replaced);
+    const bobAgain = await connect(bobMatch.wsUrl, bobMatch.token);
+    expect((await bobAgain.next("welcome")).history.map((m) => m.text)).toEqual(["before eviction"]);
+    const bobThird = await connect(bobMatch.wsUrl, bobMatch.token);
     await bobThird.next("welcome");
-    const aliceAgain = await connect(aliceMatch.wsUrl);
+    expect((await bobAgain.closed).code).toBe(CLOSE.replaced);
+    const aliceAgain = await connect(aliceMatch.wsUrl, aliceMatch.token);
+    await aliceAgain.next("welcome");
     aliceAgain.send({ type: "message", text: "after eviction" });
     expect(await bobThird.next("message")).toMatchObject({ text: "after eviction" });
   });
 
   it("tells the partner when one side drops and comes back", async () => {
-    const { aliceMatch, bobMatch } = await pairUp();
-    const alice = await connect(aliceMatch.wsUrl);
-    const bob = await connect(bobMatch.wsUrl);
-    await alice.next("partner_joined");
+    const { aliceMatch, bobMatch, aliceChat: alice, bobChat: bob } = await pairUp();
     bob.ws.close(1000, "network change");
     expect(await alice.next("partner_offline")).toMatchObject({ partnerId: aliceMatch.partnerId });
-    await connect(bobMatch.wsUrl);
+    await connect(bobMatch.wsUrl, bobMatch.token);
     expect(await alice.next("partner_online")).toMatchObject({ partnerId: aliceMatch.partnerId });
   });
 
   it("ends the chat for both on leave, and both can match again", async () => {
     const criteria = { language: uniqueLanguage() };
-    const { alice: aliceUser, bob: bobUser, aliceMatch, bobMatch } = await pairUp(criteria);
-    const alice = await connect(aliceMatch.wsUrl);
-    const bob = await connect(bobMatch.wsUrl);
-    await bob.next("welcome");
+    const { alice: aliceUser, bob: bobUser, bobMatch, aliceChat: alice, bobChat: bob } = await pairUp(criteria);
     alice.send({ type: "leave" });
     expect(await bob.next("partner_left")).toMatchObject({ partnerId: bobMatch.partnerId });
     expect(await bob.next("closed")).toMatchObject({ reason: "left" });
@@ -137,9 +130,7 @@ describe("chatting in a room", () => {
   });
 
   it("answers bad frames with an error frame, keeps the socket and loses nothing", async () => {
-    const { aliceMatch, bobMatch } = await pairUp();
-    const alice = await connect(aliceMatch.wsUrl);
-    const bob = await connect(bobMatch.wsUrl);
+    const { bobMatch, aliceChat: alice, bobChat: bob } = await pairUp();
     alice.send({ type: "message", text: "kept" });
     await bob.next("message");
 
@@ -164,26 +155,29 @@ describe("chatting in a room", () => {
     expect(alice.ws.readyState).toBe(WebSocket.OPEN);
     alice.send({ type: "message", text: "still here" });
     expect(await bob.next("message")).toMatchObject({ text: "still here" });
-    const fresh = await connect(bobMatch.wsUrl);
+    const fresh = await connect(bobMatch.wsUrl, bobMatch.token);
     expect((await fresh.next("welcome")).history.map((m) => m.text)).toEqual(["kept", "still here"]);
   });
 });
 
 describe("room cleanup", () => {
   it("deletes an idle room with its alarm, and a second run is harmless", async () => {
-    const { aliceMatch, bobMatch } = await pairUp();
-    const alice = await connect(aliceMatch.wsUrl);
-    await connect(bobMatch.wsUrl);
+    const { aliceMatch, bobMatch, aliceChat: alice } = await pairUp();
     alice.send({ type: "message", text: "soon forgotten" });
     await alice.next("message");
     const stub = room(aliceMatch.sessionId);
 
-    // Not idle yet: the alarm only reschedules itself.
+    // Not idle yet: the alarm only keeps its deadline.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(alice.ws.readyState).toBe(WebSocket.OPEN);
 
-    await runInDurableObject(stub, (instance) => {
-      (instance as unknown as { meta: { lastActivity: number } }).meta.lastActivity -= 301_000;
+    // Five minutes pass (the rules are tested with a fake clock; here only the wiring).
+    await runInDurableObject(stub, async (instance, state) => {
+      const silent = (await state.storage.get<RoomState>("state")) as Extract<RoomState, { kind: "chatting" }>;
+      silent.lastActivity -= 301_000;
+      await state.storage.put("state", silent);
+      state.storage.sql.exec("UPDATE messages SET at = at - 301000");
+      (instance as unknown as { state: RoomState }).state = silent;
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await alice.next("closed")).toMatchObject({ reason: "idle" });
@@ -191,7 +185,7 @@ describe("room cleanup", () => {
 
     await runInDurableObject(stub, async (instance, state) => {
       await instance.alarm();
-      expect(await state.storage.get("meta")).toBeUndefined();
+      expect(await state.storage.get("state")).toBeUndefined();
       expect(await state.storage.getAlarm()).toBeNull();
       expect([...state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages'")]).toEqual([]);
     });
@@ -200,14 +194,15 @@ describe("room cleanup", () => {
     expect((await upgrade(bobMatch.wsUrl)).status).toBe(410);
   });
 
-  it("frees the waiting user when the stranger who claimed it never shows up", async () => {
-    const { aliceMatch } = await pairUp();
-    const alice = await connect(aliceMatch.wsUrl);
-    const stub = room(aliceMatch.sessionId);
-    await runInDurableObject(stub, (instance) => {
-      (instance as unknown as { meta: { pairedAt: number } }).meta.pairedAt -= 60_000;
-    });
-    await runDurableObjectAlarm(stub);
-    expect(await alice.next("closed")).toMatchObject({ reason: "partner_missing" });
+  it("ends a chat whose waiter never joins, and the claimer can look again", async () => {
+    const language = uniqueLanguage();
+    const { waiting, socket } = await waitOnSocket(newUser({ language }));
+    // The waiter's socket vanishes without a word the moment it is told where to go.
+    const bob = await matched(newUser({ language }));
+    const bobChat = await connect(bob.wsUrl, bob.token);
+    await bobChat.next("welcome");
+    await socket.next("matched");
+    expect(await bobChat.next("closed", 5000)).toMatchObject({ reason: "partner_missing" });
+    expect(ticketToken(waiting.ticket)).toBeTruthy();
   });
 });

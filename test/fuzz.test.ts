@@ -46,17 +46,14 @@ describe("fuzzing", () => {
   }, 120_000);
 
   it("answers thousands of generated frames with error frames, keeps the socket, and the chat alongside loses nothing", async () => {
-    const { aliceMatch, bobMatch } = await pairUp();
-    const alice = await connect(aliceMatch.wsUrl);
-    const bob = await connect(bobMatch.wsUrl);
-    await alice.next("welcome");
+    const { bobMatch, aliceChat: alice, bobChat: bob } = await pairUp();
     // Valid control frames (leave, report) would end the chat on purpose: fuzz everything else.
     const invalidFrame = fc
       .oneof(
         fc.string({ unit: "binary", maxLength: 300 }),
         fc.jsonValue().map((v) => JSON.stringify(v)),
         fc
-          .record({ type: fc.oneof(fc.constantFrom("message", "typing", "leave", "report", "ping"), awkwardString), text: anyValue, isTyping: anyValue, reason: anyValue }, { requiredKeys: ["type"] })
+          .record({ type: fc.oneof(fc.constantFrom("hello", "message", "typing", "leave", "report", "ping"), awkwardString), text: anyValue, isTyping: anyValue, reason: anyValue, token: anyValue }, { requiredKeys: ["type"] })
           .map((o) => JSON.stringify(o)),
       )
       .filter((raw) => {
@@ -86,7 +83,7 @@ describe("fuzzing", () => {
     await waitUntil(() => alice.frames.filter((f) => f.type === "message").length === sent.length, 5000, "every chat message");
     expect(alice.frames.filter((f) => f.type === "message").map((f) => (f as { text: string }).text)).toEqual(sent);
     expect(bob.ws.readyState).toBe(WebSocket.OPEN);
-    const history = (await (await connect(bobMatch.wsUrl)).next("welcome")).history.map((m) => m.text);
+    const history = (await (await connect(bobMatch.wsUrl, bobMatch.token)).next("welcome")).history.map((m) => m.text);
     expect(history).toEqual(sent);
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { MatchFound, MatchRequest, MatchResponse, ServerFrame } from "../worker/protocol";
+import { PING, type MatchFound, type MatchRequest, type MatchResponse, type MatchWaiting, type Pairing, type ServerFrame } from "../worker/protocol";
 
 const ORIGIN = "http://chat.test";
 let counter = 0;
@@ -34,17 +34,45 @@ export async function match(body: MatchRequest): Promise<MatchResponse> {
   return res.json();
 }
 
-/** Two strangers in one queue: the first waits, the second takes the first's room. */
+export async function wait(body: MatchRequest): Promise<MatchWaiting> {
+  const res = await match(body);
+  if (res.matched) throw new Error("expected to wait, but was matched");
+  return res;
+}
+
+export async function matched(body: MatchRequest): Promise<MatchFound> {
+  const res = await match(body);
+  if (!res.matched) throw new Error("expected a match, but was told to wait");
+  return res;
+}
+
+/** The secret half of a ticket: what the waiting socket's hello carries. */
+export const ticketToken = (ticket: string) => ticket.split(".")[1];
+
+/** A user waiting on its socket, the way the web page waits. */
+export async function waitOnSocket(body: MatchRequest) {
+  const waiting = await wait(body);
+  const socket = await connect(waiting.wsUrl, ticketToken(waiting.ticket));
+  await socket.next("waiting");
+  return { waiting, socket };
+}
+
+/**
+ * Two strangers in one queue, chatting: Alice waits on her socket, Bob claims her seat and
+ * joins the chat, which is what makes the pairing real; Alice is then told and joins too.
+ */
 export async function pairUp(criteria: Partial<MatchRequest> = { language: uniqueLanguage() }) {
   const alice = newUser({ userName: "Alice", ...criteria });
   const bob = newUser({ userName: "Bob", ...criteria });
-  const waiting = await match(alice);
-  if (waiting.matched) throw new Error("Alice should have waited");
-  const bobMatch = (await match(bob)) as MatchFound;
-  expect(bobMatch.matched).toBe(true);
-  const aliceMatch = (await match({ ...alice, ticket: waiting.ticket })) as MatchFound;
-  expect(aliceMatch.matched).toBe(true);
-  return { alice, bob, aliceMatch, bobMatch };
+  const { socket: aliceWait } = await waitOnSocket(alice);
+  const bobMatch = await matched(bob);
+  const bobChat = await connect(bobMatch.wsUrl, bobMatch.token);
+  await bobChat.next("welcome");
+  const aliceMatch = await aliceWait.next("matched");
+  const aliceChat = await connect(aliceMatch.wsUrl, aliceMatch.token);
+  await aliceChat.next("welcome");
+  await bobChat.next("partner_joined");
+  return { alice, bob, aliceMatch: aliceMatch as Pairing, bobMatch, aliceChat, bobChat };
 }
 
 export type TestSocket = {
@@ -53,10 +81,17 @@ export type TestSocket = {
   /** Resolves with the next frame of this type not yet consumed, or fails after `timeoutMs`. */
   next<T extends ServerFrame["type"]>(type: T, timeoutMs?: number): Promise<Extract<ServerFrame, { type: T }>>;
   send(frame: unknown): void;
+  /** Stops the heartbeat, as a tab that vanished without closing its socket. */
+  vanish(): void;
   closed: Promise<{ code: number; reason: string }>;
 };
 
-export async function connect(wsUrl: string): Promise<TestSocket> {
+/**
+ * Opens a socket (a wait or a chat) and identifies it with `hello`, like a real client.
+ * It pings every second, as clients do (less often, but tests run with short timeouts), unless
+ * `hello` is false (then it sends nothing at all).
+ */
+export async function connect(wsUrl: string, token: string | null, { hello = true } = {}): Promise<TestSocket> {
   const res = await upgrade(wsUrl);
   if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const ws = res.webSocket!;
@@ -65,17 +100,24 @@ export async function connect(wsUrl: string): Promise<TestSocket> {
   const waiters = new Set<() => void>();
   let resolveClosed!: (v: { code: number; reason: string }) => void;
   const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
+  const heartbeat = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send(PING), 1000);
   ws.addEventListener("message", (e) => {
     frames.push(JSON.parse(e.data as string));
     for (const w of waiters) w();
   });
-  ws.addEventListener("close", (e) => resolveClosed({ code: e.code, reason: e.reason }));
+  ws.addEventListener("close", (e) => {
+    clearInterval(heartbeat);
+    resolveClosed({ code: e.code, reason: e.reason });
+  });
   ws.accept();
+  if (hello && token !== null) ws.send(JSON.stringify({ type: "hello", token }));
+  else clearInterval(heartbeat);
   return {
     ws,
     frames,
     closed,
     send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
+    vanish: () => clearInterval(heartbeat),
     next(type, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -1,32 +1,44 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { MatchFound, MatchResponse, MatchWaiting } from "../worker/protocol";
 import { timings } from "../worker/config";
+import { CLOSE, type MatchFound, type MatchRequest, type MatchResponse, type Pairing } from "../worker/protocol";
 import { waitingListFor } from "../worker/waiting-list";
-import { connect, match, newUser, postMatch, sleep, uniqueLanguage } from "./helpers";
+import { connect, match, matched, newUser, postMatch, sleep, ticketToken, upgrade, uniqueLanguage, wait, waitOnSocket } from "./helpers";
+
+// In tests a wait lives 5 s without a sign of life, a poll counts as presence for 3.5 s (two
+// 1.25 s poll intervals and a second of slack), and a claimer has 2 s to connect (vitest.config.ts).
+const POLL_PRESENCE_MS = 3500;
+const CONNECT_WINDOW_MS = 2000;
 
 /** Who the waiting list (whichever backend) shows as waiting in a language's "any" queue. */
 const queueEntries = async (language: string) =>
-  (await waitingListFor(env, timings(env)).fresh({ mode: "any", emotion: "any", language }, "exact", Date.now())).map((e) => e.sessionId);
+  (await waitingListFor(env, timings(env)).fresh({ mode: "any", emotion: "any", language }, "exact", Date.now())).map((e) => e.seatId);
+const seatOf = (ticket: string) => ticket.split(".")[0];
 
 describe("POST /api/match", () => {
-  it("queues the first user and pairs the second into the same session", async () => {
+  it("queues the first user and pairs the second, and the first hears of it once the second has joined", async () => {
     const language = uniqueLanguage();
     const alice = newUser({ language, userName: "Alice" });
     const bob = newUser({ language, userName: "Bob" });
 
-    const waiting = (await match(alice)) as MatchWaiting;
-    expect(waiting).toMatchObject({ success: true, matched: false, queueKey: `any:any:${language}` });
-    expect(waiting.ticket).toMatch(/\./);
-    expect(waiting.wsUrl).toMatch(/^ws:\/\/chat\.test\/chat\?sessionId=/);
+    const waiting = await wait(alice);
+    expect(waiting).toMatchObject({ success: true, matched: false, queueKey: `any:any:${language}`, pollAfterMs: 1250, expiresInMs: 5000 });
+    expect(waiting.wsUrl).toBe(`ws://chat.test/wait?seat=${seatOf(waiting.ticket)}`);
 
-    const bobMatch = (await match(bob)) as MatchFound;
-    expect(bobMatch).toMatchObject({ success: true, matched: true, partnerName: "Alice" });
+    const bobMatch = await matched(bob);
+    expect(bobMatch).toMatchObject({ success: true, matched: true, partnerName: "Alice", relaxed: [] });
+    expect(bobMatch.wsUrl).toBe(`ws://chat.test/chat?sessionId=${bobMatch.sessionId}`);
+    // Until Bob is really there, Alice is still waiting: a no-show never reaches her.
+    expect((await match({ ...alice, ticket: waiting.ticket })).matched).toBe(false);
+
+    const bobChat = await connect(bobMatch.wsUrl, bobMatch.token);
+    await bobChat.next("welcome");
     const aliceMatch = (await match({ ...alice, ticket: waiting.ticket })) as MatchFound;
     expect(aliceMatch).toMatchObject({ matched: true, partnerName: "Bob", sessionId: bobMatch.sessionId });
 
-    // Each side has its own secret token, and the aliases reveal nothing.
-    expect(aliceMatch.wsUrl).not.toBe(bobMatch.wsUrl);
+    // Each side has its own secret token, no URL carries one, and the aliases reveal nothing.
+    expect(aliceMatch.token).not.toBe(bobMatch.token);
+    for (const url of [waiting.wsUrl, aliceMatch.wsUrl, bobMatch.wsUrl]) expect(url).not.toMatch(/token|ticket/);
     for (const alias of [aliceMatch.partnerId, bobMatch.partnerId]) {
       for (const secret of [alice.userId, alice.deviceId, bob.userId, bob.deviceId]) expect(secret).not.toContain(alias);
     }
@@ -35,165 +47,189 @@ describe("POST /api/match", () => {
   });
 
   it("builds wss: URLs for https origins", async () => {
-    const res = await postMatch(newUser({ language: uniqueLanguage() }), {}).then(() =>
-      postMatch(newUser({ language: uniqueLanguage() })),
-    );
-    const https = await (
-      await import("cloudflare:workers")
-    ).exports.default.fetch("https://chat.example/api/match", {
+    const { exports } = await import("cloudflare:workers");
+    const https = await exports.default.fetch("https://chat.example/api/match", {
       method: "POST",
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify(newUser({ language: uniqueLanguage() })),
     });
-    expect(res.status).toBe(200);
-    expect(((await https.json()) as MatchWaiting).wsUrl).toMatch(/^wss:\/\/chat\.example\/chat\?/);
+    expect(((await https.json()) as { wsUrl: string }).wsUrl).toMatch(/^wss:\/\/chat\.example\/wait\?seat=/);
   });
 
   it("is idempotent while polling: one queue entry, and the same match once paired", async () => {
     const language = uniqueLanguage();
     const alice = newUser({ language });
-    const first = (await match(alice)) as MatchWaiting;
+    const first = await wait(alice);
     for (let i = 0; i < 5; i++) {
-      const again = (await match({ ...alice, ticket: first.ticket })) as MatchWaiting;
-      expect(again).toMatchObject({ matched: false, sessionId: first.sessionId, ticket: first.ticket });
+      expect(await match({ ...alice, ticket: first.ticket })).toMatchObject({ matched: false, ticket: first.ticket });
     }
-    expect(await queueEntries(language)).toHaveLength(1);
+    expect(await queueEntries(language)).toEqual([seatOf(first.ticket)]);
 
-    await match(newUser({ language }));
-    const matched = (await match({ ...alice, ticket: first.ticket })) as MatchFound;
-    expect(await match({ ...alice, ticket: first.ticket })).toEqual(matched);
+    const bobMatch = await matched(newUser({ language }));
+    await (await connect(bobMatch.wsUrl, bobMatch.token)).next("welcome");
+    const aliceMatch = await match({ ...alice, ticket: first.ticket });
+    expect(aliceMatch).toMatchObject({ matched: true, sessionId: bobMatch.sessionId });
+    expect(await match({ ...alice, ticket: first.ticket })).toEqual(aliceMatch);
   });
 
-  it("replaces the wait of a client that polls without its ticket, instead of queueing it twice", async () => {
+  it("replaces the wait of a client that searches again without its ticket, instead of queueing it twice", async () => {
     const language = uniqueLanguage();
     const legacy = newUser({ language });
-    const first = (await match(legacy)) as MatchWaiting;
-    const second = (await match(legacy)) as MatchWaiting;
-    expect(second.sessionId).not.toBe(first.sessionId);
-    expect(await queueEntries(language)).toHaveLength(1);
-    const stranger = (await match(newUser({ language }))) as MatchFound;
-    expect(stranger.sessionId).toBe(second.sessionId);
+    await wait(legacy);
+    const second = await wait(legacy);
+    expect(await queueEntries(language)).toEqual([seatOf(second.ticket)]);
 
     // Someone who only knows the userId cannot cancel a wait.
     const victim = newUser({ language: uniqueLanguage() });
-    const victimWait = (await match(victim)) as MatchWaiting;
+    const victimWait = await wait(victim);
     await match({ ...victim, deviceId: "attacker-device" });
-    expect(await match({ ...victim, ticket: victimWait.ticket })).toMatchObject({ matched: false, sessionId: victimWait.sessionId });
+    expect(await match({ ...victim, ticket: victimWait.ticket })).toMatchObject({ matched: false, ticket: victimWait.ticket });
   });
 
   it("never lets a userId alone, or someone else's ticket, read a match", async () => {
     const language = uniqueLanguage();
     const alice = newUser({ language });
-    const waiting = (await match(alice)) as MatchWaiting;
-    const bobMatch = (await match(newUser({ language }))) as MatchFound;
+    const waiting = await wait(alice);
+    const bobMatch = await matched(newUser({ language }));
+    await (await connect(bobMatch.wsUrl, bobMatch.token)).next("welcome");
 
-    // Same userId, no ticket: a fresh search of one's own, never Alice's seat.
-    const impostor = await match({ ...alice, deviceId: "someone-else", language });
-    expect(impostor).not.toMatchObject({ sessionId: bobMatch.sessionId });
+    // Same userId, no ticket: a fresh search of one's own, never Alice's chat.
+    expect(await match({ ...alice, deviceId: "someone-else" })).not.toMatchObject({ sessionId: bobMatch.sessionId });
     // Someone else's ticket with a different userId is worthless.
-    const thief = await match(newUser({ language, ticket: waiting.ticket }));
-    expect(thief).not.toMatchObject({ sessionId: bobMatch.sessionId, matched: true });
+    expect(await match(newUser({ language, ticket: waiting.ticket }))).not.toMatchObject({ sessionId: bobMatch.sessionId });
+    // And the ticket's token opens no other socket than the wait's own.
+    const thief = await connect(waiting.wsUrl.replace(seatOf(waiting.ticket), "someoneelsesseat00"), ticketToken(waiting.ticket)).catch((e) => e);
+    expect(String(thief)).toMatch(/404/);
   });
 
   it("never pairs a user with itself, by userId or by deviceId", async () => {
     const language = uniqueLanguage();
     const alice = newUser({ language });
-    const waiting = (await match(alice)) as MatchWaiting;
-    const sameUser = (await match({ ...alice, deviceId: "another-device" })) as MatchWaiting;
-    expect(sameUser.matched).toBe(false);
-    expect(((await match({ ...alice, ticket: waiting.ticket })) as MatchResponse).matched).toBe(false);
-    expect(((await match({ ...alice, deviceId: "another-device", ticket: sameUser.ticket })) as MatchResponse).matched).toBe(false);
+    const waiting = await wait(alice);
+    const sameUser = await wait({ ...alice, deviceId: "another-device" });
+    expect((await match({ ...alice, ticket: waiting.ticket })).matched).toBe(false);
+    expect((await match({ ...alice, deviceId: "another-device", ticket: sameUser.ticket })).matched).toBe(false);
 
     const bobLanguage = uniqueLanguage();
     const bob = newUser({ language: bobLanguage });
-    await match(bob);
+    await wait(bob);
     expect((await match(newUser({ language: bobLanguage, deviceId: bob.deviceId }))).matched).toBe(false);
   });
 
-  it("never pairs different emotions or languages", async () => {
+  it("never pairs different emotions or languages, and folds case and spacing", async () => {
     const language = uniqueLanguage();
-    const other = uniqueLanguage();
-    const first = (await match(newUser({ language, emotion: "😊" }))) as MatchWaiting;
+    const first = await wait(newUser({ language, emotion: "😊" }));
     expect((await match(newUser({ language, emotion: "😢" }))).matched).toBe(false);
-    expect((await match(newUser({ language: other, emotion: "😊" }))).matched).toBe(false);
+    expect((await match(newUser({ language: uniqueLanguage(), emotion: "😊" }))).matched).toBe(false);
     expect((await match(newUser({ language: language.toUpperCase(), emotion: " 😊 " }))).matched).toBe(true);
     expect(first.queueKey).toBe(`any:😊:${language}`);
   });
+});
 
-  it("drops a waiter that goes silent for the window, and never matches it afterwards", async () => {
+describe("presence", () => {
+  it("does not offer a waiter who neither polled for two poll intervals nor holds its socket", async () => {
     const language = uniqueLanguage();
     const ghost = newUser({ language });
-    const ghostWait = (await match(ghost)) as MatchWaiting;
-    // The window is 5 s in tests (QUEUE_TTL_SECONDS); KV would keep the entry for 60 s.
-    await sleep(5500);
-    const late = (await match(newUser({ language }))) as MatchResponse;
-    expect(late.matched).toBe(false);
-    // The ghost's room refuses claims too, so a stale KV list cannot revive it.
-    const room = env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(ghostWait.sessionId));
-    expect(await room.claim({
-        name: "x",
-        user: "u",
-        device: "d",
-        origin: "http://x",
-        avoid: [],
-        criteria: { mode: "any", emotion: "any", language },
-        anyLanguage: false,
-        enqueuedAt: Date.now(),
-      })).toMatchObject({ ok: false });
+    const ghostWait = await wait(ghost);
+    await sleep(POLL_PRESENCE_MS + 300);
+    const newcomer = newUser({ language });
+    const newcomerWait = await wait(newcomer);
+
+    // Back within the wait window, the ghost is present again and keeps its place: the two meet.
+    let paired = false;
+    for (let i = 0; i < 8 && !paired; i++) {
+      const [a, b] = await Promise.all([match({ ...ghost, ticket: ghostWait.ticket }), match({ ...newcomer, ticket: newcomerWait.ticket })]);
+      paired = a.matched || b.matched;
+      await sleep(500);
+    }
+    expect(paired).toBe(true);
   });
 
-  it("keeps a waiter matchable while it polls or holds its waiting socket", async () => {
+  it("drops a waiter silent for the whole window, and never matches it afterwards", async () => {
+    const language = uniqueLanguage();
+    const ghostWait = await wait(newUser({ language }));
+    await sleep(5500);
+    expect((await match(newUser({ language }))).matched).toBe(false);
+    // The seat itself refuses, so a stale list can never revive it.
+    const seat = env.WAITING_SEAT.get(env.WAITING_SEAT.idFromName(seatOf(ghostWait.ticket)));
+    const stranger = { name: "x", user: "u", device: "d", avoid: [], criteria: { mode: "any", emotion: "any", language }, anyLanguage: false, enqueuedAt: Date.now(), origin: "http://x" };
+    expect(await seat.claim(stranger)).toMatchObject({ ok: false });
+  });
+
+  it("keeps a waiter offered while it polls, or while its socket answers pings", async () => {
     const language = uniqueLanguage();
     const poller = newUser({ language: `${language}p` });
-    const pollerWait = (await match(poller)) as MatchWaiting;
-    const holder = (await match(newUser({ language }))) as MatchWaiting;
-    const socket = await connect(holder.wsUrl);
-    await socket.next("welcome");
+    const pollerWait = await wait(poller);
+    const { socket } = await waitOnSocket(newUser({ language }));
     for (let i = 0; i < 12; i++) {
       await sleep(500);
       await match({ ...poller, ticket: pollerWait.ticket });
     }
-    // Both outlived the 5 s window.
+    // Both outlived the 5 s window and two poll intervals.
     expect((await match(newUser({ language: `${language}p` }))).matched).toBe(true);
-    expect((await match(newUser({ language }))).matched).toBe(true);
-    await socket.next("paired");
+    const claimer = await matched(newUser({ language }));
+    await connect(claimer.wsUrl, claimer.token);
+    await socket.next("matched");
+  });
+
+  it("hands the waiter back its place when the claimer never connects, and the next newcomer gets them", async () => {
+    const language = uniqueLanguage();
+    const { waiting, socket } = await waitOnSocket(newUser({ language, userName: "Alice" }));
+    const noShow = await matched(newUser({ language, userName: "Ghost" }));
+    await sleep(CONNECT_WINDOW_MS + 500);
+
+    const carol = await matched(newUser({ language, userName: "Carol" }));
+    expect(carol.partnerName).toBe("Alice");
+    const carolChat = await connect(carol.wsUrl, carol.token);
+    await carolChat.next("welcome");
+    const aliceMatch = await socket.next("matched");
+    expect(aliceMatch).toMatchObject({ sessionId: carol.sessionId, partnerName: "Carol" });
+    // Alice never heard of the no-show, and kept her place: she was never re-queued.
+    expect(socket.frames.filter((f) => f.type === "matched")).toHaveLength(1);
+    expect(seatOf(waiting.ticket)).toBeTruthy();
+
+    // The no-show's late connection finds nothing to join.
+    const late = await upgrade(noShow.wsUrl);
+    if (late.status === 101) {
+      const lateChat = await connect(noShow.wsUrl, noShow.token);
+      expect((await lateChat.closed).code).toBe(CLOSE.ended);
+    } else {
+      expect([404, 410]).toContain(late.status);
+    }
   });
 
   it("pairs 200 concurrent users in one queue into exactly 100 consistent pairs", async () => {
     const language = uniqueLanguage();
     const users = Array.from({ length: 200 }, () => newUser({ language }));
-    const results = new Map<string, MatchResponse>();
-    await Promise.all(users.map(async (u) => results.set(u.userId, await match(u))));
-    for (let round = 0; round < 40; round++) {
-      const pending = users.filter((u) => !results.get(u.userId)!.matched);
-      if (pending.length === 0) break;
-      await Promise.all(
-        pending.map(async (u) => {
-          const previous = results.get(u.userId) as MatchWaiting;
-          results.set(u.userId, await match({ ...u, ticket: previous.ticket }));
-        }),
-      );
-    }
-    const bySession = new Map<string, MatchFound[]>();
-    for (const r of results.values()) {
-      expect(r.matched).toBe(true);
-      const m = r as MatchFound;
-      bySession.set(m.sessionId, [...(bySession.get(m.sessionId) ?? []), m]);
-    }
+    // Each behaves like the web page: a matched user joins its chat; a waiting one waits on its socket, then joins.
+    const chats = await Promise.all(users.map((u) => joinChat(u)));
+    const bySession = new Map<string, typeof chats>();
+    for (const c of chats) bySession.set(c.sessionId, [...(bySession.get(c.sessionId) ?? []), c]);
     expect(bySession.size).toBe(100);
     for (const [, pair] of bySession) {
       expect(pair).toHaveLength(2);
-      // Each side's alias for its partner is the other's own alias, which the room confirms on connect.
-      const [a, b] = await Promise.all(pair.map((m) => connect(m.wsUrl)));
-      const [wa, wb] = await Promise.all([a.next("welcome"), b.next("welcome")]);
-      expect(wa.partner!.id).toBe(wb.you.id);
-      expect(wb.partner!.id).toBe(wa.you.id);
-      expect(wa.you.id).not.toBe(wb.you.id);
-      a.ws.close();
-      b.ws.close();
+      const [a, b] = pair;
+      // Each side's alias for its partner is the other's own alias, as the room says on connect.
+      expect(a.welcome.partner.id).toBe(b.welcome.you.id);
+      expect(b.welcome.partner.id).toBe(a.welcome.you.id);
+      expect(a.welcome.you.id).not.toBe(b.welcome.you.id);
     }
     expect(await queueEntries(language)).toEqual([]);
   });
 });
+
+async function joinChat(user: MatchRequest) {
+  const first: MatchResponse = await match(user);
+  let pairing: Pairing;
+  if (first.matched) pairing = first;
+  else {
+    const socket = await connect(first.wsUrl, ticketToken(first.ticket));
+    pairing = await socket.next("matched", 20_000);
+  }
+  const chat = await connect(pairing.wsUrl, pairing.token);
+  const welcome = await chat.next("welcome", 10_000);
+  return { sessionId: pairing.sessionId, welcome };
+}
 
 describe("bad input", () => {
   it.each([

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { StatsSnapshot } from "../worker/protocol";
-import { connect, match, newUser, pairUp, uniqueLanguage, waitUntil } from "./helpers";
+import { match, newUser, pairUp, uniqueLanguage, waitUntil } from "./helpers";
 
 const stats = async (): Promise<StatsSnapshot> => (await exports.default.fetch("http://chat.test/api/stats")).json();
 
@@ -12,15 +12,14 @@ describe("GET /api/stats", () => {
     await waitUntil(async () => (await stats()).waiting[`any:😊:${language}`] === 1);
 
     const before = await stats();
-    const { aliceMatch } = await pairUp();
+    const { aliceChat } = await pairUp();
     await waitUntil(async () => (await stats()).activeRooms === before.activeRooms + 1);
     const during = await stats();
     expect(during.pairingsThisMinute + during.pairingsLastMinute).toBeGreaterThan(0);
     expect(JSON.stringify(during)).not.toMatch(/user-|device-|Tester|Alice|Bob/);
 
-    const socket = await connect(aliceMatch.wsUrl);
-    socket.send({ type: "leave" });
-    await socket.closed;
+    aliceChat.send({ type: "leave" });
+    await aliceChat.closed;
     await waitUntil(async () => (await stats()).activeRooms === before.activeRooms);
   });
 });

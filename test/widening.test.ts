@@ -1,16 +1,22 @@
 import { describe, expect, it } from "vitest";
 import type { MatchFound, MatchRequest, MatchWaiting } from "../worker/protocol";
-import { match, newUser, sleep, uniqueLanguage } from "./helpers";
+import { connect, match, newUser, sleep, uniqueLanguage, wait } from "./helpers";
 
 // In tests the search widens to any emotion after 1 s and to any language after 2 s (vitest.config.ts).
-const poll = (user: MatchRequest, wait: MatchWaiting) => match({ ...user, ticket: wait.ticket });
+const poll = (user: MatchRequest, waiting: MatchWaiting) => match({ ...user, ticket: waiting.ticket });
+
+/** The claimer joins its chat, which makes the pairing real; then the waiter's poll finds it. */
+async function joined(claimer: MatchFound, waiter: MatchRequest, waiting: MatchWaiting): Promise<MatchFound> {
+  await (await connect(claimer.wsUrl, claimer.token)).next("welcome");
+  return (await poll(waiter, waiting)) as MatchFound;
+}
 
 describe("widening", () => {
   it("says when the search will widen", async () => {
-    const wait = (await match(newUser({ language: uniqueLanguage(), anyLanguage: true }))) as MatchWaiting;
-    expect(wait.widening.emotionAfterMs).toBeGreaterThan(500);
-    expect(wait.widening.languageAfterMs).toBeGreaterThan(wait.widening.emotionAfterMs);
-    const exactOnly = (await match(newUser({ language: uniqueLanguage() }))) as MatchWaiting;
+    const waiting = await wait(newUser({ language: uniqueLanguage(), anyLanguage: true }));
+    expect(waiting.widening.emotionAfterMs).toBeGreaterThan(500);
+    expect(waiting.widening.languageAfterMs).toBeGreaterThan(waiting.widening.emotionAfterMs);
+    const exactOnly = await wait(newUser({ language: uniqueLanguage() }));
     expect(exactOnly.widening.languageAfterMs).toBeNull();
   });
 
@@ -18,38 +24,36 @@ describe("widening", () => {
     const language = uniqueLanguage();
     const happy = newUser({ language, emotion: "😊" });
     const sad = newUser({ language, emotion: "😢" });
-    const happyWait = (await match(happy)) as MatchWaiting;
-    const sadWait = (await match(sad)) as MatchWaiting;
-    expect(sadWait.matched).toBe(false);
+    const happyWait = await wait(happy);
+    const sadWait = await wait(sad);
     expect((await poll(sad, sadWait)).matched).toBe(false);
     expect((await poll(happy, happyWait)).matched).toBe(false);
   });
 
   it("lets an exact match win over a widened one", async () => {
     const language = uniqueLanguage();
-    const happy = newUser({ language, emotion: "😊" });
-    const happyWait = (await match(happy)) as MatchWaiting;
+    const happy = newUser({ language, emotion: "😊", userName: "Happy" });
+    const happyWait = await wait(happy);
     await sleep(1200);
     await poll(happy, happyWait);
     // A newcomer of another emotion only ever looks in its own queue…
-    const sadWait = (await match(newUser({ language, emotion: "😢" }))) as MatchWaiting;
-    expect(sadWait.matched).toBe(false);
+    expect((await match(newUser({ language, emotion: "😢" }))).matched).toBe(false);
     // …so the next happy newcomer still gets the happy waiter, exactly.
-    const exact = (await match(newUser({ language, emotion: "😊" }))) as MatchFound;
-    expect(exact).toMatchObject({ matched: true, sessionId: happyWait.sessionId, relaxed: [] });
+    expect(await match(newUser({ language, emotion: "😊" }))).toMatchObject({ matched: true, partnerName: "Happy", relaxed: [] });
   });
 
   it("widens to the same language with any emotion, and says so to both", async () => {
     const language = uniqueLanguage();
     const happy = newUser({ language, emotion: "😊" });
     const sad = newUser({ language, emotion: "😢" });
-    const happyWait = (await match(happy)) as MatchWaiting;
-    const sadWait = (await match(sad)) as MatchWaiting;
+    const happyWait = await wait(happy);
+    const sadWait = await wait(sad);
     await sleep(1200);
     await poll(happy, happyWait);
+    // The later waiter claims the earlier one.
     const sadMatch = (await poll(sad, sadWait)) as MatchFound;
-    expect(sadMatch).toMatchObject({ matched: true, sessionId: happyWait.sessionId, relaxed: ["emotion"] });
-    expect(await poll(happy, happyWait)).toMatchObject({ matched: true, sessionId: happyWait.sessionId, relaxed: ["emotion"] });
+    expect(sadMatch).toMatchObject({ matched: true, relaxed: ["emotion"] });
+    expect(await joined(sadMatch, happy, happyWait)).toMatchObject({ matched: true, sessionId: sadMatch.sessionId, relaxed: ["emotion"] });
   });
 
   it("widens to any language only for users who allowed it", async () => {
@@ -60,14 +64,16 @@ describe("widening", () => {
     const ben = newUser({ mode, language: spanish, emotion, anyLanguage: true });
     const carl = newUser({ mode, language: german, emotion });
     const waits = new Map<MatchRequest, MatchWaiting>();
-    for (const u of [carl, ana, ben]) waits.set(u, (await match(u)) as MatchWaiting);
+    for (const u of [carl, ana, ben]) waits.set(u, await wait(u));
     await sleep(1200);
     for (const u of [carl, ana, ben]) expect((await poll(u, waits.get(u)!)).matched).toBe(false);
     await sleep(1000);
     await poll(carl, waits.get(carl)!);
     await poll(ana, waits.get(ana)!);
-    const benMatch = await poll(ben, waits.get(ben)!);
-    expect(benMatch).toMatchObject({ matched: true, sessionId: waits.get(ana)!.sessionId, relaxed: ["language"] });
+    const benMatch = (await poll(ben, waits.get(ben)!)) as MatchFound;
+    expect(benMatch).toMatchObject({ matched: true, relaxed: ["language"] });
+    expect(await joined(benMatch, ana, waits.get(ana)!)).toMatchObject({ matched: true, sessionId: benMatch.sessionId });
     expect((await poll(carl, waits.get(carl)!)).matched).toBe(false);
   });
 });
+

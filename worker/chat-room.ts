@@ -1,548 +1,191 @@
 /**
- * ChatRoom: one Durable Object per session. It is created by a waiting user (its owner),
- * accepts exactly one claim from a stranger, then relays the chat between the two over
- * hibernating WebSockets and keeps the last messages in SQLite. Because one object is
- * single-threaded and strongly consistent, every pairing decision is made here.
+ * ChatRoom: one Durable Object per pairing, named by its sessionId. It relays the chat over
+ * hibernating WebSockets and keeps the last messages in SQLite. Its rules live in
+ * room-rules.ts; this object applies them (socket-object.ts) and carries out what they
+ * decide. No periodic alarm: pings are answered by the runtime, so a quiet chat sleeps until
+ * someone speaks or a real deadline comes.
  */
-import { DurableObject } from "cloudflare:workers";
 import { nanoid } from "nanoid";
-import { messageLogSampleRate, timings, widening, type Timings } from "./config";
+import { messageLogSampleRate, timings } from "./config";
 import { deviceStub } from "./device";
-import { errorResponse, rateLimited } from "./errors";
+import { rateLimited } from "./errors";
 import { FloodGuard } from "./flood-guard";
 import { log } from "./log";
+import { CLOSE, LIMITS, type ChatMessage, type ParsedClientFrame, type ServerFrame } from "./protocol";
+import * as rules from "./room-rules";
+import { sessionIdOf, type Live, type RoomEffect, type RoomRules, type RoomSetup, type RoomState } from "./room-rules";
+import { SocketObject, attachmentOf, close, send } from "./socket-object";
 import { count } from "./stats";
-import {
-  CLOSE,
-  ClientFrame,
-  LIMITS,
-  chatUrl,
-  type ChatMessage,
-  type CloseReason,
-  type ErrorCode,
-  type Partner,
-  type Relaxed,
-  type ReportReason,
-  type ServerFrame,
-} from "./protocol";
-import { queueKeyOf, waitingListFor, type Criteria, type QueueEntry, type WaitingList } from "./waiting-list";
-import { relaxationBetween } from "./widening";
+import { seatStub } from "./stubs";
 
-/** Who is asking to be in a room: fingerprints, never raw ids. */
-export type Newcomer = {
-  name: string;
-  user: string;
-  device: string;
-  origin: string;
-  /** Devices this one must not be paired with (recent partners, blocked). */
-  avoid: string[];
-  criteria: Criteria;
-  anyLanguage: boolean;
-  /** When this person started looking (now, for a newcomer): widening depends on how long both waited. */
-  enqueuedAt: number;
-};
-
-type Participant = Newcomer & {
-  /** Per-session alias the partner sees; never the userId or deviceId. */
-  alias: string;
-  token: string;
-  /** Whether this participant ever connected, to tell "joined" from "back online" and catch no-shows. */
-  joined: boolean;
-};
-
-/** What a participant needs to join a session, from its own point of view. */
-export type Seat = { sessionId: string; token: string; partnerId: string; partnerName: string; relaxed: Relaxed[] };
-
-type Meta = {
-  sessionId: string;
-  queueKey: string;
-  status: "waiting" | "paired" | "moved";
-  createdAt: number;
-  /** The owner's waiting-list entry; `listed` while it is in the list. */
-  entry: QueueEntry;
-  listed: boolean;
-  ownerSeenAt: number;
-  /** While the owner is trying to claim someone else's room, nobody may claim this one. */
-  reservation: { id: string; until: number } | null;
-  pairedAt: number | null;
-  lastActivity: number;
-  /** [owner, claimer] */
-  participants: Participant[];
-  /** Set when the owner was seated in another room instead. */
-  movedTo: Seat | null;
-  /** Since when nobody has been connected to a paired room. */
-  emptySince: number | null;
-  /** What the pairing relaxed (widening); empty for an exact match. */
-  relaxed: Relaxed[];
-};
-
-export type PollResult =
-  | { status: "waiting"; sessionId: string; queueKey: string; entry: QueueEntry }
-  | { status: "matched"; seat: Seat }
-  | { status: "gone" };
-
-export type ClaimResult =
-  | { ok: true; seat: Seat }
-  | { ok: false; reason: "gone" | "taken" | "busy" | "stale" | "self" | "avoided" | "incompatible" };
-
-export type ReserveResult = { ok: true; reservation: string } | { ok: false; poll: PollResult };
-
-type Attachment = { alias: string; connectedAt: number };
-
-/** How long an owner's reservation shields its room; a claim elsewhere takes milliseconds. */
-const RESERVATION_MS = 10_000;
-
-export class ChatRoom extends DurableObject<Env> {
-  private meta: Meta | null = null;
-  /** Why this room ended, while this instance lives; after eviction an ended room is simply unknown. */
-  private endedReason: CloseReason | null = null;
-  private readonly t: Timings;
+export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
+  private readonly rules: RoomRules;
   private readonly sql: SqlStorage;
-  private readonly waitingList: WaitingList;
-  /** Share of messages logged as `chat.message`: at scale one line per message costs more than the relay. */
   private readonly messageLogRate: number;
-  /** Message budgets per participant; in memory, as a flood only matters while it lasts. */
+  /** Frame budgets per participant; in memory, as a flood only matters while it lasts. */
   private readonly floodGuards = new Map<string, FloodGuard>();
-  /** Last frame per socket (pings answered by the runtime are read from the runtime instead). */
-  private readonly lastFrameAt = new Map<WebSocket, number>();
+  /** The seat's answer for the claimer's first connection, while it is on its way. */
+  private confirming: Promise<unknown> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.t = timings(env);
+    super(ctx, env, "room");
+    const t = timings(env);
+    this.rules = { connectWindowMs: t.connectWindowMs, roomIdleMs: t.roomIdleMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, emptyRoomMs: t.queueTtlMs };
     this.sql = ctx.storage.sql;
-    this.waitingList = waitingListFor(env, this.t);
     this.messageLogRate = messageLogSampleRate(env);
-    ctx.blockConcurrencyWhile(async () => {
-      this.meta = (await ctx.storage.get<Meta>("meta")) ?? null;
-      if (this.meta) this.meta.lastActivity = Math.max(this.meta.lastActivity, this.lastMessageAt());
-    });
-    // Heartbeats are answered by the runtime without waking the object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
   }
 
-  // ------------------------------------------------------------ matchmaking RPC
-
-  /** Opens the room for a waiting owner and puts it on the waiting list. */
-  async open(sessionId: string, owner: Newcomer): Promise<{ token: string; entry: QueueEntry }> {
-    if (this.meta || this.endedReason) throw new Error(`room ${sessionId} already used`);
-    const now = Date.now();
-    const queueKey = queueKeyOf(owner.criteria);
-    const participant: Participant = { ...owner, alias: nanoid(10), token: nanoid(32), joined: false };
+  /** From the waiter's seat, when a stranger claims it: the pairing, pending the claimer's connection. */
+  async open(setup: RoomSetup): Promise<void> {
+    if (this.state) throw new Error(`room ${setup.sessionId} already used`);
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL, client_id TEXT)",
     );
-    this.meta = {
-      sessionId,
-      queueKey,
-      status: "waiting",
-      createdAt: now,
-      entry: {
-        ...owner.criteria,
-        sessionId,
-        enqueuedAt: owner.enqueuedAt,
-        seenAt: now,
-        user: owner.user,
-        device: owner.device,
-        anyLanguage: owner.anyLanguage,
-      },
-      listed: true,
-      ownerSeenAt: now,
-      reservation: null,
-      pairedAt: null,
-      lastActivity: now,
-      participants: [participant],
-      movedTo: null,
-      emptySince: null,
-      relaxed: [],
-    };
-    await this.save();
-    await this.refreshEntry(now);
-    await this.scheduleAlarm(now);
-    log("match.enqueued", { sessionId, queue: queueKey });
-    count(this.env, { kind: "enqueued", queue: queueKey });
-    return { token: participant.token, entry: this.meta.entry };
+    await this.apply({ state: rules.open(setup, Date.now()), effects: [], reply: undefined });
   }
 
-  /** The owner (or a seated participant) asks where it stands; a poll keeps a waiting owner matchable. */
-  async poll(token: string, user: string): Promise<PollResult> {
-    const me = this.participantByToken(token);
-    if (!this.meta || !me || me.user !== user) return { status: "gone" };
-    if (this.meta.status === "waiting") await this.ownerSeen(Date.now());
-    // Read the state after the awaits: a claim may have landed while the KV write was in flight.
-    return this.standingOf(me);
-  }
+  // ------------------------------------------------------------ what happens
 
-  /** The owner wants to claim an older room: shield this one from claims meanwhile. */
-  async reserve(token: string, user: string): Promise<ReserveResult> {
-    const poll = await this.poll(token, user);
+  protected async onFrame(ws: WebSocket, frame: ParsedClientFrame, alias: string | null): Promise<void> {
+    if (alias === null) return this.identify(ws, frame.type === "hello" ? frame.token : null);
+    if (frame.type === "hello" || !this.state) return;
     const now = Date.now();
-    if (poll.status !== "waiting" || !this.meta || (this.meta.reservation && this.meta.reservation.until > now)) {
-      return { ok: false, poll };
-    }
-    this.meta.reservation = { id: nanoid(), until: now + RESERVATION_MS };
-    await this.save();
-    return { ok: true, reservation: this.meta.reservation.id };
-  }
-
-  async release(reservation: string): Promise<void> {
-    if (this.meta?.reservation?.id !== reservation) return;
-    this.meta.reservation = null;
-    await this.save();
-  }
-
-  /**
-   * The owner was seated in another room while holding its reservation. Returns false if
-   * the reservation lapsed, in which case the caller must give that other seat back.
-   */
-  async moveTo(reservation: string, seat: Seat): Promise<boolean> {
-    const meta = this.meta;
-    if (!meta || meta.status !== "waiting" || meta.reservation?.id !== reservation) return false;
-    meta.status = "moved";
-    meta.movedTo = seat;
-    meta.reservation = null;
-    meta.lastActivity = Date.now();
-    await this.dropEntry();
-    await this.save();
-    const owner = meta.participants[0];
-    this.send(owner.alias, {
-      type: "matched",
-      sessionId: seat.sessionId,
-      partnerId: seat.partnerId,
-      partnerName: seat.partnerName,
-      wsUrl: chatUrl(owner.origin, seat.sessionId, seat.token),
-      relaxed: seat.relaxed,
-    });
-    for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.moved, "paired in another room");
-    count(this.env, { kind: "left_queue", queue: meta.queueKey });
-    await this.scheduleAlarm(Date.now());
-    return true;
-  }
-
-  /** A stranger asks to take this room. Exactly one claim ever succeeds. */
-  async claim(stranger: Newcomer): Promise<ClaimResult> {
-    const meta = this.meta;
-    if (!meta) return { ok: false, reason: "gone" };
-    if (meta.status !== "waiting") return { ok: false, reason: "taken" };
-    const now = Date.now();
-    const owner = meta.participants[0];
-    if (owner.user === stranger.user || owner.device === stranger.device) return { ok: false, reason: "self" };
-    if (owner.avoid.includes(stranger.device) || stranger.avoid.includes(owner.device)) return { ok: false, reason: "avoided" };
-    if (meta.reservation && meta.reservation.until > now) return { ok: false, reason: "busy" };
-    if (!this.ownerIsPresent(now)) return { ok: false, reason: "stale" };
-    const relaxed = relaxationBetween(
-      meta.entry,
-      { ...stranger.criteria, enqueuedAt: stranger.enqueuedAt, anyLanguage: stranger.anyLanguage },
-      now,
-      widening(this.env),
-    );
-    if (!relaxed) return { ok: false, reason: "incompatible" };
-
-    const claimer: Participant = { ...stranger, alias: nanoid(10), token: nanoid(32), joined: false };
-    meta.participants.push(claimer);
-    meta.status = "paired";
-    meta.reservation = null;
-    meta.pairedAt = now;
-    meta.lastActivity = now;
-    meta.relaxed = relaxed;
-    await this.dropEntry();
-    await this.save();
-    await this.scheduleAlarm(now);
-    this.send(owner.alias, { type: "paired", partner: this.partnerView(claimer), relaxed });
-    log("match.paired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.entry.enqueuedAt, relaxed: relaxed.join(",") });
-    count(this.env, { kind: "paired", queue: meta.queueKey });
-    return { ok: true, seat: this.seatFor(claimer) };
-  }
-
-  /**
-   * The owner started a new search: a wait nobody took yet is dropped. Both ids must match,
-   * so knowing someone's userId is not enough to cancel their wait.
-   */
-  async withdraw(user: string, device: string): Promise<void> {
-    const owner = this.meta?.participants[0];
-    if (this.meta?.status === "waiting" && owner?.user === user && owner.device === device) await this.end("superseded");
-  }
-
-  /** A participant gives up its place (a superseded wait, or a seat it cannot take after all). */
-  async cancel(token: string): Promise<void> {
-    if (!this.participantByToken(token)) return;
-    await this.end(this.meta?.status === "paired" ? "partner_missing" : "superseded");
-  }
-
-  // ------------------------------------------------------------ WebSocket
-
-  async fetch(request: Request): Promise<Response> {
-    const token = new URL(request.url).searchParams.get("token");
-    const admitted = this.admit(token);
-    if (admitted instanceof Response) return admitted;
-    // A client reconnecting in a loop would keep the room busy replacing sockets: cool it down.
-    const { success } = await this.env.CONNECT_PER_DEVICE.limit({ key: admitted.device });
-    if (!success) {
-      log("ratelimit.hit", { limiter: "connect", sessionId: this.meta?.sessionId }, "warn");
-      return rateLimited("connections").getResponse();
-    }
-    // The room may have ended while the limiter answered.
-    const me = this.admit(token);
-    if (me instanceof Response) return me;
-    const meta = this.meta!;
-
-    const now = Date.now();
-    const { 0: client, 1: server } = new WebSocketPair();
-    const previous = this.ctx.getWebSockets(me.alias);
-    this.ctx.acceptWebSocket(server, [me.alias]);
-    server.serializeAttachment({ alias: me.alias, connectedAt: now } satisfies Attachment);
-    // A reconnect (page refresh, network change) takes over from the old socket.
-    for (const ws of previous) ws.close(CLOSE.replaced, "replaced by a newer connection");
-
-    const firstTime = !me.joined;
-    if (firstTime || meta.emptySince !== null) {
-      me.joined = true;
-      meta.emptySince = null;
-      await this.save();
-    }
-    const partner = this.partnerOf(me);
-    this.sendTo(server, {
-      type: "welcome",
-      sessionId: meta.sessionId,
-      you: { id: me.alias, name: me.name },
-      status: meta.status === "paired" ? "paired" : "waiting",
-      partner: partner ? this.partnerView(partner) : null,
-      history: this.history(),
-    });
-    if (partner && previous.length === 0) {
-      this.send(
-        partner.alias,
-        firstTime ? { type: "partner_joined", partner: this.partnerView(me) } : { type: "partner_online", partnerId: me.alias },
-      );
-    }
-    // While the owner holds a waiting socket it stays matchable; the alarm keeps its entry fresh.
-    if (meta.status === "waiting") meta.ownerSeenAt = now;
-    meta.lastActivity = now;
-    await this.scheduleAlarm(now);
-    log("ws.connected", { sessionId: meta.sessionId, participant: me.alias, status: meta.status, reconnect: !firstTime });
-    return new Response(null, { status: 101, webSocket: client });
-  }
-
-  async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    const { alias } = ws.deserializeAttachment() as Attachment;
-    const meta = this.meta;
-    if (!meta) return ws.close(CLOSE.ended, "chat ended");
-    const now = Date.now();
-    this.lastFrameAt.set(ws, now);
-    if (typeof data !== "string") return this.reject(ws, "unsupported_data", "Frames must be JSON text.");
-    if (data.length > LIMITS.frameBytes) return this.reject(ws, "frame_too_large", `Frames must be at most ${LIMITS.frameBytes} bytes.`);
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      return this.reject(ws, "invalid_frame", "Frames must be valid JSON.");
-    }
-    const parsed = ClientFrame.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
-      return this.reject(ws, "invalid_frame", `${field}${issue.message}`);
-    }
-    const frame = parsed.data;
-    if (frame.type === "ping") return this.sendTo(ws, { type: "pong" });
-
     const verdict = this.floodGuard(alias, now).take(now);
     if (verdict === "disconnect") {
-      log("ratelimit.flood_disconnect", { sessionId: meta.sessionId, participant: alias }, "warn");
-      ws.close(CLOSE.flooding, "too many messages");
-      return this.disconnected(ws, CLOSE.flooding);
+      log("ratelimit.flood_disconnect", { ...this.ids(), participant: alias }, "warn");
+      close(ws, CLOSE.flooding, "too many frames");
+      return this.onGone(ws, alias, CLOSE.flooding);
     }
     if (verdict === "refuse") {
-      const refused = frame.type === "message" ? frame.clientId : undefined;
-      return this.reject(ws, "rate_limited", "You are sending too fast; that frame was not delivered.", refused);
+      return this.reject(ws, "rate_limited", "You are sending too fast; that frame was not delivered.", frame.type === "message" ? frame.clientId : undefined);
     }
-
-    const me = this.participantByAlias(alias)!;
-    const partner = this.partnerOf(me);
     switch (frame.type) {
-      case "typing":
-        if (partner) this.send(partner.alias, { type: "typing", from: alias, isTyping: frame.isTyping });
-        return;
       case "message": {
-        if (meta.status !== "paired") return this.reject(ws, "not_paired", "Wait for a stranger before sending messages.");
-        const message: ChatMessage = { id: nanoid(12), from: alias, text: frame.text, at: now };
-        if (frame.clientId) message.clientId = frame.clientId;
-        this.store(message);
-        meta.lastActivity = now;
-        this.broadcast({ type: "message", ...message });
-        if (Math.random() < this.messageLogRate) {
-          log("chat.message", { sessionId: meta.sessionId, participant: alias, length: message.text.length });
-        }
+        const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
+        const refused = await this.apply(rules.message(this.state, alias, m, now, this.live(), this.rules));
+        if (refused) this.reject(ws, refused.code, refused.message, frame.clientId);
         return;
       }
+      case "typing":
+        return this.apply(rules.typing(this.state, alias, frame.isTyping));
       case "leave":
-        if (partner) this.send(partner.alias, { type: "partner_left", partnerId: alias });
-        log("chat.left", { sessionId: meta.sessionId, participant: alias });
-        return this.end("left");
-      case "report":
-        if (!partner || meta.status !== "paired") return this.reject(ws, "not_paired", "There is nobody to report.");
-        return this.report(me, partner, frame.reason);
+        return this.apply(rules.leave(this.state, alias, now));
+      case "report": {
+        const refused = await this.apply(rules.report(this.state, alias, frame.reason, now));
+        if (refused) this.reject(ws, refused.code, refused.message);
+        return;
+      }
     }
   }
 
-  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    // Complete the closing handshake, or the client sits in CLOSING and sees 1006.
-    try {
-      ws.close(code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
-    } catch {
-      // already closed
+  /** The first frame: whose socket is this? The claimer's first connection waits for the seat's confirmation. */
+  private async identify(ws: WebSocket, token: string | null): Promise<void> {
+    if (!token) return this.refuse(ws, "invalid_frame", 'The first frame must be {"type":"hello","token":…}.', CLOSE.unauthorized);
+    if (this.confirming) await this.confirming;
+    if (!this.state) return this.refuse(ws, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
+    const side = rules.sideByToken(this.state, token);
+    // A client reconnecting in a loop would keep the room busy replacing sockets: cool it down.
+    if (side && !(await this.env.CONNECT_PER_DEVICE.limit({ key: side.device })).success) {
+      log("ratelimit.hit", { limiter: "connect", ...this.ids() }, "warn");
+      return this.refuse(ws, "rate_limited", rateLimited("connections").message, CLOSE.flooding);
     }
-    await this.disconnected(ws, code);
+    const step = rules.hello(this.state, token, Date.now(), this.live());
+    if (!step.reply.ok) {
+      const ended = step.reply.code === "session_ended";
+      return this.refuse(ws, step.reply.code, ended ? "This chat has ended; start a new match." : "This token does not belong to this chat.", ended ? CLOSE.ended : CLOSE.unauthorized);
+    }
+    this.adopt(ws, step.reply.alias);
+    const applying = this.apply(step, ws);
+    if (step.effects.some((e) => e.type === "confirm")) this.confirming = applying.finally(() => (this.confirming = null));
+    await applying;
+    log("ws.connected", { ...this.ids(), participant: step.reply.alias });
   }
 
-  async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    log("ws.error", { sessionId: this.meta?.sessionId, error: String(error) }, "warn");
-    await this.disconnected(ws, 1006);
+  protected async onGone(ws: WebSocket, alias: string | null, code: number): Promise<void> {
+    this.forgetSocket(ws);
+    if (!this.state || alias === null) return;
+    log("ws.disconnected", { ...this.ids(), participant: alias, code });
+    await this.apply(rules.socketGone(this.state, alias, Date.now(), this.live(ws)));
   }
 
-  // ------------------------------------------------------------ alarm
-
-  /** Alarms run at least once, so every branch is safe to run again. */
-  async alarm(): Promise<void> {
-    const meta = this.meta;
-    if (!meta) {
-      await this.ctx.storage.deleteAll();
-      return;
-    }
+  protected async onAlarm(state: RoomState): Promise<void> {
     const now = Date.now();
-    // Closed tabs do not always say goodbye: a socket that stopped pinging is gone.
+    // A socket that never said hello within a heartbeat timeout is not going to.
     for (const ws of this.ctx.getWebSockets()) {
-      if (now - this.lastSeen(ws) > this.t.heartbeatTimeoutMs) {
-        ws.close(CLOSE.stale, "heartbeat timeout");
-        await this.disconnected(ws, CLOSE.stale);
+      if (!this.sockets("all").includes(ws) && now - this.lastSeen(ws) > this.rules.heartbeatTimeoutMs) close(ws, CLOSE.unauthorized, "no hello");
+    }
+    await this.apply(rules.alarm(state, now, this.live(), this.rules));
+  }
+
+  // ------------------------------------------------------------ carrying out the rules
+
+  protected nextAlarm(state: RoomState): number | null {
+    return rules.nextAlarm(state, this.rules);
+  }
+
+  protected loaded(state: RoomState | null): RoomState | null {
+    // A message is saved as its row only: the newest one is the room's last activity.
+    if (state?.kind === "chatting") state.lastActivity = Math.max(state.lastActivity, this.lastMessageAt());
+    return state;
+  }
+
+  protected ids() {
+    return { sessionId: this.state ? sessionIdOf(this.state) : undefined };
+  }
+
+  protected async perform(e: RoomEffect, current?: WebSocket): Promise<void> {
+    switch (e.type) {
+      case "send":
+        for (const ws of this.sockets(e.to)) send(ws, e.frame);
+        return;
+      case "welcome":
+        if (current) send(current, { ...e.frame, history: this.history() });
+        return;
+      case "retire":
+        for (const ws of this.sockets(e.alias)) if (ws !== current) close(ws, CLOSE.replaced, "replaced by a newer connection");
+        return;
+      case "drop":
+        for (const ws of this.sockets(e.alias)) close(ws, e.code, e.reason), this.forgetSocket(ws);
+        return;
+      case "close_all":
+        for (const ws of this.ctx.getWebSockets()) close(ws, e.code, e.reason);
+        return;
+      case "store":
+        return this.store(e.message);
+      case "confirm": {
+        const ok = await seatStub(this.env, e.seatId)
+          .confirm(e.sessionId)
+          .catch(() => false);
+        if (this.state) await this.apply(rules.confirmed(this.state, ok, Date.now(), this.live()), current);
+        return;
       }
-    }
-    const deadline = this.endDeadline();
-    if (deadline && now >= deadline.at) {
-      if (deadline.reason === "expired" && meta.status === "waiting") {
-        log("match.expired", { sessionId: meta.sessionId, queue: meta.queueKey, waitedMs: now - meta.entry.enqueuedAt });
+      case "met": {
+        const [a, b] = e.devices;
+        await Promise.all([deviceStub(this.env, a).met(b), deviceStub(this.env, b).met(a)]);
+        return;
       }
-      return this.end(deadline.reason);
+      case "report":
+        await Promise.all([deviceStub(this.env, e.reported).reported(e.by, e.reason), deviceStub(this.env, e.by).blocked(e.reported)]);
+        return;
+      case "log":
+        return log(e.event, e.fields);
+      case "count":
+        return count(this.env, e.event);
+      case "erase":
+        if (e.cleaned) log("room.cleaned", { ...e.cleaned, messages: this.messageCount() });
+        return this.erase();
     }
-    if (meta.status === "waiting" && this.hasLiveSocket(meta.participants[0].alias, now)) await this.ownerSeen(now);
-    await this.scheduleAlarm(now);
   }
 
-  /** The earliest moment this room must end, and why. */
-  private endDeadline(): { at: number; reason: CloseReason } | null {
-    const meta = this.meta!;
-    const { queueTtlMs, roomIdleMs } = this.t;
-    const deadlines: { at: number; reason: CloseReason }[] = [];
-    switch (meta.status) {
-      case "waiting":
-        if (!this.hasLiveSocket(meta.participants[0].alias, Date.now())) {
-          deadlines.push({ at: meta.ownerSeenAt + queueTtlMs, reason: "expired" });
-        }
-        break;
-      case "moved":
-        // The forwarding address lives one window, so the owner's next poll finds its match.
-        deadlines.push({ at: meta.lastActivity + queueTtlMs, reason: "expired" });
-        break;
-      case "paired":
-        deadlines.push({ at: meta.lastActivity + roomIdleMs, reason: "idle" });
-        if (meta.participants.some((p) => !p.joined)) deadlines.push({ at: (meta.pairedAt ?? 0) + queueTtlMs, reason: "partner_missing" });
-        if (meta.emptySince !== null) deadlines.push({ at: meta.emptySince + queueTtlMs, reason: "idle" });
-        break;
+  /** When each participant's open sockets last showed life (`except` is closing). */
+  private live(except?: WebSocket): Live {
+    const live: Live = {};
+    for (const ws of this.sockets("all")) {
+      if (ws === except) continue;
+      const alias = attachmentOf(ws).alias!;
+      live[alias] = Math.max(live[alias] ?? 0, this.lastSeen(ws));
     }
-    return deadlines.reduce<{ at: number; reason: CloseReason } | null>((first, d) => (!first || d.at < first.at ? d : first), null);
-  }
-
-  /** One alarm serves every timer: the next end deadline, or the next heartbeat sweep while sockets are open. */
-  private async scheduleAlarm(now: number): Promise<void> {
-    const meta = this.meta!;
-    const times = [this.endDeadline()?.at ?? Infinity];
-    if (this.ctx.getWebSockets().length > 0) times.push(now + this.t.heartbeatTimeoutMs / 2);
-    if (meta.status === "waiting" && this.hasLiveSocket(meta.participants[0].alias, now)) times.push(now + this.t.queueTtlMs / 3);
-    const next = Math.min(...times);
-    if (next !== Infinity) await this.ctx.storage.setAlarm(Math.max(next, now + 1));
-  }
-
-  // ------------------------------------------------------------ internals
-
-  /** Ends the room for good: tells everyone, closes sockets, forgets everything. Idempotent. */
-  private async end(reason: CloseReason): Promise<void> {
-    const meta = this.meta;
-    // Forget first, before any await, so no claim or connect can slip in while we clean up.
-    this.meta = null;
-    this.endedReason = reason;
-    if (meta) {
-      this.broadcast({ type: "closed", reason });
-      for (const ws of this.ctx.getWebSockets()) ws.close(CLOSE.ended, `chat ended: ${reason}`);
-      log("room.cleaned", { sessionId: meta.sessionId, reason, status: meta.status, ageMs: Date.now() - meta.createdAt, messages: this.messageCount() });
-      if (meta.status === "waiting") count(this.env, { kind: "left_queue", queue: meta.queueKey });
-      if (meta.status === "paired") count(this.env, { kind: "room_closed" });
-      if (meta.listed) await this.waitingList.remove(meta.entry);
-    }
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-  }
-
-  private async disconnected(ws: WebSocket, code: number): Promise<void> {
-    this.lastFrameAt.delete(ws);
-    const meta = this.meta;
-    if (!meta) return;
-    const { alias } = ws.deserializeAttachment() as Attachment;
-    const now = Date.now();
-    log("ws.disconnected", { sessionId: meta.sessionId, participant: alias, code });
-    if (this.hasLiveSocket(alias, now, ws)) return;
-    if (meta.status === "waiting") {
-      // The queue window runs from the socket's last sign of life; without a poll the owner drops out.
-      meta.ownerSeenAt = Math.max(meta.ownerSeenAt, this.lastSeen(ws));
-    } else if (meta.status === "paired") {
-      const partner = this.partnerOf(this.participantByAlias(alias));
-      if (partner) this.send(partner.alias, { type: "partner_offline", partnerId: alias });
-      if (!this.ctx.getWebSockets().some((other) => other !== ws && other.readyState === WebSocket.OPEN)) meta.emptySince = now;
-    }
-    await this.save();
-    await this.scheduleAlarm(now);
-  }
-
-  /** Ends the chat, bans past the threshold, and the reporter never meets that device again. */
-  private async report(reporter: Participant, reported: Participant, reason: ReportReason): Promise<void> {
-    log("chat.reported", { sessionId: this.meta!.sessionId, participant: reporter.alias, reason });
-    await Promise.all([deviceStub(this.env, reported.device).reported(reason), deviceStub(this.env, reporter.device).blocked(reported.device)]);
-    await this.end("reported");
-  }
-
-  /** Who may connect: the holder of a participant token of a live room; anyone else gets the reason. */
-  private admit(token: string | null): Participant | Response {
-    if (!this.meta) {
-      return this.endedReason
-        ? errorResponse(410, "session_ended", "This chat has ended; start a new match.")
-        : errorResponse(404, "session_not_found", "No such chat session.");
-    }
-    if (!token) return errorResponse(401, "missing_token", "A token is required to join this chat.");
-    const me = this.participantByToken(token);
-    if (!me) return errorResponse(403, "invalid_token", "This token does not belong to this chat.");
-    if (this.meta.status === "moved") return errorResponse(410, "session_ended", "You were paired in another chat.");
-    return me;
-  }
-
-  private reject(ws: WebSocket, code: ErrorCode, message: string, clientId?: string): void {
-    log("ws.rejected_frame", { sessionId: this.meta?.sessionId, code }, "warn");
-    this.sendTo(ws, clientId ? { type: "error", code, message, clientId } : { type: "error", code, message });
-  }
-
-  private ownerIsPresent(now: number): boolean {
-    const meta = this.meta!;
-    return now - meta.ownerSeenAt <= this.t.queueTtlMs || this.hasLiveSocket(meta.participants[0].alias, now);
-  }
-
-  /** When a socket last showed life: connected, sent a frame, or pinged (answered without waking us). */
-  private lastSeen(ws: WebSocket): number {
-    const { connectedAt } = ws.deserializeAttachment() as Attachment;
-    const pingedAt = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-    return Math.max(connectedAt, pingedAt, this.lastFrameAt.get(ws) ?? 0);
-  }
-
-  private hasLiveSocket(alias: string, now: number, except?: WebSocket): boolean {
-    return this.ctx
-      .getWebSockets(alias)
-      .some((ws) => ws !== except && ws.readyState === WebSocket.OPEN && now - this.lastSeen(ws) <= this.t.heartbeatTimeoutMs);
+    return live;
   }
 
   private floodGuard(alias: string, now: number): FloodGuard {
@@ -551,84 +194,17 @@ export class ChatRoom extends DurableObject<Env> {
     return guard;
   }
 
-  /** When the KV entry last said the owner was there (written at most every third of the window). */
-  private entrySeenAt = 0;
-
-  /**
-   * The waiting owner showed life (a poll, or its live socket at an alarm). Persisted, with
-   * the list entry, once per third of the window rather than every time: after an eviction
-   * the owner looks at most that much staler.
-   */
-  private async ownerSeen(now: number): Promise<void> {
-    this.meta!.ownerSeenAt = now;
-    if (now - this.entrySeenAt < this.t.queueTtlMs / 3) return;
-    await this.save();
-    await this.refreshEntry(now);
-  }
-
-  private async refreshEntry(now: number): Promise<void> {
-    const meta = this.meta!;
-    if (!meta.listed) return;
-    this.entrySeenAt = now;
-    meta.entry.seenAt = now;
-    await this.waitingList.put({ ...meta.entry });
-    // A claim may have taken the room (and removed the entry) while the write was in flight.
-    if (this.meta !== meta || !meta.listed) await this.waitingList.remove(meta.entry);
-  }
-
-  private async dropEntry(): Promise<void> {
-    const meta = this.meta;
-    if (!meta?.listed) return;
-    meta.listed = false;
-    await this.waitingList.remove(meta.entry);
-  }
-
-  private standingOf(me: Participant): PollResult {
-    const meta = this.meta;
-    if (!meta) return { status: "gone" };
-    if (meta.status === "moved") return { status: "matched", seat: meta.movedTo! };
-    if (meta.status === "paired") return { status: "matched", seat: this.seatFor(me) };
-    return { status: "waiting", sessionId: meta.sessionId, queueKey: meta.queueKey, entry: meta.entry };
-  }
-
-  private async save(): Promise<void> {
-    await this.ctx.storage.put("meta", this.meta);
-  }
-
-  private participantByToken(token: string): Participant | undefined {
-    return this.meta?.participants.find((p) => p.token === token);
-  }
-
-  private participantByAlias(alias: string): Participant | undefined {
-    return this.meta?.participants.find((p) => p.alias === alias);
-  }
-
-  private partnerOf(me: Participant | undefined): Participant | undefined {
-    return me && this.meta?.participants.find((p) => p.alias !== me.alias);
-  }
-
-  private seatFor(me: Participant): Seat {
-    const partner = this.partnerOf(me)!;
-    return { sessionId: this.meta!.sessionId, token: me.token, partnerId: partner.alias, partnerName: partner.name, relaxed: this.meta!.relaxed };
-  }
-
-  private partnerView(p: Participant): Partner {
-    return { id: p.alias, name: p.name, online: this.hasLiveSocket(p.alias, Date.now()) };
-  }
+  // ------------------------------------------------------------ history
 
   /** One write per message: older rows are trimmed in a batch every `historySize` messages. */
   private store(m: ChatMessage): void {
     const { seq } = this.sql
-      .exec<{ seq: number }>(
-        "INSERT INTO messages (id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?) RETURNING seq",
-        m.id,
-        m.from,
-        m.text,
-        m.at,
-        m.clientId ?? null,
-      )
+      .exec<{ seq: number }>("INSERT INTO messages (id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?) RETURNING seq", m.id, m.from, m.text, m.at, m.clientId ?? null)
       .one();
     if (seq % LIMITS.historySize === 0) this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - LIMITS.historySize);
+    const frame = JSON.stringify({ type: "message", ...m } satisfies ServerFrame);
+    for (const ws of this.sockets("all")) send(ws, frame);
+    if (Math.random() < this.messageLogRate) log("chat.message", { ...this.ids(), participant: m.from, length: m.text.length });
   }
 
   private history(): ChatMessage[] {
@@ -644,27 +220,14 @@ export class ChatRoom extends DurableObject<Env> {
 
   /** Messages ever sent in this room (AUTOINCREMENT never reuses a number). */
   private messageCount(): number {
-    return this.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM messages").one().n ?? 0;
+    return this.tableExists() ? (this.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM messages").one().n ?? 0) : 0;
   }
 
   private lastMessageAt(): number {
-    const row = this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM messages").toArray()[0];
-    return row?.at ?? 0;
+    return this.tableExists() ? (this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM messages").one().at ?? 0) : 0;
   }
 
-  private send(alias: string, frame: ServerFrame): void {
-    for (const ws of this.ctx.getWebSockets(alias)) this.sendTo(ws, frame);
-  }
-
-  private broadcast(frame: ServerFrame): void {
-    for (const ws of this.ctx.getWebSockets()) this.sendTo(ws, frame);
-  }
-
-  private sendTo(ws: WebSocket, frame: ServerFrame): void {
-    try {
-      ws.send(JSON.stringify(frame));
-    } catch {
-      // The socket is closing; its close handler deals with presence.
-    }
+  private tableExists(): boolean {
+    return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").toArray().length > 0;
   }
 }

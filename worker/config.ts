@@ -5,19 +5,33 @@ const seconds = (raw: string | undefined, fallback: number): number => {
 };
 
 export type Timings = {
-  /** How long a waiting user stays matchable without a poll or an open waiting socket. */
+  /** The longest a wait lives without a poll or a live waiting socket. */
   queueTtlMs: number;
+  /** How often a waiter without an open waiting socket polls. */
+  pollAfterMs: number;
+  /** A poll counts as presence this long: two poll intervals and a little network slack. */
+  pollPresenceMs: number;
   /** How long a room lives without activity before its alarm deletes it. */
   roomIdleMs: number;
   /** A socket that has not pinged (or sent anything) for this long is treated as gone. */
   heartbeatTimeoutMs: number;
+  /** Both people must connect to their chat within this of being paired, or the pairing is undone. */
+  connectWindowMs: number;
 };
 
+/** Network slack on top of two poll intervals before a poller counts as gone. */
+const POLL_SLACK_MS = 1000;
+
 export function timings(env: Env): Timings {
+  const queueTtlMs = seconds(env.QUEUE_TTL_SECONDS, 30);
+  const pollAfterMs = Math.min(3000, Math.floor(queueTtlMs / 4));
   return {
-    queueTtlMs: seconds(env.QUEUE_TTL_SECONDS, 30),
+    queueTtlMs,
+    pollAfterMs,
+    pollPresenceMs: Math.min(queueTtlMs, 2 * pollAfterMs + POLL_SLACK_MS),
     roomIdleMs: seconds(env.ROOM_IDLE_SECONDS, 300),
     heartbeatTimeoutMs: seconds(env.HEARTBEAT_TIMEOUT_SECONDS, 30),
+    connectWindowMs: seconds(env.CONNECT_WINDOW_SECONDS, 10),
   };
 }
 

@@ -12,8 +12,8 @@ import type { ReportReason } from "./protocol";
 type Record = {
   /** Device fingerprint → until when not to pair with it (recent partners and blocks alike). */
   avoid: { [device: string]: number };
-  /** Times of reports against this device, inside the report window. */
-  reports: number[];
+  /** Who reported this device (their device fingerprints) and when, inside the report window: one entry per reporter. */
+  reports: { [reporter: string]: number };
   bannedUntil: number | null;
   /** The room this device last started waiting in, so a request without a ticket can replace that wait. */
   waitingIn: string | null;
@@ -22,7 +22,7 @@ type Record = {
 export type Standing = { bannedUntil: number | null; avoid: string[]; waitingIn: string | null };
 
 export class Device extends DurableObject<Env> {
-  private record: Record = { avoid: {}, reports: [], bannedUntil: null, waitingIn: null };
+  private record: Record = { avoid: {}, reports: {}, bannedUntil: null, waitingIn: null };
   private readonly settings: AbuseSettings;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -58,14 +58,21 @@ export class Device extends DurableObject<Env> {
     await this.avoid(other, this.settings.blockMs);
   }
 
-  /** A report against this device; past the threshold inside the window, it is banned. */
-  async reported(reason: ReportReason): Promise<{ bannedUntil: number | null }> {
+  /**
+   * `by` reported this device. Each reporter counts once however often it reports, so one
+   * angry (or scripted) user cannot ban anyone alone: a ban takes REPORT_THRESHOLD different
+   * reporters inside the window.
+   */
+  async reported(by: string, reason: ReportReason): Promise<{ bannedUntil: number | null }> {
     const now = Date.now();
     const { reportThreshold, reportWindowMs, banMs } = this.settings;
-    this.record.reports = [...this.record.reports.filter((at) => at > now - reportWindowMs), now];
-    if (this.record.reports.length >= reportThreshold && !(this.record.bannedUntil && this.record.bannedUntil > now)) {
+    const reports = Object.fromEntries(Object.entries(this.record.reports).filter(([, at]) => at > now - reportWindowMs));
+    reports[by] = now;
+    this.record.reports = reports;
+    const reporters = Object.keys(reports).length;
+    if (reporters >= reportThreshold && !(this.record.bannedUntil && this.record.bannedUntil > now)) {
       this.record.bannedUntil = now + banMs;
-      log("device.banned", { reports: this.record.reports.length, reason, untilIso: new Date(this.record.bannedUntil).toISOString() }, "warn");
+      log("device.banned", { reporters, reason, untilIso: new Date(this.record.bannedUntil).toISOString() }, "warn");
     }
     await this.save(now);
     return { bannedUntil: this.record.bannedUntil };
@@ -85,7 +92,7 @@ export class Device extends DurableObject<Env> {
       this.record.waitingIn ? now + 3600_000 : 0,
       this.record.bannedUntil ?? 0,
       ...Object.values(this.record.avoid),
-      ...this.record.reports.map((at) => at + this.settings.reportWindowMs),
+      ...Object.values(this.record.reports).map((at) => at + this.settings.reportWindowMs),
     );
     await this.ctx.storage.setAlarm(lastsUntil + 1000);
   }
@@ -93,7 +100,7 @@ export class Device extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     const { bannedUntil, avoid } = this.standing();
-    const reportsLive = this.record.reports.some((at) => at > now - this.settings.reportWindowMs);
+    const reportsLive = Object.values(this.record.reports).some((at) => at > now - this.settings.reportWindowMs);
     // A wait an hour old is long over; everything else lasts as long as it says.
     this.record.waitingIn = null;
     if (bannedUntil || avoid.length || reportsLive) return this.save(now);

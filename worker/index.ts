@@ -8,16 +8,18 @@ import { HTTPException } from "hono/http-exception";
 import { allowedOrigins } from "./config";
 import { ApiError, errorResponse, rateLimited } from "./errors";
 import { log } from "./log";
-import { match, roomStub } from "./matchmaker";
+import { match } from "./matchmaker";
+import { roomStub, seatStub } from "./stubs";
 import { fingerprint } from "./identity";
 import { statsReport } from "./stats";
-import { ChatQuery, LIMITS, MatchRequest } from "./protocol";
+import { CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from "./protocol";
 import type { z } from "zod";
 
 export { ChatRoom } from "./chat-room";
 export { Device } from "./device";
 export { MatchQueue } from "./match-queue";
 export { Stats } from "./stats";
+export { WaitingSeat } from "./waiting-seat";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -49,17 +51,17 @@ app.post("/api/match", async (c) => {
   return c.json(result);
 });
 
-app.get("/chat", async (c) => {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError(426, "upgrade_required", "This endpoint only accepts WebSocket upgrades.");
-  }
-  const origin = c.req.header("Origin");
-  if (origin && !originAllowed(origin, c.req.url, c.env)) {
-    throw new ApiError(403, "origin_not_allowed", `Connections from ${origin} are not allowed.`);
-  }
-  const query = validate(ChatQuery, c.req.query(), "invalid_query");
-  if (!query.token) throw new ApiError(401, "missing_token", "A token is required to join this chat.");
-  return roomStub(c.env, query.sessionId).fetch(c.req.raw);
+/** The two sockets: a chat (one room per pairing) and a wait (one seat per waiter). Each identifies itself in its first frame. */
+app.get(CHAT_PATH, async (c) => {
+  upgradeFrom(c.req.raw, c.env);
+  const { sessionId } = validate(ChatQuery, c.req.query(), "invalid_query");
+  return roomStub(c.env, sessionId).fetch(c.req.raw);
+});
+
+app.get(WAIT_PATH, async (c) => {
+  upgradeFrom(c.req.raw, c.env);
+  const { seat } = validate(WaitQuery, c.req.query(), "invalid_query");
+  return seatStub(c.env, seat).fetch(c.req.raw);
 });
 
 app.all("/api/match", () => {
@@ -73,6 +75,17 @@ app.onError((err, c) => {
   log("http.error", { path: c.req.path, error: err instanceof Error ? err.message : String(err) }, "error");
   return errorResponse(500, "internal_error", "Something went wrong on our side.");
 });
+
+/** A socket may only be opened as a WebSocket, and from a browser only by the page's own origin or an allowed one. */
+function upgradeFrom(request: Request, env: Env): void {
+  if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError(426, "upgrade_required", "This endpoint only accepts WebSocket upgrades.");
+  }
+  const origin = request.headers.get("Origin");
+  if (origin && !originAllowed(origin, request.url, env)) {
+    throw new ApiError(403, "origin_not_allowed", `Connections from ${origin} are not allowed.`);
+  }
+}
 
 /**
  * The caller's address as Cloudflare's edge reports it. Without it (local `wrangler dev`,

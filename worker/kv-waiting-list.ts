@@ -1,6 +1,6 @@
 /**
  * The KV waiting list: one key per waiting user (so no key is ever hot), laid out as
- * `q/<mode>/<language>/<emotion>/<enqueued-at>.<sessionId>` so a single prefix list returns
+ * `q/<mode>/<language>/<emotion>/<enqueued-at>.<seatId>` so a single prefix list returns
  * the exact queue, a whole language (widening by emotion) or a whole mode (any language),
  * oldest first, with each entry's facts in its metadata: no extra reads.
  *
@@ -10,7 +10,7 @@
  */
 import { kvExpirationTtl, type Timings } from "./config";
 import { meter } from "./metering";
-import { inScope, queueOrder, type Criteria, type QueueEntry, type Scope, type WaitingList } from "./waiting-list";
+import { inScope, queueOrder, type Criteria, type QueueEntry, type Scope, type WaitingList } from "./queue-entry";
 
 const part = (s: string) => encodeURIComponent(s);
 
@@ -20,7 +20,7 @@ function prefixOf(c: Criteria, scope: Scope): string {
   return `q/${part(c.mode)}/${part(c.language)}/${part(c.emotion)}/`;
 }
 
-const keyOf = (e: QueueEntry): string => `${prefixOf(e, "exact")}${e.enqueuedAt.toString(36).padStart(9, "0")}.${e.sessionId}`;
+const keyOf = (e: QueueEntry): string => `${prefixOf(e, "exact")}${e.enqueuedAt.toString(36).padStart(9, "0")}.${e.seatId}`;
 
 /** A page is 1000 keys; a scope longer than a few pages has plenty of candidates already. */
 const MAX_PAGES = 3;

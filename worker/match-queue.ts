@@ -9,7 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { timings, type Timings } from "./config";
 import { meter } from "./metering";
-import { inScope, queueOrder, type Criteria, type QueueEntry, type Scope, type WaitingList } from "./waiting-list";
+import { inScope, queueOrder, type Criteria, type QueueEntry, type Scope, type WaitingList } from "./queue-entry";
 
 export class MatchQueue extends DurableObject<Env> {
   private entries = new Map<string, QueueEntry>();
@@ -19,17 +19,17 @@ export class MatchQueue extends DurableObject<Env> {
     super(ctx, env);
     this.t = timings(env);
     ctx.blockConcurrencyWhile(async () => {
-      for (const [sessionId, entry] of await ctx.storage.list<QueueEntry>()) this.entries.set(sessionId, entry);
+      for (const [seatId, entry] of await ctx.storage.list<QueueEntry>()) this.entries.set(seatId, entry);
     });
   }
 
   async put(entry: QueueEntry): Promise<void> {
-    this.entries.set(entry.sessionId, entry);
-    await this.ctx.storage.put(entry.sessionId, entry);
+    this.entries.set(entry.seatId, entry);
+    await this.ctx.storage.put(entry.seatId, entry);
   }
 
-  async remove(sessionId: string): Promise<void> {
-    if (this.entries.delete(sessionId)) await this.ctx.storage.delete(sessionId);
+  async remove(seatId: string): Promise<void> {
+    if (this.entries.delete(seatId)) await this.ctx.storage.delete(seatId);
   }
 
   async fresh(around: Criteria, scope: Scope, now: number): Promise<QueueEntry[]> {
@@ -38,7 +38,7 @@ export class MatchQueue extends DurableObject<Env> {
     for (const entry of this.entries.values()) {
       const silentFor = now - entry.seenAt;
       // An owner gone for two windows is not coming back; its room never removes it if it was evicted mid-way.
-      if (silentFor > 2 * this.t.queueTtlMs) forgotten.push(entry.sessionId);
+      if (silentFor > 2 * this.t.queueTtlMs) forgotten.push(entry.seatId);
       else if (silentFor <= this.t.queueTtlMs && inScope(entry, around, scope)) fresh.push(entry);
     }
     if (forgotten.length) {
@@ -62,7 +62,7 @@ export function doWaitingList(env: Env): WaitingList {
     },
     async remove(entry) {
       meter("queue.remove");
-      await Promise.all(homes(entry).map((name) => queue(name).remove(entry.sessionId)));
+      await Promise.all(homes(entry).map((name) => queue(name).remove(entry.seatId)));
     },
     async fresh(around, scope, now) {
       meter("queue.read");

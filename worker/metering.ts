@@ -1,7 +1,8 @@
 /**
- * Counts storage operations per isolate, so a load run can report KV operations per pairing
- * for each matchmaker backend. Increments only; read through /api/stats. On Cloudflare every
- * isolate counts its own share, so the figures are only meaningful on one local runtime.
+ * Counts operations per isolate: storage operations (KV per pairing, for each matchmaker
+ * backend) and the times an object was woken (`room.event`, `room.alarm`, …: what a quiet chat
+ * costs). Increments only; read through /api/stats. On Cloudflare every isolate counts its own
+ * share, so the figures are only meaningful on one local runtime.
  */
 const counts: { [operation: string]: number } = {};
 

@@ -4,19 +4,10 @@
  * this one module, so a protocol change breaks the build instead of production.
  */
 import { z } from "zod";
+// With its extension: Node runs the load tests by stripping types, and they import this module.
+import { LIMITS, REPORT_REASONS } from "./constants.ts";
 
-export const LIMITS = {
-  idLength: 128,
-  nameLength: 40,
-  emotionLength: 16,
-  languageLength: 16,
-  modeLength: 16,
-  messageLength: 2000,
-  historySize: 20,
-  /** Frames are JSON; a 2000-character message escapes to well under this. */
-  frameBytes: 16 * 1024,
-  bodyBytes: 4 * 1024,
-} as const;
+export * from "./constants.ts";
 
 /** Control characters are never part of a name or message; they only hide things. */
 const CONTROL_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF]/g;
@@ -71,31 +62,34 @@ export type MatchWaiting = {
   matched: false;
   message: string;
   queueKey: string;
-  /** Secret: send it back as `ticket` to follow up on this wait without a second queue entry. */
+  /** Secret: send it back as `ticket` to follow up on this wait, and in the waiting socket's `hello`. */
   ticket: string;
-  /** Open it to have the pairing pushed to you instead of polling (and to stay in the queue). */
+  /** The waiting socket: hold it open and the pairing is pushed to you (a `matched` frame). */
   wsUrl: string;
-  sessionId: string;
-  /** Poll at least this often (or hold wsUrl open) or you leave the queue. */
+  /** Without an open waiting socket, poll this often, or you stop being offered to newcomers. */
   pollAfterMs: number;
+  /** The longest a wait lives without a poll or a live waiting socket. */
   expiresInMs: number;
   /** When the search widens: to any emotion, then (if `anyLanguage`) to any language; null if never. */
-  widening: { emotionAfterMs: number; languageAfterMs: number | null };
+  widening: Widening;
 };
+export type Widening = { emotionAfterMs: number; languageAfterMs: number | null };
 
 /** Criteria that were relaxed to make a match: empty for an exact one. */
 export type Relaxed = "emotion" | "language";
-export type MatchFound = {
-  success: true;
-  matched: true;
+
+/** Everything a participant needs to join its chat: the same in the HTTP answer and the `matched` frame. */
+export type Pairing = {
   sessionId: string;
+  /** Secret: send it in the chat socket's `hello`. It never appears in a URL. */
+  token: string;
+  wsUrl: string;
   /** Opaque alias for this session only: never the partner's userId or deviceId. */
   partnerId: string;
   partnerName: string;
-  wsUrl: string;
-  queueKey: string;
   relaxed: Relaxed[];
 };
+export type MatchFound = { success: true; matched: true; queueKey: string } & Pairing;
 export type MatchResponse = MatchWaiting | MatchFound;
 
 export const ErrorCode = z.enum([
@@ -135,19 +129,9 @@ export type ErrorResponse = {
   };
 };
 
-export const ChatQuery = z.object({
-  sessionId: z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "sessionId is malformed"),
-  token: z.string().max(200, "token is too long").optional(),
-});
-
-/** The one place that knows how a room's WebSocket URL is built. */
-export function chatUrl(origin: string, sessionId: string, token: string): string {
-  const url = new URL("/chat", origin);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.searchParams.set("sessionId", sessionId);
-  url.searchParams.set("token", token);
-  return url.toString();
-}
+const socketId = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "must be 10 to 64 letters, digits, - or _");
+export const ChatQuery = z.object({ sessionId: socketId });
+export const WaitQuery = z.object({ seat: socketId });
 
 /** `GET /api/stats`: counts only, never anything about a person. */
 export type StatsSnapshot = {
@@ -164,12 +148,13 @@ export type StatsSnapshot = {
 
 // ---------------------------------------------------------------- WebSocket: client → server
 
-export const REPORT_REASONS = ["spam", "harassment", "sexual", "hate", "underage", "other"] as const;
 export type ReportReason = (typeof REPORT_REASONS)[number];
 
 export const ClientFrame = z.discriminatedUnion(
   "type",
   [
+    /** The first frame on every socket: the secret that proves whose socket this is. */
+    z.object({ type: z.literal("hello"), token: z.string({ error: "token must be a string" }).min(1, "token is required").max(200, "token is too long") }),
     z.object({
       type: z.literal("message"),
       text: z
@@ -193,30 +178,24 @@ export const ClientFrame = z.discriminatedUnion(
     }),
     z.object({ type: z.literal("ping") }),
   ],
-  { error: "type must be one of message, typing, leave, report, ping" },
+  { error: "type must be one of hello, message, typing, leave, report, ping" },
 );
 export type ClientFrame = z.input<typeof ClientFrame>;
+export type ParsedClientFrame = z.output<typeof ClientFrame>;
 
 // ---------------------------------------------------------------- WebSocket: server → client
 
 export type ChatMessage = { id: string; from: string; text: string; at: number; clientId?: string };
 export type Partner = { id: string; name: string; online: boolean };
-export type RoomStatus = "waiting" | "paired";
 export type CloseReason = "left" | "reported" | "idle" | "expired" | "partner_missing" | "superseded";
 
 export type ServerFrame =
-  | {
-      type: "welcome";
-      sessionId: string;
-      you: { id: string; name: string };
-      status: RoomStatus;
-      partner: Partner | null;
-      history: ChatMessage[];
-    }
-  /** Pushed to a waiting socket the moment a stranger takes the room. */
-  | { type: "paired"; partner: Partner; relaxed: Relaxed[] }
-  /** Pushed to a waiting socket when its owner was paired in another room: connect there. */
-  | { type: "matched"; sessionId: string; partnerId: string; partnerName: string; wsUrl: string; relaxed: Relaxed[] }
+  /** Waiting socket, after `hello`: you are in the queue. */
+  | { type: "waiting"; v: number; queueKey: string; widening: Widening }
+  /** Waiting socket: a stranger is waiting for you in a chat (then the socket closes with 4003). */
+  | ({ type: "matched" } & Pairing)
+  /** Chat socket, after `hello`: who you are, who the stranger is, the last messages. */
+  | { type: "welcome"; v: number; sessionId: string; you: { id: string; name: string }; partner: Partner; relaxed: Relaxed[]; history: ChatMessage[] }
   | ({ type: "message" } & ChatMessage)
   | { type: "typing"; from: string; isTyping: boolean }
   | { type: "partner_joined"; partner: Partner }
@@ -227,18 +206,3 @@ export type ServerFrame =
   | { type: "pong" }
   /** `clientId` names the refused message, when the refused frame was a message that carried one. */
   | { type: "error"; code: ErrorCode; message: string; clientId?: string };
-
-/** WebSocket close codes the room uses, so clients can tell "stop" from "reconnect". */
-export const CLOSE = {
-  normal: 1000,
-  /** Another connection with the same token took over; do not reconnect from here. */
-  replaced: 4001,
-  /** The room ended (leave, idle, expiry): start a new match instead of reconnecting. */
-  ended: 4002,
-  /** The waiting room's owner was paired elsewhere; the `matched` frame says where. */
-  moved: 4003,
-  /** No ping or frame within the heartbeat timeout: the connection is presumed dead. Reconnect. */
-  stale: 4004,
-  /** Kept sending past the message rate limit. Reconnect later, slower. */
-  flooding: 4008,
-} as const;

@@ -4,8 +4,8 @@
  * sides must have waited past the threshold, so a newcomer always gets exact matches
  * first and nobody is pulled out of their own queue early.
  */
-import type { Relaxed } from "./protocol";
-import type { Criteria } from "./waiting-list";
+import type { Relaxed, Widening } from "./protocol";
+import type { Criteria } from "./queue-entry";
 
 export type WideningSettings = { emotionAfterMs: number; languageAfterMs: number };
 
@@ -25,4 +25,10 @@ export function relaxationBetween(a: Waiter, b: Waiter, now: number, w: Widening
     relaxed.push("emotion");
   }
   return relaxed;
+}
+
+/** How long until a wait that began at `enqueuedAt` widens, as the API and the waiting socket say it. */
+export function wideningIn(w: WideningSettings, enqueuedAt: number, anyLanguage: boolean, now: number): Widening {
+  const after = (ms: number) => Math.max(0, enqueuedAt + ms - now);
+  return { emotionAfterMs: after(w.emotionAfterMs), languageAfterMs: anyLanguage ? after(w.languageAfterMs) : null };
 }

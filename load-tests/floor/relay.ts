@@ -1,65 +1,66 @@
 /**
  * The floor: the least a server can do and still speak the chat protocol to the load
- * driver. It pairs users in memory (first come, first served per queue) and relays each
- * message to both participants; no storage, no validation beyond JSON, one process.
- * The bench drives it exactly like the service, so service/floor is the service's own cost.
+ * driver. It pairs users in memory (first come, first served per queue), pushes the pairing
+ * to the waiting socket, and relays each message to both participants; no storage, no
+ * validation beyond JSON, one process. The bench drives it exactly like the service, so
+ * service/floor is the service's own cost.
  *
  *   node load-tests/floor/relay.ts [port]
  */
 import { createServer } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
-import { chatUrl, type MatchResponse, type ServerFrame } from "../../worker/protocol.ts";
+import { CHAT_PATH, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, socketUrl } from "../../worker/constants.ts";
+import type { MatchFound, MatchWaiting, Pairing, ServerFrame } from "../../worker/protocol.ts";
 
-type Participant = { alias: string; token: string; name: string; socket: WebSocket | null };
-type Session = { id: string; queueKey: string; owner: Participant; claimer: Participant | null };
+type Participant = { alias: string; token: string; name: string; socket: WebSocket | null; joined: boolean };
+type Session = { id: string; queueKey: string; owner: Participant; claimer: Participant | null; origin: string };
 
+/** By seat id (the wait) and by session id (the chat): one object serves both here. */
 const sessions = new Map<string, Session>();
 /** Per queue, the one session waiting for a stranger. */
 const waiting = new Map<string, Session>();
 let counter = 0;
 const newId = () => `f${(++counter).toString(36).padStart(11, "0")}`;
+const participant = (name: string): Participant => ({ alias: newId(), token: newId(), name, socket: null, joined: false });
 
-function matchFor(body: { userName?: string; emotion?: string; language?: string; ticket?: string }, origin: string): MatchResponse {
+function matchFor(body: { userName?: string; emotion?: string; language?: string; ticket?: string }, origin: string): MatchWaiting | MatchFound {
   const queueKey = `${body.emotion ?? "any"}:${(body.language ?? "any").toLowerCase()}`;
   const ticketed = body.ticket ? sessions.get(body.ticket.split(".")[0]) : undefined;
-  if (ticketed?.claimer) return found(ticketed, ticketed.owner, ticketed.claimer, origin);
-  if (ticketed) return wait(ticketed, origin);
+  if (ticketed?.claimer) return { success: true, matched: true, queueKey, ...pairing(ticketed, ticketed.owner, ticketed.claimer) };
+  if (ticketed) return wait(ticketed);
 
   const open = waiting.get(queueKey);
   if (open) {
     waiting.delete(queueKey);
-    open.claimer = { alias: newId(), token: newId(), name: body.userName ?? "Stranger", socket: null };
-    send(open.owner.socket, { type: "paired", partner: view(open.claimer), relaxed: [] });
-    return found(open, open.claimer, open.owner, origin);
+    open.claimer = participant(body.userName ?? "Stranger");
+    send(open.owner.socket, { type: "matched", ...pairing(open, open.owner, open.claimer) });
+    return { success: true, matched: true, queueKey, ...pairing(open, open.claimer, open.owner) };
   }
-  const session: Session = { id: newId(), queueKey, owner: { alias: newId(), token: newId(), name: body.userName ?? "Stranger", socket: null }, claimer: null };
+  const session: Session = { id: newId(), queueKey, owner: participant(body.userName ?? "Stranger"), claimer: null, origin };
   sessions.set(session.id, session);
   waiting.set(queueKey, session);
-  return wait(session, origin);
+  return wait(session);
 }
 
-const wait = (s: Session, origin: string): MatchResponse => ({
+const wait = (s: Session): MatchWaiting => ({
   success: true,
   matched: false,
   message: "waiting",
   queueKey: s.queueKey,
   ticket: `${s.id}.${s.owner.token}`,
-  wsUrl: chatUrl(origin, s.id, s.owner.token),
-  sessionId: s.id,
+  wsUrl: socketUrl(s.origin, WAIT_PATH, s.id),
   pollAfterMs: 3000,
   expiresInMs: 30_000,
   // Pairs arrive together in one queue, so the floor never needs to widen a search.
   widening: { emotionAfterMs: 30_000, languageAfterMs: null },
 });
 
-const found = (s: Session, me: Participant, partner: Participant, origin: string): MatchResponse => ({
-  success: true,
-  matched: true,
+const pairing = (s: Session, me: Participant, partner: Participant): Pairing => ({
   sessionId: s.id,
+  token: me.token,
+  wsUrl: socketUrl(s.origin, CHAT_PATH, s.id),
   partnerId: partner.alias,
   partnerName: partner.name,
-  wsUrl: chatUrl(origin, s.id, me.token),
-  queueKey: s.queueKey,
   relaxed: [],
 });
 
@@ -87,34 +88,54 @@ const server = createServer((req, res) => {
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, skipUTF8Validation: true });
 server.on("upgrade", (req, socket, head) => {
   const url = new URL(req.url ?? "/", "http://floor");
-  const session = sessions.get(url.searchParams.get("sessionId") ?? "");
-  const token = url.searchParams.get("token");
-  const me = session && [session.owner, session.claimer].find((p) => p?.token === token);
-  if (!session || !me) return void socket.destroy();
-  wss.handleUpgrade(req, socket, head, (ws) => join(session, me, ws));
+  const isChat = url.pathname === CHAT_PATH;
+  const session = sessions.get(url.searchParams.get(isChat ? "sessionId" : "seat") ?? "");
+  if (!session || (url.pathname !== WAIT_PATH && !isChat)) return void socket.destroy();
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    // The first frame names the participant, as with the service.
+    ws.once("message", (data) => {
+      const { token } = JSON.parse(data.toString()) as { token?: string };
+      const me = [session.owner, session.claimer].find((p) => p?.token === token);
+      if (!me) return ws.close(4401);
+      if (isChat) join(session, me, ws);
+      else waitOn(session, me, ws);
+    });
+  });
 });
+
+function waitOn(session: Session, me: Participant, ws: WebSocket): void {
+  if (session.claimer) return send(ws, { type: "matched", ...pairing(session, me, session.claimer) });
+  me.socket = ws;
+  send(ws, { type: "waiting", v: PROTOCOL_VERSION, queueKey: session.queueKey, widening: { emotionAfterMs: 30_000, languageAfterMs: null } });
+  ws.on("message", (data) => data.toString() === PING && ws.send(PONG));
+  ws.on("close", () => {
+    if (me.socket === ws) me.socket = null;
+  });
+}
 
 function join(session: Session, me: Participant, ws: WebSocket): void {
   me.socket = ws;
-  const partner = session.owner === me ? session.claimer : session.owner;
+  const partner = session.owner === me ? session.claimer! : session.owner;
   send(ws, {
     type: "welcome",
+    v: PROTOCOL_VERSION,
     sessionId: session.id,
     you: { id: me.alias, name: me.name },
-    status: session.claimer ? "paired" : "waiting",
-    partner: partner ? view(partner) : null,
+    partner: view(partner),
+    relaxed: [],
     history: [],
   });
-  if (partner) send(partner.socket, { type: "partner_joined", partner: view(me) });
+  if (!me.joined) send(partner.socket, { type: "partner_joined", partner: view(me) });
+  me.joined = true;
 
   ws.on("message", (data) => {
     const text = data.toString();
-    if (text === '{"type":"ping"}') return ws.send('{"type":"pong"}');
+    if (text === PING) return ws.send(PONG);
     const frame = JSON.parse(text) as { type: string; text?: string };
-    if (frame.type === "message" && session.claimer) {
+    if (frame.type === "message") {
       const out = JSON.stringify({ type: "message", id: newId(), from: me.alias, text: frame.text ?? "", at: Date.now() } satisfies ServerFrame);
       session.owner.socket?.send(out);
-      session.claimer.socket?.send(out);
+      session.claimer?.socket?.send(out);
     } else if (frame.type === "leave") {
       end(session);
     }

@@ -1,13 +1,15 @@
 /**
- * The chat client library: matchmaking, one chat socket with reconnect, resume after a
- * refresh, typed events. It uses only `fetch` and `WebSocket` (both injectable) and no
- * DOM, so the web page and the React Native/Expo apps share it. Types come from the
- * worker's protocol module, so a protocol change breaks this build rather than production.
+ * The chat client library: the session a person has with the service, from "find me a
+ * stranger" to the end of the chat. It matches (a waiting socket the pairing is pushed to,
+ * polls while that socket is down), chats, keeps an outbox across reconnects, resumes after a
+ * refresh, and turns frames into typed events. Connections themselves are the transport's
+ * job (transport.ts). It uses only `fetch` and `WebSocket` (both injectable) and no DOM, so
+ * the web page and the React Native/Expo apps share it. Values come from the worker's
+ * dependency-free constants module and types from its protocol module, so a protocol change
+ * breaks this build rather than production, without bundling zod into the page.
  */
+import { CLOSE, LIMITS, REPORT_REASONS } from "../../worker/constants";
 import type {
-  CLOSE as SERVER_CLOSE,
-  LIMITS,
-  REPORT_REASONS as SERVER_REPORT_REASONS,
   ChatMessage,
   ClientFrame,
   CloseReason,
@@ -15,35 +17,17 @@ import type {
   ErrorResponse,
   MatchRequest,
   MatchResponse,
+  Pairing,
   Relaxed,
   ReportReason,
   ServerFrame,
 } from "../../worker/protocol";
+import { ReconnectingSocket, type SocketFactory, type SocketLike, type TransportHandlers } from "./transport";
+import { stopTimer, type Timer } from "./timers";
 
-export type { Relaxed, ReportReason };
-
-/*
- * Types only: importing the protocol's values would bundle zod (~100 kB gzipped) into every
- * page load. The few constants the client needs are restated here, and `satisfies` against
- * the protocol's own types turns any drift into a build error.
- */
-const CLOSE = { normal: 1000, replaced: 4001, ended: 4002, moved: 4003, flooding: 4008 } as const satisfies Pick<
-  typeof SERVER_CLOSE,
-  "normal" | "replaced" | "ended" | "moved" | "flooding"
->;
-export const MAX_MESSAGE_LENGTH = 2000 satisfies (typeof LIMITS)["messageLength"];
-export const REPORT_REASONS = ["spam", "harassment", "sexual", "hate", "underage", "other"] as const satisfies typeof SERVER_REPORT_REASONS;
-
-// ---------------------------------------------------------------- injectable environment
-
-/** The part of the browser `WebSocket` the client uses; React Native's and adapters fit too. */
-export interface SocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
-}
-export type SocketFactory = (url: string) => SocketLike;
+export { REPORT_REASONS };
+export type { Relaxed, ReportReason, SocketFactory, SocketLike };
+export const MAX_MESSAGE_LENGTH = LIMITS.messageLength;
 
 export type FetchLike = (
   url: string,
@@ -66,7 +50,7 @@ export type ChatClientOptions = {
   identity: Identity;
   fetch?: FetchLike;
   socket?: SocketFactory;
-  /** Where the session's secret (its socket URL) is kept so a refresh can resume. */
+  /** Where the session's secrets are kept so a refresh can resume. */
   store?: SessionStore;
   storeKey?: string;
   reconnect?: { baseMs?: number; maxMs?: number };
@@ -118,61 +102,44 @@ type Listener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
 // ---------------------------------------------------------------- tuning
 
 const DEFAULT_STORE_KEY = "strangers.session";
-/** The server drops a socket that stays silent for 30 s; ping well inside that. */
-const DEFAULT_HEARTBEAT_MS = 10_000;
-/** A socket that has heard nothing for this many heartbeats is dead even if the OS has not noticed. */
-const SILENT_HEARTBEATS = 3;
-/** Typing frames count against the message budget: announce at most this often, expire after. */
+/** Typing frames count against the frame budget: announce at most this often, expire after. */
 const TYPING_REFRESH_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
 const TYPING_SHOWN_MS = 6_000;
-/** Upgrades refused while the API answers mean the room is gone (browsers hide the HTTP status). */
+/** Chat connections refused while the API answers mean the chat is gone (browsers hide the HTTP status). */
 const REFUSALS_BEFORE_GIVING_UP = 3;
-/** After a flood disconnect, start the backoff this many steps in. */
-const FLOOD_BACKOFF_STEPS = 4;
 
-/** What survives a refresh: enough to rejoin the socket (or keep waiting) as the same person. */
-type Saved = {
-  criteria: Criteria;
-  sessionId: string;
-  wsUrl: string;
-  /** While waiting: the follow-up ticket for polling. */
-  ticket?: string;
-  pollAfterMs?: number;
-  widening?: Widening;
-  partner?: PartnerInfo;
-  relaxed?: Relaxed[];
-};
-
+type Waiting = { kind: "waiting"; ticket: string; wsUrl: string; pollAfterMs: number; widening: Widening };
+type Chatting = { kind: "chatting"; pairing: Pairing };
+/** Where the session stands. A wait or a chat survives a refresh (with the criteria, for Next). */
+type Phase = { kind: "idle" } | { kind: "searching" } | Waiting | Chatting | { kind: "ended" };
+type Saved = { criteria: Criteria; phase: Waiting | Chatting };
 type Outgoing = { clientId: string; text: string };
+/** What the session hears from a connection: parsed frames, closes, reconnects. */
+type SocketHandlers = Omit<TransportHandlers, "frame"> & { frame(f: ServerFrame): void };
 
 export class ChatClient {
-  private readonly opts: Required<Omit<ChatClientOptions, "reconnect">> & { reconnect: { baseMs: number; maxMs: number } };
+  private readonly opts: Required<Omit<ChatClientOptions, "reconnect">> & Pick<ChatClientOptions, "reconnect">;
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
-
   private currentStatus: Status = "idle";
-  private saved: Saved | null = null;
+  private phase: Phase = { kind: "idle" };
   private criteria: Criteria = {};
-  /** Bumped whenever the current search or socket is abandoned, so late callbacks are ignored. */
+  private socket: ReconnectingSocket | null = null;
+  /** Bumped whenever the current wait or chat is abandoned, so late callbacks are ignored. */
   private epoch = 0;
+  private pollTimer: Timer | undefined;
 
-  private ws: SocketLike | null = null;
+  // The current chat.
   private you: string | null = null;
-  private announcedSession: string | null = null;
+  private announced: string | null = null;
+  private partnerJoined = false;
   private closedReason: CloseReason | null = null;
   private reportSent = false;
-  private attempt = 0;
   private refusals = 0;
-  private lastHeardAt = 0;
-
   private readonly seen = new Set<string>();
   private outbox: Outgoing[] = [];
   private partnerTyping = false;
   private typingSentAt = 0;
-
-  private pollTimer: Timer | undefined;
-  private reconnectTimer: Timer | undefined;
-  private heartbeatTimer: Timer | undefined;
   private typingIdleTimer: Timer | undefined;
   private partnerTypingTimer: Timer | undefined;
 
@@ -183,11 +150,11 @@ export class ChatClient {
       socket: options.socket ?? ((url) => new g.WebSocket!(url)),
       store: options.store ?? g.sessionStorage ?? memoryStore(),
       storeKey: options.storeKey ?? DEFAULT_STORE_KEY,
-      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      heartbeatMs: options.heartbeatMs ?? 0,
       random: options.random ?? Math.random,
       baseUrl: options.baseUrl,
       identity: options.identity,
-      reconnect: { baseMs: options.reconnect?.baseMs ?? 500, maxMs: options.reconnect?.maxMs ?? 15_000 },
+      reconnect: options.reconnect,
     };
   }
 
@@ -196,7 +163,7 @@ export class ChatClient {
   }
 
   get partner(): PartnerInfo | null {
-    return this.saved?.partner ?? null;
+    return this.phase.kind === "chatting" ? { id: this.phase.pairing.partnerId, name: this.phase.pairing.partnerName } : null;
   }
 
   on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
@@ -208,17 +175,15 @@ export class ChatClient {
 
   // ------------------------------------------------------------ public actions
 
-  /** Picks up a session saved by an earlier page (or app run). Returns false if there is none. */
+  /** Picks up a wait or chat saved by an earlier page (or app run). Returns false if there is none. */
   async resume(): Promise<boolean> {
     const raw = await this.opts.store.getItem(this.opts.storeKey);
     const saved = raw ? parseSaved(raw) : null;
     if (!saved) return false;
     this.reset();
-    this.saved = saved;
     this.criteria = saved.criteria;
-    this.setStatus(saved.ticket ? "searching" : "connecting");
-    if (saved.ticket && saved.widening) this.emit("waiting", { widening: saved.widening });
-    this.openSocket(saved.wsUrl);
+    if (saved.phase.kind === "waiting") this.wait(saved.phase);
+    else this.chat(saved.phase.pairing);
     return true;
   }
 
@@ -227,19 +192,20 @@ export class ChatClient {
     this.leave();
     this.reset();
     this.criteria = criteria;
+    this.phase = { kind: "searching" };
     this.setStatus("searching");
     const epoch = this.epoch;
     const res = await this.post();
     if (epoch !== this.epoch) {
-      // Cancelled while the request was in flight: end the room it opened or took.
-      if (isResponse(res)) this.farewell(res.wsUrl);
+      // Cancelled while the request was in flight: give back what it got.
+      if (isResponse(res)) this.farewell(res.matched ? { url: res.wsUrl, token: res.token } : { url: res.wsUrl, token: ticketToken(res.ticket) });
       return;
     }
     if (isResponse(res)) this.onMatchResponse(res);
     else this.fail(res);
   }
 
-  /** Stops searching. The waiting room is ended on the server, so nobody gets paired with a ghost. */
+  /** Stops searching; the wait ends on the server, so nobody gets paired with a ghost. */
   cancel(): void {
     if (this.currentStatus !== "searching") return;
     this.leave();
@@ -248,13 +214,15 @@ export class ChatClient {
 
   /** Ends the chat for both sides (Stop), or the wait. */
   leave(): void {
-    const saved = this.saved;
-    if (saved && this.ws?.readyState === OPEN) this.ws.send(frame({ type: "leave" }));
-    else if (saved) this.farewell(saved.wsUrl);
+    const phase = this.phase;
+    if (phase.kind === "waiting" || phase.kind === "chatting") {
+      const leave = frame({ type: "leave" });
+      if (!this.socket?.send(leave)) this.farewell(phase.kind === "waiting" ? { url: phase.wsUrl, token: ticketToken(phase.ticket) } : { url: phase.pairing.wsUrl, token: phase.pairing.token });
+    }
     this.abandon();
-    if (!saved) return;
     this.forget();
-    if (!saved.ticket) this.end("you_left");
+    if (phase.kind === "chatting") this.end("you_left");
+    else this.phase = { kind: "idle" };
   }
 
   /** Skips to a new stranger with the same criteria. */
@@ -265,7 +233,7 @@ export class ChatClient {
   /** Queues a message; it is sent now or right after a reconnect. Returns its client id. */
   send(text: string): string | null {
     const trimmed = text.trim();
-    if (!trimmed || trimmed.length > MAX_MESSAGE_LENGTH || !this.saved || this.saved.ticket) return null;
+    if (!trimmed || trimmed.length > MAX_MESSAGE_LENGTH || this.phase.kind !== "chatting") return null;
     const message = { clientId: randomId(this.opts.random), text: trimmed };
     this.outbox.push(message);
     this.typingSentAt = 0;
@@ -280,27 +248,25 @@ export class ChatClient {
     const now = Date.now();
     if (now - this.typingSentAt >= TYPING_REFRESH_MS) {
       this.typingSentAt = now;
-      this.sendFrame({ type: "typing", isTyping: true });
+      this.socket?.send(frame({ type: "typing", isTyping: true }));
     }
     stopTimer(this.typingIdleTimer);
     this.typingIdleTimer = setTimeout(() => {
       this.typingSentAt = 0;
-      this.sendFrame({ type: "typing", isTyping: false });
+      this.socket?.send(frame({ type: "typing", isTyping: false }));
     }, TYPING_IDLE_MS);
   }
 
   /** Ends the chat and keeps that stranger away from this device. */
   report(reason: ReportReason): void {
-    if (this.currentStatus !== "chatting" || !this.saved) return;
+    if (this.currentStatus !== "chatting") return;
     this.reportSent = true;
-    this.sendFrame({ type: "report", reason });
+    this.socket?.send(frame({ type: "report", reason }));
   }
 
   /** Skips the backoff wait, e.g. when the device reports it is back online. */
   reconnectNow(): void {
-    if (this.currentStatus !== "reconnecting" || !this.saved) return;
-    stopTimer(this.reconnectTimer);
-    this.openSocket(this.saved.wsUrl);
+    this.socket?.reconnectNow();
   }
 
   /** Releases timers and the socket but keeps the saved session, as a page unload does. */
@@ -309,10 +275,10 @@ export class ChatClient {
     this.setStatus("idle");
   }
 
-  // ------------------------------------------------------------ matchmaking
+  // ------------------------------------------------------------ matching
 
-  private async post(): Promise<MatchResponse | ClientError> {
-    const body: MatchRequest = { ...this.opts.identity, ...this.criteria, ticket: this.saved?.ticket };
+  private async post(ticket?: string): Promise<MatchResponse | ClientError> {
+    const body: MatchRequest = { ...this.opts.identity, ...this.criteria, ...(ticket ? { ticket } : {}) };
     let res: Awaited<ReturnType<FetchLike>>;
     try {
       res = await this.opts.fetch(new URL("/api/match", this.opts.baseUrl).toString(), {
@@ -337,119 +303,111 @@ export class ChatClient {
   }
 
   private onMatchResponse(res: MatchResponse): void {
-    if (res.matched) {
-      // Our own waiting room was taken: its socket already has (or will get) the `paired` push.
-      if (res.sessionId === this.saved?.sessionId && this.ws) return;
-      const partner = { id: res.partnerId, name: res.partnerName };
-      this.moveTo({ criteria: this.criteria, sessionId: res.sessionId, wsUrl: res.wsUrl, partner, relaxed: res.relaxed });
-      return;
-    }
-    if (res.sessionId !== this.saved?.sessionId) {
-      // A new wait (the first, or the old one lapsed): its socket is the push path.
-      // Absolute times survive a refresh and later polls without drifting.
-      const now = Date.now();
-      const { emotionAfterMs, languageAfterMs } = res.widening;
-      const widening = { emotionAt: now + emotionAfterMs, languageAt: languageAfterMs === null ? null : now + languageAfterMs };
-      this.remember({ criteria: this.criteria, sessionId: res.sessionId, wsUrl: res.wsUrl, ticket: res.ticket, pollAfterMs: res.pollAfterMs, widening });
-      this.emit("waiting", { widening });
-      this.openSocket(res.wsUrl);
-    } else {
-      this.schedulePoll(res.pollAfterMs);
-    }
+    if (res.matched) return this.chat(pairingOf(res));
+    if (this.phase.kind === "waiting" && this.phase.ticket === res.ticket) return this.schedulePoll(res.pollAfterMs);
+    // A new wait (the first, or the old one lapsed). Absolute times survive a refresh without drifting.
+    const now = Date.now();
+    const { emotionAfterMs, languageAfterMs } = res.widening;
+    const widening = { emotionAt: now + emotionAfterMs, languageAt: languageAfterMs === null ? null : now + languageAfterMs };
+    this.wait({ kind: "waiting", ticket: res.ticket, wsUrl: res.wsUrl, pollAfterMs: res.pollAfterMs, widening });
   }
 
-  /** Polling is the fallback for the push, and lets a waiter claim an older waiter's room. */
+  /** Waits on the waiting socket, where the pairing is pushed; polls only while that socket is down. */
+  private wait(w: Waiting): void {
+    this.abandon();
+    this.phase = w;
+    this.remember(w);
+    this.setStatus("searching");
+    this.emit("waiting", { widening: w.widening });
+    const epoch = this.epoch;
+    this.socket = this.connect(w.wsUrl, ticketToken(w.ticket), {
+      frame: (f) => {
+        if (f.type === "matched") this.chat(pairingOf(f));
+      },
+      closed: (code) => {
+        if (epoch !== this.epoch) return "stop";
+        // Matched (the frame normally came first), or the wait ended or is unknown: a poll says what next.
+        if (code === CLOSE.matched || code === CLOSE.ended || code === CLOSE.unauthorized) {
+          this.schedulePoll(0);
+          return "stop";
+        }
+        if (code === CLOSE.replaced) {
+          this.abandon();
+          this.end("replaced");
+          return "stop";
+        }
+        return "reconnect";
+      },
+    });
+    this.schedulePoll(w.pollAfterMs);
+  }
+
   private schedulePoll(delayMs: number): void {
     stopTimer(this.pollTimer);
     const epoch = this.epoch;
     this.pollTimer = setTimeout(async () => {
-      if (epoch !== this.epoch || !this.saved?.ticket) return;
-      const res = await this.post();
-      if (epoch !== this.epoch || !this.saved?.ticket) return;
+      const phase = this.phase;
+      if (epoch !== this.epoch || phase.kind !== "waiting") return;
+      // An open waiting socket already keeps us offered and brings the pairing: no request needed.
+      if (this.socket?.isOpen) return this.schedulePoll(phase.pollAfterMs);
+      const res = await this.post(phase.ticket);
+      if (epoch !== this.epoch) return;
       if (isResponse(res)) return this.onMatchResponse(res);
-      // The waiting socket keeps us queued through a blip; a refusal (ban, bad input) ends the search.
+      // A blip keeps us waiting; a refusal (ban, bad input) ends the search.
       if (res.code === "unreachable" || res.code === "rate_limited") {
         this.emit("error", res);
-        this.attempt += 1;
-        return this.schedulePoll(res.retryAfterSeconds ? res.retryAfterSeconds * 1000 : this.backoff());
+        return this.schedulePoll(res.retryAfterSeconds ? res.retryAfterSeconds * 1000 : phase.pollAfterMs);
       }
       this.leave();
       this.fail(res);
     }, delayMs);
   }
 
-  /** Leaves the current room for another one (a pairing found by a poll or pushed as `matched`). */
-  private moveTo(saved: Saved): void {
+  // ------------------------------------------------------------ chatting
+
+  private chat(pairing: Pairing): void {
+    const resumedSame = this.phase.kind === "chatting" && this.phase.pairing.sessionId === pairing.sessionId;
     this.abandon();
-    this.remember(saved);
+    if (!resumedSame) this.resetChat();
+    this.phase = { kind: "chatting", pairing };
+    this.remember(this.phase);
     this.setStatus("connecting");
-    this.openSocket(saved.wsUrl);
+    const epoch = this.epoch;
+    this.socket = this.connect(pairing.wsUrl, pairing.token, {
+      frame: (f) => this.onChatFrame(f),
+      closed: (code, opened) => this.onChatClosed(code, opened, epoch),
+      reconnecting: (attempt, delayMs) => {
+        this.setStatus("reconnecting");
+        this.emit("reconnecting", { attempt, delayMs });
+      },
+    });
   }
 
-  // ------------------------------------------------------------ socket
-
-  private openSocket(url: string): void {
-    this.dropSocket();
-    const epoch = ++this.epoch;
-    const ws = this.opts.socket(url);
-    this.ws = ws;
-    let opened = false;
-    ws.addEventListener("open", () => {
-      if (epoch !== this.epoch) return;
-      opened = true;
-      this.lastHeardAt = Date.now();
-      this.startHeartbeat(epoch);
-    });
-    ws.addEventListener("message", (event: { data: unknown }) => {
-      if (epoch !== this.epoch || typeof event.data !== "string") return;
-      this.lastHeardAt = Date.now();
-      let parsed: ServerFrame;
-      try {
-        parsed = JSON.parse(event.data) as ServerFrame;
-      } catch {
-        return;
-      }
-      this.onFrame(parsed);
-    });
-    ws.addEventListener("close", (event: { code: number }) => {
-      if (epoch !== this.epoch) return;
-      this.onSocketClosed(event.code, opened);
-    });
-    // A new socket starts a new epoch, which ends the old poll loop: a wait restarts it here.
-    if (this.saved?.ticket) this.schedulePoll(this.saved.pollAfterMs ?? 0);
-  }
-
-  private onFrame(f: ServerFrame): void {
+  private onChatFrame(f: ServerFrame): void {
+    const pairing = this.phase.kind === "chatting" ? this.phase.pairing : null;
+    if (!pairing) return;
     switch (f.type) {
-      case "welcome": {
+      case "welcome":
         this.you = f.you.id;
-        this.attempt = 0;
         this.refusals = 0;
-        if (f.status !== "paired" || !f.partner) return this.setStatus("searching");
-        // The welcome does not repeat what was relaxed: it was saved when the pairing was announced.
-        this.paired(f.sessionId, { id: f.partner.id, name: f.partner.name }, this.saved?.relaxed ?? []);
+        this.partnerJoined ||= f.partner.online;
+        this.setStatus("chatting");
+        if (this.announced !== f.sessionId) {
+          this.announced = f.sessionId;
+          this.emit("paired", { sessionId: f.sessionId, partner: { id: f.partner.id, name: f.partner.name }, relaxed: f.relaxed });
+        }
         this.emit("partner", { online: f.partner.online });
         // Replayed history drops from the outbox whatever already arrived, so only the rest is resent.
         for (const m of f.history) this.receive(m);
         for (const m of this.outbox) this.transmit(m);
         return;
-      }
-      case "paired":
-        return this.paired(this.saved!.sessionId, { id: f.partner.id, name: f.partner.name }, f.relaxed);
-      case "matched":
-        return this.moveTo({
-          criteria: this.criteria,
-          sessionId: f.sessionId,
-          wsUrl: f.wsUrl,
-          partner: { id: f.partnerId, name: f.partnerName },
-          relaxed: f.relaxed,
-        });
       case "message":
         return this.receive(f);
       case "typing":
         return this.showTyping(f.isTyping);
       case "partner_joined":
       case "partner_online":
+        this.partnerJoined = true;
         return this.emit("partner", { online: true });
       case "partner_offline":
         this.showTyping(false);
@@ -462,110 +420,72 @@ export class ChatClient {
         return;
       case "error":
         return this.refused(f.code, f.message, f.clientId);
-      case "pong":
-        return;
     }
   }
 
-  private onSocketClosed(code: number, opened: boolean): void {
-    this.ws = null;
-    this.stopHeartbeat();
-    if (code === CLOSE.replaced) {
-      this.abandon();
-      return this.end("replaced");
-    }
+  private async onChatClosed(code: number, opened: boolean, epoch: number): Promise<"reconnect" | "reconnect_slowly" | "stop"> {
+    if (epoch !== this.epoch) return "stop";
+    if (code === CLOSE.replaced) return this.stop("replaced");
     if (code === CLOSE.ended) {
-      // A wait that ended under us (expired, superseded) is not the user's choice: queue again.
-      if (this.saved?.ticket) {
+      // The stranger never showed up: that is not the end of this person's search.
+      if (this.closedReason === "partner_missing" && !this.partnerJoined) {
         this.forget();
-        return void this.match(this.criteria);
+        void this.match(this.criteria);
+        return "stop";
       }
-      const reason = this.closedReason === "reported" && this.reportSent ? "you_reported" : (this.closedReason ?? "left");
-      this.abandon();
-      this.forget();
-      return this.end(reason);
+      return this.stop(this.closedReason === "reported" && this.reportSent ? "you_reported" : (this.closedReason ?? "left"));
     }
-    if (code === CLOSE.moved) {
-      // The `matched` frame normally moved us already; without it, a poll finds the new room.
-      return this.schedulePoll(0);
-    }
-    if (code === CLOSE.flooding) this.attempt = Math.max(this.attempt, FLOOD_BACKOFF_STEPS);
-    void this.scheduleReconnect(opened);
-  }
-
-  private async scheduleReconnect(opened: boolean): Promise<void> {
-    const saved = this.saved;
-    if (!saved) return;
-    const epoch = this.epoch;
-    if (!saved.ticket) this.setStatus("reconnecting");
+    if (code === CLOSE.unauthorized) return this.stop("unavailable");
+    if (code === CLOSE.flooding) return "reconnect_slowly";
     if (!opened) {
       const reachable = await this.apiReachable();
-      if (epoch !== this.epoch) return;
-      if (!reachable) {
-        this.emit("error", { code: "unreachable", message: "Can't reach the server. Trying again…" });
-      } else if (!saved.ticket && ++this.refusals >= REFUSALS_BEFORE_GIVING_UP) {
-        // A waiting room that refuses is handled by polling; a chat room that refuses is over.
-        this.forget();
-        this.abandon();
-        return this.end("unavailable");
-      }
+      if (epoch !== this.epoch) return "stop";
+      if (!reachable) this.emit("error", { code: "unreachable", message: "Can't reach the server. Trying again…" });
+      else if (++this.refusals >= REFUSALS_BEFORE_GIVING_UP) return this.stop("unavailable");
     }
-    this.attempt += 1;
-    const delayMs = this.backoff();
-    this.emit("reconnecting", { attempt: this.attempt, delayMs });
-    stopTimer(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
-      if (epoch === this.epoch && this.saved) this.openSocket(this.saved.wsUrl);
-    }, delayMs);
+    return "reconnect";
   }
 
-  /** Exponential backoff with equal jitter: never instant, never in lockstep with other clients. */
-  private backoff(): number {
-    const { baseMs, maxMs } = this.opts.reconnect;
-    const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, this.attempt - 1));
-    return Math.round(ceiling / 2 + (this.opts.random() * ceiling) / 2);
+  private stop(reason: EndReason): "stop" {
+    this.abandon();
+    this.forget();
+    this.end(reason);
+    return "stop";
   }
 
   private async apiReachable(): Promise<boolean> {
     try {
-      const res = await this.opts.fetch(new URL("/api/health", this.opts.baseUrl).toString(), { method: "GET", headers: {} });
-      return res.ok;
+      return (await this.opts.fetch(new URL("/api/health", this.opts.baseUrl).toString(), { method: "GET", headers: {} })).ok;
     } catch {
       return false;
     }
   }
 
-  private startHeartbeat(epoch: number): void {
-    this.stopHeartbeat();
-    this.heartbeatTimer = setInterval(() => {
-      if (epoch !== this.epoch) return this.stopHeartbeat();
-      if (Date.now() - this.lastHeardAt > this.opts.heartbeatMs * SILENT_HEARTBEATS) {
-        // A dead network can leave a socket "open" for minutes: give up on it ourselves.
-        this.stopHeartbeat();
-        this.dropSocket();
-        ++this.epoch;
-        void this.scheduleReconnect(true);
-        return;
-      }
-      this.sendFrame({ type: "ping" });
-    }, this.opts.heartbeatMs);
+  private connect(url: string, token: string, handlers: SocketHandlers): ReconnectingSocket {
+    return new ReconnectingSocket(
+      url,
+      { socket: this.opts.socket, hello: frame({ type: "hello", token }), reconnect: this.opts.reconnect, random: this.opts.random, ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}) },
+      {
+        ...handlers,
+        frame: (data) => {
+          const parsed = parseFrame(data);
+          if (parsed) handlers.frame(parsed);
+        },
+      },
+    );
   }
 
-  private stopHeartbeat(): void {
-    stopTimer(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
-  }
-
-  /** A one-off socket that only says `leave`, for leaving a room we are not connected to. */
-  private farewell(url: string): void {
+  /** A one-off socket that only says `leave`, for leaving a wait or chat we are not connected to. */
+  private farewell({ url, token }: { url: string; token: string }): void {
     try {
       const ws = this.opts.socket(url);
       ws.addEventListener("open", () => {
+        ws.send(frame({ type: "hello", token }));
         ws.send(frame({ type: "leave" }));
         ws.close(CLOSE.normal);
       });
     } catch {
-      // Best effort: the room ends by itself once nobody comes back.
+      // Best effort: the wait or chat ends by itself once nobody comes back.
     }
   }
 
@@ -588,15 +508,6 @@ export class ChatClient {
     this.emit("unsent", { clientId: refused.clientId, text: refused.text });
   }
 
-  private paired(sessionId: string, partner: PartnerInfo, relaxed: Relaxed[]): void {
-    if (this.saved) this.remember({ criteria: this.criteria, sessionId, wsUrl: this.saved.wsUrl, partner, relaxed });
-    stopTimer(this.pollTimer);
-    this.setStatus("chatting");
-    if (this.announcedSession === sessionId) return;
-    this.announcedSession = sessionId;
-    this.emit("paired", { sessionId, partner, relaxed });
-  }
-
   private showTyping(isTyping: boolean): void {
     stopTimer(this.partnerTypingTimer);
     // The "stopped" frame can be lost with a dropped socket: the indicator expires by itself.
@@ -607,56 +518,48 @@ export class ChatClient {
   }
 
   private transmit(m: Outgoing): void {
-    this.sendFrame({ type: "message", text: m.text, clientId: m.clientId });
-  }
-
-  private sendFrame(f: ClientFrame): void {
-    if (this.ws?.readyState === OPEN) this.ws.send(frame(f));
+    this.socket?.send(frame({ type: "message", text: m.text, clientId: m.clientId }));
   }
 
   private end(reason: EndReason): void {
     this.showTyping(false);
+    this.phase = { kind: "ended" };
     this.setStatus("ended");
     this.emit("ended", { reason });
   }
 
-  /** Forgets everything about the current session except the criteria (for Next). */
+  /** Forgets everything about the current wait or chat except the criteria (for Next). */
   private reset(): void {
     this.abandon();
-    this.saved = null;
+    this.phase = { kind: "idle" };
+    this.resetChat();
+  }
+
+  private resetChat(): void {
     this.you = null;
-    this.announcedSession = null;
+    this.announced = null;
+    this.partnerJoined = false;
     this.closedReason = null;
     this.reportSent = false;
-    this.attempt = 0;
     this.refusals = 0;
     this.outbox = [];
     this.seen.clear();
   }
 
-  /** Stops every timer and socket belonging to the current session. */
+  /** Stops every timer and socket belonging to the current wait or chat. */
   private abandon(): void {
     this.epoch++;
-    this.dropSocket();
-    this.stopHeartbeat();
+    this.socket?.close();
+    this.socket = null;
     stopTimer(this.pollTimer);
-    stopTimer(this.reconnectTimer);
     stopTimer(this.typingIdleTimer);
   }
 
-  private dropSocket(): void {
-    const ws = this.ws;
-    this.ws = null;
-    if (ws && ws.readyState <= OPEN) ws.close(CLOSE.normal);
-  }
-
-  private remember(saved: Saved): void {
-    this.saved = saved;
-    void this.opts.store.setItem(this.opts.storeKey, JSON.stringify(saved));
+  private remember(phase: Waiting | Chatting): void {
+    void this.opts.store.setItem(this.opts.storeKey, JSON.stringify({ criteria: this.criteria, phase } satisfies Saved));
   }
 
   private forget(): void {
-    this.saved = null;
     void this.opts.store.removeItem(this.opts.storeKey);
   }
 
@@ -667,6 +570,7 @@ export class ChatClient {
   }
 
   private fail(error: ClientError): void {
+    this.phase = { kind: "idle" };
     this.setStatus("idle");
     this.emit("error", error);
   }
@@ -678,23 +582,24 @@ export class ChatClient {
 
 // ---------------------------------------------------------------- helpers
 
-const OPEN = 1;
-
-type Timer = ReturnType<typeof setTimeout>;
-/** Browsers, Node and workerd disagree on timer handle types; they agree on this. */
-function stopTimer(timer: Timer | undefined): void {
-  if (timer !== undefined) clearTimeout(timer);
-}
-
 const isResponse = (r: MatchResponse | ClientError): r is MatchResponse => "success" in r;
-
-/** `{"type":"ping"}` must stay byte-exact: the server answers it without waking the room. */
 const frame = (f: ClientFrame): string => JSON.stringify(f);
+const ticketToken = (ticket: string): string => ticket.slice(ticket.indexOf(".") + 1);
+const pairingOf = ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed }: Pairing): Pairing => ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed });
+
+function parseFrame(data: string): ServerFrame | null {
+  try {
+    return JSON.parse(data) as ServerFrame;
+  } catch {
+    return null;
+  }
+}
 
 function parseSaved(raw: string): Saved | null {
   try {
     const saved = JSON.parse(raw) as Saved;
-    return typeof saved.wsUrl === "string" && typeof saved.sessionId === "string" ? saved : null;
+    const { phase } = saved;
+    return phase?.kind === "waiting" || (phase?.kind === "chatting" && typeof phase.pairing?.token === "string") ? saved : null;
   } catch {
     return null;
   }

@@ -82,7 +82,7 @@ describe("ChatClient against the real worker", () => {
     const { ana, ben, sessionId } = await pairedClients();
     // The room forgets everything, as after its idle alarm, but without telling anyone.
     await runInDurableObject(room(sessionId), async (instance, state) => {
-      (instance as unknown as { meta: unknown }).meta = null;
+      (instance as unknown as { state: unknown }).state = null;
       await state.storage.deleteAll();
       for (const ws of state.getWebSockets()) ws.close(CLOSE.stale, "test");
     });

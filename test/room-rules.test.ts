@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import { CLOSE } from "../worker/protocol";
+import * as room from "../worker/room-rules";
+import type { Live, RoomEffect, RoomRules, RoomSetup, RoomState } from "../worker/room-rules";
+
+// A fake clock: every time is a plain number of milliseconds, nothing sleeps.
+const T0 = 1_000_000;
+const rules: RoomRules = { connectWindowMs: 10_000, roomIdleMs: 300_000, heartbeatTimeoutMs: 30_000, emptyRoomMs: 30_000 };
+const setup: RoomSetup = {
+  sessionId: "session-1",
+  seatId: "seat-1",
+  queueKey: "any:😊:en",
+  waitedMs: 4_000,
+  relaxed: [],
+  owner: { alias: "ana", name: "Ana", token: "ana-token", device: "ana-device" },
+  claimer: { alias: "ben", name: "Ben", token: "ben-token", device: "ben-device" },
+};
+const types = (effects: RoomEffect[]) => effects.map((e) => e.type);
+const sent = (effects: RoomEffect[], to: string) => effects.flatMap((e) => (e.type === "send" && e.to === to ? [e.frame] : []));
+
+/** Ben connected and the seat confirmed at T0 + 1 s; Ana (told by her seat) connects at T0 + 2 s. */
+function chatting(): RoomState {
+  const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
+  const confirmed = room.confirmed(pending, true, T0 + 1_000, { ben: T0 + 1_000 }).state;
+  return room.hello(confirmed, "ana-token", T0 + 2_000, { ben: T0 + 1_000 }).state;
+}
+const bothLive = (at: number): Live => ({ ana: at, ben: at });
+
+describe("a pending pairing", () => {
+  it("waits for the claimer, whose first connection asks the seat to confirm", () => {
+    const pending = room.open(setup, T0);
+    expect(room.nextAlarm(pending, rules)).toBe(T0 + 10_000);
+    // The owner cannot know its token before the seat confirms: a hello with it is refused.
+    expect(room.hello(pending, "ana-token", T0 + 500, {}).reply).toEqual({ ok: false, code: "invalid_token" });
+    expect(room.hello(pending, "nobody", T0 + 500, {}).reply).toEqual({ ok: false, code: "invalid_token" });
+    const hello = room.hello(pending, "ben-token", T0 + 500, {});
+    expect(hello.reply).toEqual({ ok: true, alias: "ben" });
+    expect(hello.effects).toEqual([{ type: "confirm", seatId: "seat-1", sessionId: "session-1" }]);
+    // A second socket of the claimer while the seat answers does not ask twice.
+    expect(room.hello(hello.state, "ben-token", T0 + 600, {}).effects).toEqual([]);
+  });
+
+  it("becomes a chat when the seat confirms, remembering the pairing on both devices", () => {
+    const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 500, {}).state;
+    const { state, effects } = room.confirmed(pending, true, T0 + 600, { ben: T0 + 500 });
+    expect(state).toMatchObject({ kind: "chatting", confirmedAt: T0 + 600, participants: [{ alias: "ana", joined: false }, { alias: "ben", joined: true }] });
+    expect(types(effects)).toEqual(["retire", "welcome", "send", "met", "log", "count"]);
+    expect(effects[1]).toMatchObject({ frame: { type: "welcome", v: 2, you: { id: "ben", name: "Ben" }, partner: { id: "ana", name: "Ana", online: false } } });
+    expect(effects[3]).toEqual({ type: "met", devices: ["ana-device", "ben-device"] });
+  });
+
+  it("ends when the seat moved on, or when nobody connects in time", () => {
+    const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 500, {}).state;
+    const refused = room.confirmed(pending, false, T0 + 600, {});
+    expect(refused.state).toEqual({ kind: "ended", sessionId: "session-1", reason: "partner_missing" });
+    expect(types(refused.effects)).toEqual(["send", "close_all", "erase"]);
+
+    expect(room.alarm(room.open(setup, T0), T0 + 9_999, {}, rules).state.kind).toBe("pending");
+    expect(room.alarm(room.open(setup, T0), T0 + 10_000, {}, rules).state).toMatchObject({ kind: "ended", reason: "partner_missing" });
+  });
+});
+
+describe("joining and presence", () => {
+  it("tells the claimer when the owner joins, and the owner that the claimer is there", () => {
+    const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
+    const confirmed = room.confirmed(pending, true, T0 + 1_000, { ben: T0 + 1_000 }).state;
+    const { effects } = room.hello(confirmed, "ana-token", T0 + 2_000, { ben: T0 + 1_500 });
+    expect(sent(effects, "ben")).toEqual([{ type: "partner_joined", partner: { id: "ana", name: "Ana", online: true } }]);
+    expect(effects.find((e) => e.type === "welcome")).toMatchObject({ frame: { you: { id: "ana" }, partner: { id: "ben", online: true } } });
+  });
+
+  it("treats a reconnect as back online only if the participant had no socket left", () => {
+    const s = chatting();
+    expect(sent(room.hello(s, "ana-token", T0 + 5_000, { ana: null, ben: T0 + 4_000 }).effects, "ben")).toEqual([{ type: "partner_online", partnerId: "ana" }]);
+    const takeover = room.hello(s, "ana-token", T0 + 5_000, bothLive(T0 + 4_000));
+    expect(sent(takeover.effects, "ben")).toEqual([]);
+    expect(takeover.effects[0]).toEqual({ type: "retire", alias: "ana" });
+  });
+
+  it("says a participant went offline when its last socket closes, and ends a room left empty", () => {
+    const s = chatting();
+    const anaGone = room.socketGone(s, "ana", T0 + 10_000, { ben: T0 + 9_000 });
+    expect(sent(anaGone.effects, "ben")).toEqual([{ type: "partner_offline", partnerId: "ana" }]);
+    const bothGone = room.socketGone(anaGone.state, "ben", T0 + 11_000, {});
+    expect(bothGone.state).toMatchObject({ emptySince: T0 + 11_000 });
+    expect(room.nextAlarm(bothGone.state, rules)).toBe(T0 + 41_000);
+    expect(room.alarm(bothGone.state, T0 + 41_000, {}, rules).state).toMatchObject({ kind: "ended", reason: "idle" });
+  });
+
+  it("ends the chat when the owner never joins after the pairing", () => {
+    const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
+    const confirmed = room.confirmed(pending, true, T0 + 1_000, { ben: T0 + 1_000 }).state;
+    expect(room.nextAlarm(confirmed, rules)).toBe(T0 + 11_000);
+    const missing = room.alarm(confirmed, T0 + 11_000, { ben: T0 + 10_000 }, rules);
+    expect(missing.state).toMatchObject({ kind: "ended", reason: "partner_missing" });
+    expect(sent(missing.effects, "all")).toEqual([{ type: "closed", reason: "partner_missing" }]);
+  });
+});
+
+describe("hibernation-friendly deadlines", () => {
+  it("schedules nothing but the idle end for a quiet chat whose sockets ping", () => {
+    const s = chatting();
+    expect(room.nextAlarm(s, rules)).toBe(T0 + 2_000 + 300_000);
+    // Pings move nothing: the deadline is the same however often the runtime answered them.
+    expect(room.alarm(s, T0 + 60_000, bothLive(T0 + 59_000), rules)).toMatchObject({ state: s, effects: [] });
+  });
+
+  it("ends a chat after the idle window without messages", () => {
+    const s = chatting();
+    expect(room.alarm(s, T0 + 302_000, bothLive(T0 + 301_000), rules).state).toMatchObject({ kind: "ended", reason: "idle" });
+  });
+
+  it("notices a vanished partner when the other one speaks", () => {
+    const s = chatting();
+    const said = room.message(s, "ben", { id: "m1", text: "still there?" }, T0 + 100_000, { ana: T0 + 60_000, ben: T0 + 99_000 }, rules);
+    expect(types(said.effects)).toEqual(["store", "drop", "send"]);
+    expect(said.effects[1]).toEqual({ type: "drop", alias: "ana", code: CLOSE.stale, reason: "heartbeat timeout" });
+    expect(sent(said.effects, "ben")).toEqual([{ type: "partner_offline", partnerId: "ana" }]);
+  });
+});
+
+describe("messages", () => {
+  it("stores and relays a message without rewriting the room's state", () => {
+    const s = chatting();
+    const said = room.message(s, "ana", { id: "m1", text: "hi", clientId: "c1" }, T0 + 3_000, bothLive(T0 + 3_000), rules);
+    expect(said.effects).toEqual([{ type: "store", message: { id: "m1", text: "hi", clientId: "c1", from: "ana", at: T0 + 3_000 } }]);
+    expect(said.persist).toBe(false);
+    expect(said.state).toMatchObject({ lastActivity: T0 + 3_000 });
+    expect(room.nextAlarm(said.state, rules)).toBe(T0 + 303_000);
+  });
+
+  it("refuses messages before the pairing is confirmed, and relays typing to the partner only", () => {
+    const pending = room.open(setup, T0);
+    expect(room.message(pending, "ben", { id: "m1", text: "hi" }, T0, {}, rules).reply).toMatchObject({ code: "not_paired" });
+    expect(room.typing(chatting(), "ben", true).effects).toEqual([{ type: "send", to: "ana", frame: { type: "typing", from: "ben", isTyping: true } }]);
+  });
+});
+
+describe("ending", () => {
+  it("ends for both on leave", () => {
+    const left = room.leave(chatting(), "ana", T0 + 5_000);
+    expect(left.state).toEqual({ kind: "ended", sessionId: "session-1", reason: "left" });
+    expect(sent(left.effects, "ben")).toEqual([{ type: "partner_left", partnerId: "ana" }]);
+    expect(types(left.effects)).toEqual(["log", "send", "send", "close_all", "count", "erase"]);
+    expect(left.effects.find((e) => e.type === "close_all")).toMatchObject({ code: CLOSE.ended });
+  });
+
+  it("ends on a report at once, files it against the partner's device, and never twice", () => {
+    const reported = room.report(chatting(), "ben", "harassment", T0 + 5_000);
+    expect(reported.state).toMatchObject({ kind: "ended", reason: "reported" });
+    expect(reported.effects).toContainEqual({ type: "report", reported: "ana-device", by: "ben-device", reason: "harassment" });
+    const again = room.report(reported.state, "ben", "harassment", T0 + 5_001);
+    expect(again.reply).toMatchObject({ code: "not_paired" });
+    expect(again.effects).toEqual([]);
+  });
+
+  it("refuses every hello once ended, and an alarm after the end only erases", () => {
+    const ended = room.leave(chatting(), "ana", T0 + 5_000).state;
+    expect(room.hello(ended, "ana-token", T0 + 6_000, {}).reply).toEqual({ ok: false, code: "session_ended" });
+    expect(room.alarm(ended, T0 + 6_000, {}, rules).effects).toEqual([{ type: "erase" }]);
+    expect(room.nextAlarm(ended, rules)).toBeNull();
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Values the worker, the web client and the load tests share. Dependency-free on purpose:
+ * the page imports it without pulling zod into its bundle, and k6 can load it as is.
+ * `protocol.ts` re-exports everything here next to the schemas.
+ */
+
+/** Sent in every `welcome` and `waiting` frame; bumped on every incompatible change (README: "Protocol versions"). */
+export const PROTOCOL_VERSION = 2;
+
+export const LIMITS = {
+  idLength: 128,
+  nameLength: 40,
+  emotionLength: 16,
+  languageLength: 16,
+  modeLength: 16,
+  messageLength: 2000,
+  historySize: 20,
+  /** Frames are JSON; a 2000-character message escapes to well under this. */
+  frameBytes: 16 * 1024,
+  bodyBytes: 4 * 1024,
+} as const;
+
+export const REPORT_REASONS = ["spam", "harassment", "sexual", "hate", "underage", "other"] as const;
+
+/** WebSocket close codes, so clients can tell "stop" from "reconnect". */
+export const CLOSE = {
+  normal: 1000,
+  /** Another connection with the same token took over; do not reconnect from here. */
+  replaced: 4001,
+  /** The chat or the wait ended (leave, report, idle, expiry): start a new match instead of reconnecting. */
+  ended: 4002,
+  /** The wait is over: the `matched` frame just sent says where the chat is. */
+  matched: 4003,
+  /** No ping or frame within the heartbeat timeout: the connection is presumed dead. Reconnect. */
+  stale: 4004,
+  /** Kept sending past the frame budget. Reconnect later, slower. */
+  flooding: 4008,
+  /** The first frame was not a `hello` with this socket's token. Do not retry with the same token. */
+  unauthorized: 4401,
+} as const;
+
+/**
+ * Heartbeats. The runtime answers the exact ping text itself (`setWebSocketAutoResponse`),
+ * without waking the object, and records when; it is also how a client tells a dead
+ * connection from a quiet one (no pong within a few intervals).
+ */
+export const PING = '{"type":"ping"}';
+export const PONG = '{"type":"pong"}';
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+
+/** Paths of the two sockets: the wait (a waiting seat) and the chat (a room). */
+export const WAIT_PATH = "/wait";
+export const CHAT_PATH = "/chat";
+
+/** The one place that knows how a socket URL is built; secrets never go in it. */
+export function socketUrl(origin: string, path: typeof CHAT_PATH | typeof WAIT_PATH, id: string): string {
+  const url = new URL(path, origin);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set(path === CHAT_PATH ? "sessionId" : "seat", id);
+  return url.toString();
+}

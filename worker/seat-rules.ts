@@ -1,0 +1,341 @@
+/**
+ * The rules of a waiting seat, as pure functions: `(state, event, now, …) → { state, effects }`.
+ * A seat is one person's wait. It is listed for seekers, offered only while its owner is
+ * present (an open waiting socket, or a recent poll), claimed at most once at a time, and
+ * given away for good only when the claimer actually connects to the chat: a claimer who
+ * never shows up hands the seat back, at its original place in the queue.
+ *
+ *   waiting ──claim──▶ claimed ──confirm──▶ matched ──(one window)──▶ ended
+ *      ▲                  │ window lapses
+ *      └──────────────────┘
+ *   waiting ──its own search finds an older seat──▶ matched
+ *   any ──leave / expiry──▶ ended
+ *
+ * WaitingSeat (waiting-seat.ts) loads the state, applies these functions, saves, and carries
+ * out the effects. Nothing here reads a clock, storage or the network.
+ */
+import type { LogFields } from "./log";
+import type { CloseReason, Pairing, ServerFrame } from "./protocol";
+import { CHAT_PATH, CLOSE, PROTOCOL_VERSION, socketUrl } from "./protocol";
+import { queueKeyOf, type Criteria, type QueueEntry } from "./queue-entry";
+import type { RoomSetup } from "./room-rules";
+import type { StatsEvent } from "./stats";
+import { relaxationBetween, wideningIn, type WideningSettings } from "./widening";
+
+/** Someone looking for a stranger: fingerprints, never raw ids. */
+export type Seeker = {
+  name: string;
+  user: string;
+  device: string;
+  /** Devices this one must not meet (recent partners, blocked). */
+  avoid: string[];
+  criteria: Criteria;
+  anyLanguage: boolean;
+  /** When this person started looking: now for a newcomer; widening weighs how long both waited. */
+  enqueuedAt: number;
+  /** Where this person reaches the service, for the socket URLs it is given. */
+  origin: string;
+};
+
+export type SeatRules = {
+  queueTtlMs: number;
+  /** A present waiter looks again this often: the queue changes as people come and go. */
+  searchEveryMs: number;
+  pollPresenceMs: number;
+  heartbeatTimeoutMs: number;
+  connectWindowMs: number;
+  widening: WideningSettings;
+};
+
+/** What the seat's owner proved last, besides polls: the newest sign of life of an open waiting socket. */
+export type Presence = { socketSeenAt: number | null };
+
+type Seat = {
+  seatId: string;
+  token: string;
+  owner: Seeker;
+  /** The owner's last poll (or the request that opened the seat). */
+  polledAt: number;
+  /** The `seenAt` the list entry carries now. */
+  listedSeenAt: number;
+  /** When the owner's own search last began. */
+  searchedAt: number;
+};
+
+export type SeatState =
+  | (Seat & { kind: "waiting"; searchingUntil: number | null })
+  | (Seat & { kind: "claimed"; claim: { sessionId: string; ownerPairing: Pairing; until: number } })
+  | (Seat & { kind: "matched"; pairing: Pairing; until: number })
+  | { kind: "ended"; seatId: string; reason: CloseReason };
+
+export type SeatEffect =
+  | { type: "list.put"; entry: QueueEntry }
+  | { type: "list.remove"; entry: QueueEntry }
+  | { type: "room.open"; setup: RoomSetup }
+  /** To the owner's waiting sockets. */
+  | { type: "send"; frame: ServerFrame }
+  | { type: "close"; code: number; reason: string }
+  /** Look for an older seat to claim, as this seat's owner. */
+  | { type: "search" }
+  | { type: "log"; event: string; fields: LogFields; level?: "info" | "warn" }
+  | { type: "count"; event: StatsEvent }
+  /** Forget everything stored: the seat is over. */
+  | { type: "erase" };
+
+export type Step<R = undefined> = { state: SeatState; effects: SeatEffect[]; reply: R };
+
+export type Standing =
+  | { kind: "waiting"; seatId: string; queueKey: string; enqueuedAt: number; anyLanguage: boolean }
+  | { kind: "matched"; pairing: Pairing }
+  | { kind: "gone" };
+
+export type ClaimRefusal = "gone" | "taken" | "busy" | "absent" | "self" | "avoided" | "incompatible";
+export type ClaimResult = { ok: true; pairing: Pairing } | { ok: false; reason: ClaimRefusal };
+
+/** Ids a claim needs, made by the caller so these functions stay pure. */
+export type ClaimIds = { sessionId: string; ownerAlias: string; ownerToken: string; claimerAlias: string; claimerToken: string };
+
+/** A search shields its seat from claims this long at most; it takes milliseconds. */
+export const SEARCH_SHIELD_MS = 10_000;
+
+type Live = Exclude<SeatState, { kind: "ended" }>;
+const step = <R>(state: SeatState, effects: SeatEffect[], reply: R): Step<R> => ({ state, effects, reply });
+
+export const queueKeyOfSeat = (s: Live): string => queueKeyOf(s.owner.criteria);
+
+export function entryOf(s: Live): QueueEntry {
+  const { owner } = s;
+  return {
+    ...owner.criteria,
+    seatId: s.seatId,
+    enqueuedAt: owner.enqueuedAt,
+    seenAt: s.listedSeenAt,
+    user: owner.user,
+    device: owner.device,
+    anyLanguage: owner.anyLanguage,
+  };
+}
+
+/** The newest proof that the owner is there: a poll, or a live waiting socket. */
+export function lastSign(s: Live, p: Presence): number {
+  return Math.max(s.polledAt, p.socketSeenAt ?? 0);
+}
+
+/** Offered to newcomers only while someone is really there: a live socket, or a poll within two intervals. */
+export function isPresent(s: Live, now: number, p: Presence, r: SeatRules): boolean {
+  const socketAlive = p.socketSeenAt !== null && now - p.socketSeenAt <= r.heartbeatTimeoutMs;
+  return socketAlive || now - s.polledAt <= r.pollPresenceMs;
+}
+
+export function open(seatId: string, token: string, owner: Seeker, now: number): Step {
+  const state: SeatState = { kind: "waiting", seatId, token, owner, polledAt: now, listedSeenAt: now, searchedAt: now, searchingUntil: null };
+  const queue = queueKeyOf(owner.criteria);
+  return step(
+    state,
+    [
+      { type: "list.put", entry: entryOf(state) },
+      { type: "log", event: "match.enqueued", fields: { seat: seatId, queue } },
+      { type: "count", event: { kind: "enqueued", queue } },
+      // Two people who arrive at the same instant both miss each other's seat: the later one finds the earlier here.
+      { type: "search" },
+    ],
+    undefined,
+  );
+}
+
+/** The owner asks where it stands. A poll is a sign of life, and a waiting owner searches too. */
+export function poll(s: SeatState, token: string, user: string, now: number, p: Presence, r: SeatRules): Step<Standing> {
+  if (s.kind === "ended" || s.token !== token || s.owner.user !== user) return step(s, [], { kind: "gone" });
+  const polled = { ...s, polledAt: now };
+  const effects: SeatEffect[] = searchDue(polled, now, p, r) && !(polled.kind === "waiting" && isSearching(polled, now)) ? [{ type: "search" }] : [];
+  return step(polled, effects, standingOf(polled));
+}
+
+export function standingOf(s: SeatState): Standing {
+  if (s.kind === "ended") return { kind: "gone" };
+  if (s.kind === "matched") return { kind: "matched", pairing: s.pairing };
+  return { kind: "waiting", seatId: s.seatId, queueKey: queueKeyOfSeat(s), enqueuedAt: s.owner.enqueuedAt, anyLanguage: s.owner.anyLanguage };
+}
+
+const isSearching = (s: Extract<SeatState, { kind: "waiting" }>, now: number) => s.searchingUntil !== null && s.searchingUntil > now;
+
+/** A stranger asks to take this seat. At most one claim is pending at a time; it becomes final only on `confirm`. */
+export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number, p: Presence, r: SeatRules): Step<ClaimResult> {
+  const refuse = (reason: ClaimRefusal) => step(s, [], { ok: false as const, reason });
+  if (s.kind === "ended") return refuse("gone");
+  if (s.kind !== "waiting") return refuse("taken");
+  const { owner } = s;
+  if (owner.user === stranger.user || owner.device === stranger.device) return refuse("self");
+  if (owner.avoid.includes(stranger.device) || stranger.avoid.includes(owner.device)) return refuse("avoided");
+  if (isSearching(s, now)) return refuse("busy");
+  if (!isPresent(s, now, p, r)) return refuse("absent");
+  const relaxed = relaxationBetween(
+    { ...owner.criteria, enqueuedAt: owner.enqueuedAt, anyLanguage: owner.anyLanguage },
+    { ...stranger.criteria, enqueuedAt: stranger.enqueuedAt, anyLanguage: stranger.anyLanguage },
+    now,
+    r.widening,
+  );
+  if (!relaxed) return refuse("incompatible");
+
+  const pairing = (origin: string, token: string, partner: { alias: string; name: string }): Pairing => ({
+    sessionId: ids.sessionId,
+    token,
+    wsUrl: socketUrl(origin, CHAT_PATH, ids.sessionId),
+    partnerId: partner.alias,
+    partnerName: partner.name,
+    relaxed,
+  });
+  const ownerSide = { alias: ids.ownerAlias, name: owner.name };
+  const claimerSide = { alias: ids.claimerAlias, name: stranger.name };
+  const setup: RoomSetup = {
+    sessionId: ids.sessionId,
+    seatId: s.seatId,
+    queueKey: queueKeyOfSeat(s),
+    waitedMs: now - owner.enqueuedAt,
+    relaxed,
+    owner: { ...ownerSide, token: ids.ownerToken, device: owner.device },
+    claimer: { ...claimerSide, token: ids.claimerToken, device: stranger.device },
+  };
+  const claimed: SeatState = {
+    ...s,
+    kind: "claimed",
+    claim: { sessionId: ids.sessionId, ownerPairing: pairing(owner.origin, ids.ownerToken, claimerSide), until: now + r.connectWindowMs },
+  };
+  return step(claimed, [{ type: "room.open", setup }], { ok: true as const, pairing: pairing(stranger.origin, ids.claimerToken, ownerSide) });
+}
+
+/** The claimer connected to the chat: the seat is given away for good, and the owner told where to go. */
+export function confirm(s: SeatState, sessionId: string, now: number, r: SeatRules): Step<boolean> {
+  if (s.kind !== "claimed" || s.claim.sessionId !== sessionId) return step(s, [], false);
+  return step(matched(s, s.claim.ownerPairing, now, r), handOver(s, s.claim.ownerPairing), true);
+}
+
+/** The owner's own search is about to claim an older seat: nobody may claim this one meanwhile. */
+export function beginSearch(s: SeatState, now: number): Step<boolean> {
+  if (s.kind !== "waiting" || isSearching(s, now)) return step(s, [], false);
+  return step({ ...s, searchingUntil: now + SEARCH_SHIELD_MS, searchedAt: now }, [], true);
+}
+
+/**
+ * The search ended. If it claimed another seat, this owner is the claimer there and must
+ * connect; a seat that ended meanwhile (its owner left) just lets that claim lapse.
+ */
+export function endSearch(s: SeatState, found: Pairing | null, now: number, r: SeatRules): Step {
+  if (s.kind !== "waiting") return step(s, [], undefined);
+  if (!found) return step({ ...s, searchingUntil: null }, [], undefined);
+  return step(matched(s, found, now, r), handOver(s, found), undefined);
+}
+
+/** The owner leaves (Cancel, Stop) or starts a new search that replaces this one. */
+export function leave(s: SeatState, reason: "left" | "superseded"): Step {
+  if (s.kind === "ended") return step(s, [], undefined);
+  return step({ kind: "ended", seatId: s.seatId, reason }, ending(s, reason), undefined);
+}
+
+/** Alarms run at least once, at the deadline `nextAlarm` gave or later: every branch is safe to repeat. */
+export function alarm(s: SeatState, now: number, p: Presence, r: SeatRules): Step {
+  if (s.kind === "ended") return step(s, [{ type: "erase" }], undefined);
+  if (s.kind === "matched") {
+    if (now < s.until) return step(s, [], undefined);
+    return step({ kind: "ended", seatId: s.seatId, reason: "expired" }, [{ type: "erase" }], undefined);
+  }
+  const seen = lastSign(s, p);
+  if (now >= seen + r.queueTtlMs) {
+    const waitedMs = now - s.owner.enqueuedAt;
+    const effects = ending(s, "expired");
+    effects.push({ type: "log", event: "match.expired", fields: { seat: s.seatId, queue: queueKeyOfSeat(s), waitedMs } });
+    return step({ kind: "ended", seatId: s.seatId, reason: "expired" }, effects, undefined);
+  }
+  let next: SeatState = s;
+  const effects: SeatEffect[] = [];
+  if (s.kind === "claimed" && now >= s.claim.until) {
+    // The claimer never connected: back to waiting, at the same place (the entry never left the list).
+    const { claim: lapsed, ...rest } = s;
+    next = { ...rest, kind: "waiting", searchingUntil: null };
+    effects.push({ type: "log", event: "match.claim_lapsed", fields: { seat: s.seatId, sessionId: lapsed.sessionId }, level: "warn" });
+  }
+  if (seen > next.listedSeenAt && now >= next.listedSeenAt + refreshEvery(r)) {
+    next = { ...next, listedSeenAt: seen };
+    effects.push({ type: "list.put", entry: entryOf(next) });
+  }
+  if (searchDue(next, now, p, r)) effects.push({ type: "search" });
+  return step(next, effects, undefined);
+}
+
+/** The owner's waiting socket said hello: it is here, so it may look again (its place may have been taken meanwhile). */
+export function socketOpened(s: SeatState, now: number, p: Presence, r: SeatRules): Step {
+  return step(s, searchDue(s, now, p, r) ? [{ type: "search" }] : [], undefined);
+}
+
+/** A waiting socket closed: the wait window runs from its last sign of life. */
+export function socketGone(s: SeatState, seenAt: number): Step {
+  if (s.kind === "ended" || seenAt <= s.polledAt) return step(s, [], undefined);
+  return step({ ...s, polledAt: seenAt }, [], undefined);
+}
+
+/** What a (re)connecting waiting socket is told first. */
+export function greeting(s: SeatState, now: number, r: SeatRules): ServerFrame[] {
+  if (s.kind === "ended") return [{ type: "closed", reason: s.reason }];
+  if (s.kind === "matched") return [{ type: "matched", ...s.pairing }];
+  const { enqueuedAt, anyLanguage } = s.owner;
+  return [{ type: "waiting", v: PROTOCOL_VERSION, queueKey: queueKeyOfSeat(s), widening: wideningIn(r.widening, enqueuedAt, anyLanguage, now) }];
+}
+
+/** The next moment the seat must act: claim lapse, entry refresh, widening, expiry or end of forwarding. */
+export function nextAlarm(s: SeatState, now: number, p: Presence, r: SeatRules): number | null {
+  if (s.kind === "ended") return null;
+  if (s.kind === "matched") return s.until;
+  const deadlines = [lastSign(s, p) + r.queueTtlMs, s.listedSeenAt + refreshEvery(r)];
+  if (s.kind === "claimed") deadlines.push(s.claim.until);
+  if (s.kind === "waiting" && isPresent(s, now, p, r)) deadlines.push(s.searchedAt + r.searchEveryMs);
+  const { enqueuedAt, anyLanguage } = s.owner;
+  for (const after of [r.widening.emotionAfterMs, anyLanguage ? r.widening.languageAfterMs : Infinity]) {
+    if (enqueuedAt + after > now) deadlines.push(enqueuedAt + after);
+  }
+  return Math.min(...deadlines);
+}
+
+/**
+ * A present waiter searches again now and then, and when its search widens: two waiters who
+ * missed each other (they listed the queue at the same instant) still meet.
+ */
+function searchDue(s: SeatState, now: number, p: Presence, r: SeatRules): boolean {
+  if (s.kind !== "waiting" || !isPresent(s, now, p, r)) return false;
+  const { enqueuedAt, anyLanguage } = s.owner;
+  const widenedSince = [r.widening.emotionAfterMs, anyLanguage ? r.widening.languageAfterMs : Infinity].some(
+    (after) => enqueuedAt + after <= now && enqueuedAt + after > s.searchedAt,
+  );
+  return widenedSince || now >= s.searchedAt + r.searchEveryMs;
+}
+
+/** The list entry carries the owner's last sign of life; refreshed well inside the window readers trust. */
+const refreshEvery = (r: SeatRules) => r.queueTtlMs / 2;
+
+function matched(s: Live, pairing: Pairing, now: number, r: SeatRules): SeatState {
+  // The forwarding address lives one window, so a polling owner's next poll finds its chat.
+  const { seatId, token, owner, polledAt, listedSeenAt, searchedAt } = s;
+  return { seatId, token, owner, polledAt, listedSeenAt, searchedAt, kind: "matched", pairing, until: now + r.queueTtlMs };
+}
+
+function handOver(s: Live, pairing: Pairing): SeatEffect[] {
+  const queue = queueKeyOfSeat(s);
+  return [
+    { type: "list.remove", entry: entryOf(s) },
+    { type: "send", frame: { type: "matched", ...pairing } },
+    { type: "close", code: CLOSE.matched, reason: "matched" },
+    { type: "count", event: { kind: "left_queue", queue } },
+  ];
+}
+
+function ending(s: Live, reason: CloseReason): SeatEffect[] {
+  const effects: SeatEffect[] = [];
+  if (s.kind !== "matched") {
+    effects.push({ type: "list.remove", entry: entryOf(s) }, { type: "count", event: { kind: "left_queue", queue: queueKeyOfSeat(s) } });
+  }
+  effects.push(
+    { type: "send", frame: { type: "closed", reason } },
+    { type: "close", code: CLOSE.ended, reason: `wait ended: ${reason}` },
+    { type: "erase" },
+  );
+  return effects;
+}

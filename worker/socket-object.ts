@@ -1,0 +1,208 @@
+/**
+ * What the two socket-holding objects (WaitingSeat, ChatRoom) share: a Durable Object whose
+ * decisions are pure rules (`state → { state, effects }`) and whose clients are hibernating
+ * WebSockets. It loads the state once, applies a step (saving the state and the next alarm
+ * before anything leaves the object, then carrying out the effects), accepts sockets that
+ * identify themselves with a `hello` frame, reads frames, and tells a live socket from a
+ * vanished one. partyserver's `Server` is the model; the subclasses say only what is theirs.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { errorResponse } from "./errors";
+import { log, type LogFields } from "./log";
+import { meter } from "./metering";
+import { CLOSE, ClientFrame, LIMITS, PING, PONG, type ErrorCode, type ParsedClientFrame, type ServerFrame } from "./protocol";
+
+/** Kept in the socket itself, so it survives hibernation. `alias` is null until the socket's `hello`. */
+export type Attachment = { alias: string | null; connectedAt: number };
+
+/** One application of the rules. `persist: false`: the state need not be written (see ChatRoom). */
+export type AnyStep<S, E, R> = { state: S; effects: E[]; reply: R; persist?: false };
+
+/** Sockets that connected but have not said who they are yet; more are not worth holding. */
+const MAX_UNIDENTIFIED = 4;
+
+export const attachmentOf = (ws: WebSocket): Attachment => ws.deserializeAttachment() as Attachment;
+
+export abstract class SocketObject<S extends { kind: string }, E> extends DurableObject<Env> {
+  /** null: never opened (or forgotten after an eviction); an ended one stays known while in memory. */
+  protected state: S | null = null;
+  /** Last frame per socket (pings are answered by the runtime, which keeps their time itself). */
+  private readonly lastFrameAt = new Map<WebSocket, number>();
+  private scheduledAlarm: number | null = null;
+
+  constructor(
+    ctx: DurableObjectState,
+    env: Env,
+    /** Names the wake-up counts (`room.event`, `seat.alarm`, …) in /api/stats. */
+    private readonly kind: "room" | "seat",
+  ) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.state = this.loaded((await ctx.storage.get<S>("state")) ?? null);
+      this.scheduledAlarm = await ctx.storage.getAlarm();
+    });
+    // Heartbeats are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /** The next real deadline of a state, or null. */
+  protected abstract nextAlarm(state: S): number | null;
+  protected abstract perform(effect: E, current?: WebSocket): Promise<void>;
+  /** A valid frame other than a ping; `alias` is null until the socket said hello. */
+  protected abstract onFrame(ws: WebSocket, frame: ParsedClientFrame, alias: string | null): Promise<void>;
+  /** A socket closed or failed; `seenAt` is its last sign of life. */
+  protected abstract onGone(ws: WebSocket, alias: string | null, code: number, seenAt: number): Promise<void>;
+  protected abstract onAlarm(state: S): Promise<void>;
+
+  /** What names this object in its log lines. */
+  protected abstract ids(): LogFields;
+
+  /** A state just read from storage, before anything else runs. */
+  protected loaded(state: S | null): S | null {
+    return state;
+  }
+
+  async fetch(): Promise<Response> {
+    meter(`${this.kind}.event`);
+    if (!this.state) return errorResponse(404, "session_not_found", "No such chat or wait.");
+    if (this.state.kind === "ended") return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ alias: null, connectedAt: Date.now() } satisfies Attachment);
+    const unidentified = this.ctx.getWebSockets().filter((ws) => attachmentOf(ws).alias === null);
+    for (const ws of unidentified.slice(0, -MAX_UNIDENTIFIED)) close(ws, CLOSE.unauthorized, "identify with a hello frame first");
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    meter(`${this.kind}.event`);
+    this.lastFrameAt.set(ws, Date.now());
+    const read = readFrame(data);
+    if ("error" in read) return this.reject(ws, read.error.code, read.error.message);
+    if (read.frame.type === "ping") return send(ws, PONG);
+    await this.onFrame(ws, read.frame, attachmentOf(ws).alias);
+  }
+
+  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    meter(`${this.kind}.event`);
+    // Complete the closing handshake, or the client sits in CLOSING and sees 1006.
+    close(ws, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+    await this.gone(ws, code);
+  }
+
+  async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    meter(`${this.kind}.event`);
+    log("ws.error", { ...this.ids(), error: String(error) }, "warn");
+    await this.gone(ws, 1006);
+  }
+
+  /** Alarms run at least once; the rules make every branch safe to repeat. */
+  async alarm(): Promise<void> {
+    meter(`${this.kind}.alarm`);
+    this.scheduledAlarm = null;
+    if (!this.state) return void (await this.ctx.storage.deleteAll());
+    await this.onAlarm(this.state);
+  }
+
+  /** Adopt the new state, save it and the next alarm before anything leaves the object, then carry out the effects. */
+  protected async apply<R>(step: AnyStep<S, E, R>, current?: WebSocket): Promise<R> {
+    const before = this.state;
+    this.state = step.state;
+    if (step.state.kind !== "ended" && step.state !== before && step.persist !== false) await this.ctx.storage.put("state", step.state);
+    await this.schedule(step);
+    for (const effect of step.effects) await this.perform(effect, current);
+    return step.reply;
+  }
+
+  /**
+   * One alarm, at the next real deadline. A step that only moves a deadline later without being
+   * saved (a chat message) does not move the alarm: it comes early once and recomputes.
+   */
+  private async schedule(step: AnyStep<S, E, unknown>): Promise<void> {
+    const at = this.nextAlarm(step.state);
+    if (at === null || at === this.scheduledAlarm) return;
+    if (step.persist === false && this.scheduledAlarm !== null && this.scheduledAlarm <= at) return;
+    this.scheduledAlarm = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Forgets everything stored: the object is over (its in-memory state says how it ended). */
+  protected async erase(): Promise<void> {
+    this.scheduledAlarm = null;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  /** The socket said hello as `alias`: from now on it is that participant's. */
+  protected adopt(ws: WebSocket, alias: string): void {
+    ws.serializeAttachment({ ...attachmentOf(ws), alias } satisfies Attachment);
+  }
+
+  /** Open, identified sockets: of one alias, or of everyone. */
+  protected sockets(alias: string | "all"): WebSocket[] {
+    return this.ctx.getWebSockets().filter((ws) => {
+      const a = attachmentOf(ws).alias;
+      return a !== null && (alias === "all" || a === alias) && ws.readyState === WebSocket.OPEN;
+    });
+  }
+
+  /** When a socket last showed life: connected, sent a frame, or pinged (answered by the runtime without waking us). */
+  protected lastSeen(ws: WebSocket): number {
+    const pingedAt = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(attachmentOf(ws).connectedAt, pingedAt, this.lastFrameAt.get(ws) ?? 0);
+  }
+
+  protected forgetSocket(ws: WebSocket): void {
+    this.lastFrameAt.delete(ws);
+  }
+
+  protected reject(ws: WebSocket, code: ErrorCode, message: string, clientId?: string): void {
+    log("ws.rejected_frame", { ...this.ids(), code }, "warn");
+    send(ws, clientId ? { type: "error", code, message, clientId } : { type: "error", code, message });
+  }
+
+  /** An `error` frame, then the socket closed: what a refused hello gets. */
+  protected refuse(ws: WebSocket, code: ErrorCode, message: string, closeCode: number): void {
+    this.reject(ws, code, message);
+    close(ws, closeCode, code);
+  }
+
+  private async gone(ws: WebSocket, code: number): Promise<void> {
+    const seenAt = this.lastSeen(ws);
+    this.forgetSocket(ws);
+    await this.onGone(ws, attachmentOf(ws).alias, code, seenAt);
+  }
+}
+
+/** One client frame, validated; or what is wrong with it, for an `error` frame. */
+export function readFrame(data: string | ArrayBuffer): { frame: ParsedClientFrame } | { error: { code: ErrorCode; message: string } } {
+  if (typeof data !== "string") return { error: { code: "unsupported_data", message: "Frames must be JSON text." } };
+  if (data.length > LIMITS.frameBytes) return { error: { code: "frame_too_large", message: `Frames must be at most ${LIMITS.frameBytes} bytes.` } };
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return { error: { code: "invalid_frame", message: "Frames must be valid JSON." } };
+  }
+  const parsed = ClientFrame.safeParse(json);
+  if (parsed.success) return { frame: parsed.data };
+  const issue = parsed.error.issues[0];
+  const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
+  return { error: { code: "invalid_frame", message: `${field}${issue.message}` } };
+}
+
+export function send(ws: WebSocket, frame: ServerFrame | string): void {
+  try {
+    ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  } catch {
+    // The socket is closing; its close handler deals with presence.
+  }
+}
+
+export function close(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed
+  }
+}
