@@ -1,8 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
+type Project = { matchmaker?: "kv" | "durable-object"; include: string[]; exclude?: string[]; bindings?: Record<string, string> };
+
 /** A test project running inside workerd with the worker's real bindings, on one matchmaker backend. */
-function workerd(matchmaker: "kv" | "durable-object", include: string[]): TestProjectInlineConfiguration {
+function workerd(name: string, { matchmaker = "kv", include, exclude = [], bindings = {} }: Project): TestProjectInlineConfiguration {
   return {
     extends: true,
     plugins: [
@@ -13,13 +15,14 @@ function workerd(matchmaker: "kv" | "durable-object", include: string[]): TestPr
           bindings: {
             MATCHMAKER: matchmaker,
             QUEUE_TTL_SECONDS: "5",
-            CONNECT_WINDOW_SECONDS: "2",
+            CONNECT_WINDOW_SECONDS: "3",
             // Test sockets ping every second.
             HEARTBEAT_TIMEOUT_SECONDS: "4",
             ROOM_IDLE_SECONDS: "300",
             WIDEN_EMOTION_SECONDS: "1",
             WIDEN_LANGUAGE_SECONDS: "2",
             ALLOWED_ORIGINS: "https://app.example",
+            ...bindings,
           },
           // A wider device budget, so tests that make 50 attempts from one device run in seconds;
           // the flood test sends well past it.
@@ -27,7 +30,7 @@ function workerd(matchmaker: "kv" | "durable-object", include: string[]): TestPr
         },
       }),
     ],
-    test: { name: matchmaker, include },
+    test: { name, include, exclude },
   };
 }
 
@@ -37,9 +40,11 @@ export default defineConfig({
     // The worker's JSON event log is noise in test output; warnings and errors still show.
     onConsoleLog: (_log, type) => (type === "stdout" ? false : undefined),
     projects: [
-      workerd("kv", ["test/**/*.test.ts", "web-client/test/**/*.test.ts"]),
+      workerd("kv", { include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"], exclude: ["test/bot-check.test.ts"] }),
       // The matchmaking suite runs again on the other backend: both must pass the same tests.
-      workerd("durable-object", ["test/match.test.ts", "test/widening.test.ts"]),
+      workerd("durable-object", { matchmaker: "durable-object", include: ["test/match.test.ts", "test/widening.test.ts"] }),
+      // The optional human check, switched on.
+      workerd("bot-check", { include: ["test/bot-check.test.ts"], bindings: { TURNSTILE_SECRET: "test-turnstile-secret", TURNSTILE_SITE_KEY: "test-site-key" } }),
     ],
   },
 });

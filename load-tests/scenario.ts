@@ -7,15 +7,17 @@
  *
  * It must stay pure: k6's runtime has no Node APIs and cannot load npm packages, so the
  * network, clock and timers come in through `Runtime`, and only types are imported from
- * the protocol module (type imports vanish when k6 or Node strips the types).
+ * the protocol module (type imports vanish when k6 or Node strips the types); values come
+ * only from the dependency-free constants module.
  */
+import { PING } from "../worker/constants.ts";
 import type { ChatMessage, MatchRequest, MatchResponse, Pairing, Partner, ServerFrame } from "../worker/protocol.ts";
 
 // ---------------------------------------------------------------- what is measured
 
 /** Every metric both generators report, with the kind k6 needs to create it. */
 export const METRICS = {
-  /** First /api/match request → partner known (matched response, `paired` or `matched` frame). */
+  /** First /api/match request → partner known (a matched answer, or the `matched` frame on the waiting socket). */
   match_time: "trend",
   /** WebSocket handshake: connect() → open. */
   ws_connect_time: "trend",
@@ -46,7 +48,7 @@ export const THRESHOLDS: Partial<Record<MetricName, string[]>> = {
 
 /** The standard pace the service is sold on: one message per user every 5 s. */
 export const SEND_EVERY_MS = 5_000;
-/** Below the server's idle windows, like the web client's heartbeat. */
+/** Chat sockets ping this often by default: well below the server's heartbeat timeout (the page pings every 10 s). */
 export const HEARTBEAT_MS = 25_000;
 
 /** A few emotion/language queues, so the load is not one hot queue. */
@@ -223,7 +225,10 @@ export class ChatUser {
     const socket: Socket = this.rt.connect(wsUrl, {
       open: () => {
         socket.send(JSON.stringify({ type: "hello", token }));
-        if (this.waitSocket === socket) this.waitOpen = true;
+        if (this.waitSocket !== socket) return;
+        this.waitOpen = true;
+        // Like the page: a waiting socket that answers pings keeps its owner offered, however long the wait.
+        this.pingWhileWaiting(socket);
       },
       message: (data) => {
         if (this.waitSocket !== socket) return;
@@ -236,6 +241,14 @@ export class ChatUser {
       error: () => this.waitGone(socket),
     });
     this.waitSocket = socket;
+  }
+
+  private pingWhileWaiting(socket: Socket): void {
+    this.after(this.o.heartbeatMs, () => {
+      if (this.waitSocket !== socket) return;
+      socket.send(PING);
+      this.pingWhileWaiting(socket);
+    });
   }
 
   private waitGone(socket: Socket): void {
@@ -384,7 +397,7 @@ export class ChatUser {
   private heartbeat(): void {
     this.after(this.o.heartbeatMs, () => {
       if (this.phase !== "chatting" && this.phase !== "finishing") return;
-      this.socket?.send('{"type":"ping"}');
+      this.socket?.send(PING);
       this.heartbeat();
     });
   }

@@ -3,7 +3,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import { CLOSE } from "../worker/protocol";
 import type { RoomState } from "../worker/room-rules";
-import { connect, match, matched, newUser, pairUp, ticketToken, uniqueLanguage, upgrade, waitOnSocket } from "./helpers";
+import { connect, match, matched, newUser, pairUp, ticketToken, uniqueMode, upgrade, waitOnSocket } from "./helpers";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
@@ -34,12 +34,12 @@ describe("chatting in a room", () => {
   });
 
   it("pushes the pairing to a user waiting on its socket, which refuses chat frames meanwhile", async () => {
-    const language = uniqueLanguage();
-    const { socket } = await waitOnSocket(newUser({ language }));
+    const mode = uniqueMode();
+    const { socket } = await waitOnSocket(newUser({ mode }));
     socket.send({ type: "message", text: "anyone?" });
     expect(await socket.next("error")).toMatchObject({ code: "not_paired" });
 
-    const zoe = await matched(newUser({ language, userName: "Zoe" }));
+    const zoe = await matched(newUser({ mode, userName: "Zoe" }));
     await (await connect(zoe.wsUrl, zoe.token)).next("welcome");
     expect(await socket.next("matched")).toMatchObject({ sessionId: zoe.sessionId, partnerName: "Zoe" });
     expect((await socket.closed).code).toBe(CLOSE.matched);
@@ -111,7 +111,7 @@ describe("chatting in a room", () => {
   });
 
   it("ends the chat for both on leave, and both can match again", async () => {
-    const criteria = { language: uniqueLanguage() };
+    const criteria = { mode: uniqueMode() };
     const { alice: aliceUser, bob: bobUser, bobMatch, aliceChat: alice, bobChat: bob } = await pairUp(criteria);
     alice.send({ type: "leave" });
     expect(await bob.next("partner_left")).toMatchObject({ partnerId: bobMatch.partnerId });
@@ -195,10 +195,10 @@ describe("room cleanup", () => {
   });
 
   it("ends a chat whose waiter never joins, and the claimer can look again", async () => {
-    const language = uniqueLanguage();
-    const { waiting, socket } = await waitOnSocket(newUser({ language }));
+    const mode = uniqueMode();
+    const { waiting, socket } = await waitOnSocket(newUser({ mode }));
     // The waiter's socket vanishes without a word the moment it is told where to go.
-    const bob = await matched(newUser({ language }));
+    const bob = await matched(newUser({ mode }));
     const bobChat = await connect(bob.wsUrl, bob.token);
     await bobChat.next("welcome");
     await socket.next("matched");

@@ -16,15 +16,15 @@ export function newUser(overrides: Partial<MatchRequest> = {}): MatchRequest {
   };
 }
 
-/** A queue of its own for one test, so concurrent or earlier tests cannot pair into it. */
-export const uniqueLanguage = () => `t${crypto.randomUUID().slice(0, 8)}`;
+/** A mode of its own for one test (modes are free, languages are real tags), so other tests cannot pair into its queues. */
+export const uniqueMode = () => `t${crypto.randomUUID().slice(0, 8)}`;
 
 export async function postMatch(body: unknown, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(`${ORIGIN}/api/match`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
     body: typeof body === "string" ? body : JSON.stringify(body),
     ...init,
+    headers: { "Content-Type": "application/json", ...(init.headers as Record<string, string> | undefined) },
   });
 }
 
@@ -61,7 +61,7 @@ export async function waitOnSocket(body: MatchRequest) {
  * Two strangers in one queue, chatting: Alice waits on her socket, Bob claims her seat and
  * joins the chat, which is what makes the pairing real; Alice is then told and joins too.
  */
-export async function pairUp(criteria: Partial<MatchRequest> = { language: uniqueLanguage() }) {
+export async function pairUp(criteria: Partial<MatchRequest> = { mode: uniqueMode() }) {
   const alice = newUser({ userName: "Alice", ...criteria });
   const bob = newUser({ userName: "Bob", ...criteria });
   const { socket: aliceWait } = await waitOnSocket(alice);
@@ -91,8 +91,8 @@ export type TestSocket = {
  * It pings every second, as clients do (less often, but tests run with short timeouts), unless
  * `hello` is false (then it sends nothing at all).
  */
-export async function connect(wsUrl: string, token: string | null, { hello = true } = {}): Promise<TestSocket> {
-  const res = await upgrade(wsUrl);
+export async function connect(wsUrl: string, token: string | null, { hello = true, headers = {} as Record<string, string> } = {}): Promise<TestSocket> {
+  const res = await upgrade(wsUrl, { Upgrade: "websocket", ...headers });
   if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const ws = res.webSocket!;
   const frames: ServerFrame[] = [];
@@ -142,6 +142,12 @@ export async function connect(wsUrl: string, token: string | null, { hello = tru
 /** The raw upgrade request, for checking refusals. */
 export function upgrade(wsUrl: string, headers: Record<string, string> = { Upgrade: "websocket" }): Promise<Response> {
   return exports.default.fetch(wsUrl.replace(/^ws/, "http"), { headers });
+}
+
+/** Frames until the socket closes, and how it closed. */
+export async function untilClosed(socket: TestSocket): Promise<{ code: number; frames: ServerFrame[] }> {
+  const { code } = await socket.closed;
+  return { code, frames: socket.frames };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -46,7 +46,7 @@ describe("a pending pairing", () => {
     expect(state).toMatchObject({ kind: "chatting", confirmedAt: T0 + 600, participants: [{ alias: "ana", joined: false }, { alias: "ben", joined: true }] });
     expect(types(effects)).toEqual(["retire", "welcome", "send", "met", "log", "count"]);
     expect(effects[1]).toMatchObject({ frame: { type: "welcome", v: 2, you: { id: "ben", name: "Ben" }, partner: { id: "ana", name: "Ana", online: false } } });
-    expect(effects[3]).toEqual({ type: "met", devices: ["ana-device", "ben-device"] });
+    expect(effects[3]).toEqual({ type: "met", devices: ["ana-device", "ben-device"], sessionId: "session-1" });
   });
 
   it("ends when the seat moved on, or when nobody connects in time", () => {
@@ -152,6 +152,14 @@ describe("ending", () => {
     const again = room.report(reported.state, "ben", "harassment", T0 + 5_001);
     expect(again.reply).toMatchObject({ code: "not_paired" });
     expect(again.effects).toEqual([]);
+  });
+
+  it("ends when either participant's device is banned, and ignores other devices", () => {
+    const s = chatting();
+    expect(room.evict(s, "someone-else", T0 + 5_000)).toMatchObject({ state: s, effects: [] });
+    const banned = room.evict(s, "ana-device", T0 + 5_000);
+    expect(banned.state).toMatchObject({ kind: "ended", reason: "banned" });
+    expect(sent(banned.effects, "all")).toEqual([{ type: "closed", reason: "banned" }]);
   });
 
   it("refuses every hello once ended, and an alarm after the end only erases", () => {

@@ -129,6 +129,22 @@ describe("confirming a pairing", () => {
     expect(seat.poll(confirmed.state, "ticket-token", (state as { owner: Seeker }).owner.user, T0 + 3_000, noSocket, rules).reply).toMatchObject({ kind: "matched", pairing: { sessionId } });
   });
 
+  it("answers a repeated confirm the same way, and takes a late claimer the seat has not handed back yet", () => {
+    const { state, reply } = claimedBy(seeker());
+    const sessionId = (reply as { pairing: { sessionId: string } }).pairing.sessionId;
+    const matched = seat.confirm(state, sessionId, T0 + 2_000, rules).state;
+    expect(seat.confirm(matched, sessionId, T0 + 2_500, rules)).toMatchObject({ reply: true, effects: [] });
+    // Past the window, but the alarm that hands the seat back has not run: the claimer is here, so it stands.
+    expect(seat.confirm(state, sessionId, T0 + 11_500, rules).reply).toBe(true);
+  });
+
+  it("undoes a claim whose room could not be opened", () => {
+    const { state, reply } = claimedBy(seeker());
+    const sessionId = (reply as { pairing: { sessionId: string } }).pairing.sessionId;
+    expect(seat.claimFailed(state, sessionId).state).toMatchObject({ kind: "waiting", searchingUntil: null });
+    expect(seat.claimFailed(state, "another").state).toBe(state);
+  });
+
   it("refuses to confirm another session", () => {
     const { state } = claimedBy(seeker());
     expect(seat.confirm(state, "some-other-session", T0 + 2_000, rules)).toMatchObject({ reply: false, effects: [] });
@@ -211,7 +227,7 @@ describe("expiry and the list entry", () => {
     expect(seat.nextAlarm(s, T0 + 8_000, noSocket, rules)).toBe(T0 + 15_000);
     const expired = seat.alarm(s, T0 + 30_000, noSocket, rules);
     expect(expired.state).toEqual({ kind: "ended", seatId: "seat-1", reason: "expired" });
-    expect(types(expired.effects)).toEqual(["list.remove", "count", "send", "close", "erase", "log"]);
+    expect(types(expired.effects)).toEqual(["send", "close", "erase", "list.remove", "count", "log"]);
     // Alarms are delivered at least once: a second run only erases again.
     expect(seat.alarm(expired.state, T0 + 30_001, noSocket, rules).effects).toEqual([{ type: "erase" }]);
   });
@@ -240,12 +256,39 @@ describe("expiry and the list entry", () => {
   });
 });
 
+describe("deadlines", () => {
+  it("are never in the past after an alarm ran, whatever the owner did: no seat wakes itself in a loop", () => {
+    const presences: [string, (now: number) => Presence][] = [
+      ["no socket", () => noSocket],
+      ["a live socket", (now) => socketAt(now - 1_000)],
+      ["a socket gone quiet", () => socketAt(T0 + 2_000)],
+    ];
+    for (const [, presence] of presences) {
+      let s: SeatState = opened(seeker({ anyLanguage: true }));
+      for (let now = T0 + 500; now < T0 + 60_000 && s.kind !== "ended"; now += 1_700) {
+        const woke = seat.alarm(s, now, presence(now), rules);
+        s = woke.state;
+        // The object carries out a "search" effect as a search that finds nobody.
+        if (woke.effects.some((e) => e.type === "search")) s = seat.endSearch(seat.beginSearch(s, now).state, null, now, rules).state;
+        const next = seat.nextAlarm(s, now, presence(now), rules);
+        if (next !== null) expect(next).toBeGreaterThan(now);
+      }
+    }
+  });
+
+  it("wait for a search under way instead of asking for another", () => {
+    const searching = seat.beginSearch(opened(), T0 + 2_900).state;
+    expect(seat.nextAlarm(searching, T0 + 6_000, socketAt(T0 + 5_000), rules)).toBe(T0 + 2_900 + seat.SEARCH_SHIELD_MS);
+  });
+});
+
 describe("leaving and greeting", () => {
   it("ends the wait, takes the entry off the list and tells the socket", () => {
     const left = seat.leave(opened(), "left");
     expect(left.state).toMatchObject({ kind: "ended", reason: "left" });
-    expect(types(left.effects)).toEqual(["list.remove", "count", "send", "close", "erase"]);
-    expect(left.effects[3]).toMatchObject({ code: CLOSE.ended });
+    // Storage first, the list entry after: a failed KV delete can only leave an entry whose seat refuses every claim.
+    expect(types(left.effects)).toEqual(["send", "close", "erase", "list.remove", "count"]);
+    expect(left.effects[1]).toMatchObject({ code: CLOSE.ended });
     expect(seat.leave(left.state, "left").effects).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MatchFound, MatchRequest, MatchWaiting } from "../worker/protocol";
-import { connect, match, newUser, sleep, uniqueLanguage, wait } from "./helpers";
+import { connect, match, newUser, sleep, uniqueMode, wait } from "./helpers";
 
 // In tests the search widens to any emotion after 1 s and to any language after 2 s (vitest.config.ts).
 const poll = (user: MatchRequest, waiting: MatchWaiting) => match({ ...user, ticket: waiting.ticket });
@@ -13,17 +13,17 @@ async function joined(claimer: MatchFound, waiter: MatchRequest, waiting: MatchW
 
 describe("widening", () => {
   it("says when the search will widen", async () => {
-    const waiting = await wait(newUser({ language: uniqueLanguage(), anyLanguage: true }));
+    const waiting = await wait(newUser({ mode: uniqueMode(), anyLanguage: true }));
     expect(waiting.widening.emotionAfterMs).toBeGreaterThan(500);
     expect(waiting.widening.languageAfterMs).toBeGreaterThan(waiting.widening.emotionAfterMs);
-    const exactOnly = await wait(newUser({ language: uniqueLanguage() }));
+    const exactOnly = await wait(newUser({ mode: uniqueMode() }));
     expect(exactOnly.widening.languageAfterMs).toBeNull();
   });
 
   it("never relaxes anything before both sides waited past the threshold", async () => {
-    const language = uniqueLanguage();
-    const happy = newUser({ language, emotion: "😊" });
-    const sad = newUser({ language, emotion: "😢" });
+    const mode = uniqueMode();
+    const happy = newUser({ mode, emotion: "😊" });
+    const sad = newUser({ mode, emotion: "😢" });
     const happyWait = await wait(happy);
     const sadWait = await wait(sad);
     expect((await poll(sad, sadWait)).matched).toBe(false);
@@ -31,21 +31,21 @@ describe("widening", () => {
   });
 
   it("lets an exact match win over a widened one", async () => {
-    const language = uniqueLanguage();
-    const happy = newUser({ language, emotion: "😊", userName: "Happy" });
+    const mode = uniqueMode();
+    const happy = newUser({ mode, emotion: "😊", userName: "Happy" });
     const happyWait = await wait(happy);
     await sleep(1200);
     await poll(happy, happyWait);
     // A newcomer of another emotion only ever looks in its own queue…
-    expect((await match(newUser({ language, emotion: "😢" }))).matched).toBe(false);
+    expect((await match(newUser({ mode, emotion: "😢" }))).matched).toBe(false);
     // …so the next happy newcomer still gets the happy waiter, exactly.
-    expect(await match(newUser({ language, emotion: "😊" }))).toMatchObject({ matched: true, partnerName: "Happy", relaxed: [] });
+    expect(await match(newUser({ mode, emotion: "😊" }))).toMatchObject({ matched: true, partnerName: "Happy", relaxed: [] });
   });
 
   it("widens to the same language with any emotion, and says so to both", async () => {
-    const language = uniqueLanguage();
-    const happy = newUser({ language, emotion: "😊" });
-    const sad = newUser({ language, emotion: "😢" });
+    const mode = uniqueMode();
+    const happy = newUser({ mode, emotion: "😊" });
+    const sad = newUser({ mode, emotion: "😢" });
     const happyWait = await wait(happy);
     const sadWait = await wait(sad);
     await sleep(1200);
@@ -58,8 +58,8 @@ describe("widening", () => {
 
   it("widens to any language only for users who allowed it", async () => {
     // "Any language" spans every queue of a mode: a mode of its own keeps other tests' waiters out.
-    const [emotion, mode] = ["🤔", uniqueLanguage()];
-    const [english, spanish, german] = [uniqueLanguage(), uniqueLanguage(), uniqueLanguage()];
+    const [emotion, mode] = ["🤔", uniqueMode()];
+    const [english, spanish, german] = ["en", "es", "de"];
     const ana = newUser({ mode, language: english, emotion, anyLanguage: true });
     const ben = newUser({ mode, language: spanish, emotion, anyLanguage: true });
     const carl = newUser({ mode, language: german, emotion });

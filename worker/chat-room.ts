@@ -9,7 +9,6 @@ import { nanoid } from "nanoid";
 import { messageLogSampleRate, timings } from "./config";
 import { deviceStub } from "./device";
 import { rateLimited } from "./errors";
-import { FloodGuard } from "./flood-guard";
 import { log } from "./log";
 import { CLOSE, LIMITS, type ChatMessage, type ParsedClientFrame, type ServerFrame } from "./protocol";
 import * as rules from "./room-rules";
@@ -22,8 +21,6 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private readonly rules: RoomRules;
   private readonly sql: SqlStorage;
   private readonly messageLogRate: number;
-  /** Frame budgets per participant; in memory, as a flood only matters while it lasts. */
-  private readonly floodGuards = new Map<string, FloodGuard>();
   /** The seat's answer for the claimer's first connection, while it is on its way. */
   private confirming: Promise<unknown> | null = null;
 
@@ -44,21 +41,19 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     await this.apply({ state: rules.open(setup, Date.now()), effects: [], reply: undefined });
   }
 
+  /** From a device record: that device was banned, so its chat ends. */
+  async evict(device: string): Promise<void> {
+    if (this.state) await this.apply(rules.evict(this.state, device, Date.now()));
+  }
+
   // ------------------------------------------------------------ what happens
 
   protected async onFrame(ws: WebSocket, frame: ParsedClientFrame, alias: string | null): Promise<void> {
     if (alias === null) return this.identify(ws, frame.type === "hello" ? frame.token : null);
+    // The claimer's first frames wait for the seat's answer: a quick "leave" must not race it.
+    while (this.confirming) await this.confirming;
     if (frame.type === "hello" || !this.state) return;
     const now = Date.now();
-    const verdict = this.floodGuard(alias, now).take(now);
-    if (verdict === "disconnect") {
-      log("ratelimit.flood_disconnect", { ...this.ids(), participant: alias }, "warn");
-      close(ws, CLOSE.flooding, "too many frames");
-      return this.onGone(ws, alias, CLOSE.flooding);
-    }
-    if (verdict === "refuse") {
-      return this.reject(ws, "rate_limited", "You are sending too fast; that frame was not delivered.", frame.type === "message" ? frame.clientId : undefined);
-    }
     switch (frame.type) {
       case "message": {
         const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
@@ -81,18 +76,19 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   /** The first frame: whose socket is this? The claimer's first connection waits for the seat's confirmation. */
   private async identify(ws: WebSocket, token: string | null): Promise<void> {
     if (!token) return this.refuse(ws, "invalid_frame", 'The first frame must be {"type":"hello","token":…}.', CLOSE.unauthorized);
-    if (this.confirming) await this.confirming;
-    if (!this.state) return this.refuse(ws, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
-    const side = rules.sideByToken(this.state, token);
+    const side = this.state && rules.sideByToken(this.state, token);
     // A client reconnecting in a loop would keep the room busy replacing sockets: cool it down.
     if (side && !(await this.env.CONNECT_PER_DEVICE.limit({ key: side.device })).success) {
       log("ratelimit.hit", { limiter: "connect", ...this.ids() }, "warn");
       return this.refuse(ws, "rate_limited", rateLimited("connections").message, CLOSE.flooding);
     }
+    // A second socket of the claimer while the seat answers the first waits for that answer.
+    while (this.confirming) await this.confirming;
+    if (!this.state) return this.refuse(ws, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
     const step = rules.hello(this.state, token, Date.now(), this.live());
     if (!step.reply.ok) {
-      const ended = step.reply.code === "session_ended";
-      return this.refuse(ws, step.reply.code, ended ? "This chat has ended; start a new match." : "This token does not belong to this chat.", ended ? CLOSE.ended : CLOSE.unauthorized);
+      if (step.reply.code === "invalid_token") return this.refuseToken(ws);
+      return this.refuse(ws, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
     }
     this.adopt(ws, step.reply.alias);
     const applying = this.apply(step, ws);
@@ -101,18 +97,18 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     log("ws.connected", { ...this.ids(), participant: step.reply.alias });
   }
 
-  protected async onGone(ws: WebSocket, alias: string | null, code: number): Promise<void> {
-    this.forgetSocket(ws);
+  protected async onGone(_ws: WebSocket, alias: string | null, code: number): Promise<void> {
     if (!this.state || alias === null) return;
     log("ws.disconnected", { ...this.ids(), participant: alias, code });
-    await this.apply(rules.socketGone(this.state, alias, Date.now(), this.live(ws)));
+    await this.apply(rules.socketGone(this.state, alias, Date.now(), this.live()));
   }
 
   protected async onAlarm(state: RoomState): Promise<void> {
     const now = Date.now();
-    // A socket that never said hello within a heartbeat timeout is not going to.
+    // A socket that never said hello within a heartbeat timeout is not going to (its pings do not count).
     for (const ws of this.ctx.getWebSockets()) {
-      if (!this.sockets("all").includes(ws) && now - this.lastSeen(ws) > this.rules.heartbeatTimeoutMs) close(ws, CLOSE.unauthorized, "no hello");
+      const { alias, connectedAt } = attachmentOf(ws);
+      if (alias === null && now - connectedAt > this.rules.heartbeatTimeoutMs) close(ws, CLOSE.unauthorized, "no hello");
     }
     await this.apply(rules.alarm(state, now, this.live(), this.rules));
   }
@@ -126,6 +122,8 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   protected loaded(state: RoomState | null): RoomState | null {
     // A message is saved as its row only: the newest one is the room's last activity.
     if (state?.kind === "chatting") state.lastActivity = Math.max(state.lastActivity, this.lastMessageAt());
+    // A confirmation in flight did not survive the restart: the claimer's next hello asks again.
+    if (state?.kind === "pending") state.confirming = false;
     return state;
   }
 
@@ -161,20 +159,24 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
       }
       case "met": {
         const [a, b] = e.devices;
-        await Promise.all([deviceStub(this.env, a).met(b), deviceStub(this.env, b).met(a)]);
-        return;
+        return this.onDevices(deviceStub(this.env, a).met(b, e.sessionId), deviceStub(this.env, b).met(a, e.sessionId));
       }
       case "report":
-        await Promise.all([deviceStub(this.env, e.reported).reported(e.by, e.reason), deviceStub(this.env, e.by).blocked(e.reported)]);
-        return;
+        return this.onDevices(deviceStub(this.env, e.reported).reported(e.by, e.reason), deviceStub(this.env, e.by).blocked(e.reported));
       case "log":
         return log(e.event, e.fields);
       case "count":
-        return count(this.env, e.event);
+        return count(this.env, e.event, sessionIdOf(this.state!));
       case "erase":
         if (e.cleaned) log("room.cleaned", { ...e.cleaned, messages: this.messageCount() });
         return this.erase();
     }
+  }
+
+  /** Device records are bookkeeping for later matches: the chat goes on whether or not they answer. */
+  private async onDevices(...updates: Promise<unknown>[]): Promise<void> {
+    const failed = (await Promise.allSettled(updates)).find((r) => r.status === "rejected");
+    if (failed) log("device.update_failed", { ...this.ids(), error: String((failed as PromiseRejectedResult).reason) }, "warn");
   }
 
   /** When each participant's open sockets last showed life (`except` is closing). */
@@ -186,12 +188,6 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
       live[alias] = Math.max(live[alias] ?? 0, this.lastSeen(ws));
     }
     return live;
-  }
-
-  private floodGuard(alias: string, now: number): FloodGuard {
-    let guard = this.floodGuards.get(alias);
-    if (!guard) this.floodGuards.set(alias, (guard = new FloodGuard(now)));
-    return guard;
   }
 
   // ------------------------------------------------------------ history

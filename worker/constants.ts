@@ -22,6 +22,10 @@ export const LIMITS = {
 
 export const REPORT_REASONS = ["spam", "harassment", "sexual", "hate", "underage", "other"] as const;
 
+/** The feelings and languages the page offers (apps may send others); /api/stats shows these queues by name. */
+export const EMOTIONS = ["😊", "😢", "😡", "😰", "🥱", "🤩", "😌"] as const;
+export const LANGUAGES = ["en", "es", "pt", "fr", "de", "it", "hi", "ar", "ja"] as const;
+
 /** WebSocket close codes, so clients can tell "stop" from "reconnect". */
 export const CLOSE = {
   normal: 1000,

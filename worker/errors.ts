@@ -2,19 +2,19 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode, ErrorResponse } from "./protocol";
 
+type ErrorExtra = Omit<ErrorResponse["error"], "code" | "message">;
+
 /** The one error envelope every HTTP error uses, from the routes and from the room alike. */
 export function errorResponse(
   status: ContentfulStatusCode,
   code: ErrorCode,
   message: string,
-  extra: Pick<ErrorResponse["error"], "retryAfterSeconds" | "until"> = {},
+  extra: ErrorExtra = {},
 ): Response {
   const body: ErrorResponse = { success: false, error: { code, message, ...extra } };
   const headers: HeadersInit = extra.retryAfterSeconds ? { "Retry-After": String(extra.retryAfterSeconds) } : {};
   return Response.json(body, { status, headers });
 }
-
-
 
 /** Thrown by anything behind a route; the app's one `onError` turns it into the envelope. */
 export class ApiError extends HTTPException {
@@ -22,7 +22,7 @@ export class ApiError extends HTTPException {
     status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
-    readonly extra: Pick<ErrorResponse["error"], "retryAfterSeconds" | "until"> = {},
+    readonly extra: ErrorExtra = {},
   ) {
     super(status, { message });
   }

@@ -1,5 +1,16 @@
-/** A stable pseudonym for an id, so nothing stored or logged holds a raw userId or deviceId. */
-export async function fingerprint(id: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id));
-  return [...new Uint8Array(digest).slice(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/**
+ * A stable pseudonym for an id: an HMAC under the service's secret (`FINGERPRINT_SECRET`), so
+ * nothing stored or logged holds a raw userId or deviceId, and someone who knows a raw id but
+ * not the secret cannot compute its fingerprint to find or link its records.
+ */
+const keys = new Map<string, Promise<CryptoKey>>();
+const encoder = new TextEncoder();
+
+export async function fingerprint(env: Pick<Env, "FINGERPRINT_SECRET">, id: string): Promise<string> {
+  const secret = env.FINGERPRINT_SECRET;
+  if (!secret) throw new Error("FINGERPRINT_SECRET is not set: run `npx wrangler secret put FINGERPRINT_SECRET --env <name>`");
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])));
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await key, encoder.encode(id)));
+  return [...mac.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

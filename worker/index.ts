@@ -10,8 +10,10 @@ import { ApiError, errorResponse, rateLimited } from "./errors";
 import { log } from "./log";
 import { match } from "./matchmaker";
 import { roomStub, seatStub } from "./stubs";
+import { networkKey } from "./client-address";
 import { fingerprint } from "./identity";
-import { statsReport } from "./stats";
+import { publicView, statsReport } from "./stats";
+import { NETWORK_HEADER } from "./socket-object";
 import { CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from "./protocol";
 import type { z } from "zod";
 
@@ -27,41 +29,47 @@ const app = new Hono<{ Bindings: Env }>();
 const originAllowed = (origin: string, requestUrl: string, env: Env): boolean =>
   origin === new URL(requestUrl).origin || allowedOrigins(env).includes(origin);
 
-app.use(
-  "/api/*",
-  cors({
-    origin: (origin, c) => (originAllowed(origin, c.req.url, c.env) ? origin : null),
-    allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["Content-Type"],
-    maxAge: 600,
-  }),
-);
+/**
+ * A browser on a foreign page is refused outright, whatever the method: CORS alone only hides
+ * the answer from that page, while the request (a wait in the queue) would still be made.
+ * Native apps send no Origin.
+ */
+app.use("/api/*", async (c, next) => {
+  const origin = c.req.header("Origin");
+  if (origin && !originAllowed(origin, c.req.url, c.env)) throw new ApiError(403, "origin_not_allowed", `Requests from ${origin} are not allowed.`);
+  await next();
+});
+
+app.use("/api/*", cors({ origin: (origin) => origin, allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["Content-Type"], maxAge: 600 }));
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 
-/** Counts only: safe to expose, and cheap (a few numbers held in one object's memory). */
-app.get("/api/stats", async (c) => c.json(await statsReport(c.env)));
+/** Counts only, coarse, from a few seconds ago: cheap to serve, worthless to scrape. */
+app.get("/api/stats", async (c) => {
+  await limit(c.env.STATS_PER_IP, networkKey(c.req.raw, c.env), "stats_ip", "stats requests");
+  return cachedStats(c.env, (p) => c.executionCtx.waitUntil(p), new URL(c.req.url).origin);
+});
 
 app.post("/api/match", async (c) => {
-  await limit(c.env.MATCH_PER_IP, clientAddress(c.req.raw), "match_ip");
+  await limit(c.env.MATCH_PER_IP, networkKey(c.req.raw, c.env), "match_ip", "match requests");
   const body = validate(MatchRequest, await readJson(c.req.raw), "invalid_body");
-  const device = await fingerprint(body.deviceId);
-  await limit(c.env.MATCH_PER_DEVICE, device, "match_device");
-  const result = await match(c.env, body, device, new URL(c.req.url).origin);
+  const [user, device] = await Promise.all([fingerprint(c.env, body.userId), fingerprint(c.env, body.deviceId)]);
+  await limit(c.env.MATCH_PER_DEVICE, device, "match_device", "match requests");
+  const result = await match(c.env, body, { user, device, address: c.req.header("CF-Connecting-IP") ?? null }, new URL(c.req.url).origin);
   return c.json(result);
 });
 
 /** The two sockets: a chat (one room per pairing) and a wait (one seat per waiter). Each identifies itself in its first frame. */
 app.get(CHAT_PATH, async (c) => {
-  upgradeFrom(c.req.raw, c.env);
+  const forwarded = await upgradeFrom(c.req.raw, c.env);
   const { sessionId } = validate(ChatQuery, c.req.query(), "invalid_query");
-  return roomStub(c.env, sessionId).fetch(c.req.raw);
+  return roomStub(c.env, sessionId).fetch(forwarded);
 });
 
 app.get(WAIT_PATH, async (c) => {
-  upgradeFrom(c.req.raw, c.env);
+  const forwarded = await upgradeFrom(c.req.raw, c.env);
   const { seat } = validate(WaitQuery, c.req.query(), "invalid_query");
-  return seatStub(c.env, seat).fetch(c.req.raw);
+  return seatStub(c.env, seat).fetch(forwarded);
 });
 
 app.all("/api/match", () => {
@@ -76,8 +84,12 @@ app.onError((err, c) => {
   return errorResponse(500, "internal_error", "Something went wrong on our side.");
 });
 
-/** A socket may only be opened as a WebSocket, and from a browser only by the page's own origin or an allowed one. */
-function upgradeFrom(request: Request, env: Env): void {
+/**
+ * A socket may only be opened as a WebSocket, from a browser only by the page's own origin or
+ * an allowed one, and within its network's budget. The object gets the network (never taken
+ * from the client) to charge a wrong token against it.
+ */
+async function upgradeFrom(request: Request, env: Env): Promise<Request> {
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "This endpoint only accepts WebSocket upgrades.");
   }
@@ -85,24 +97,35 @@ function upgradeFrom(request: Request, env: Env): void {
   if (origin && !originAllowed(origin, request.url, env)) {
     throw new ApiError(403, "origin_not_allowed", `Connections from ${origin} are not allowed.`);
   }
+  const network = networkKey(request, env);
+  await limit(env.SOCKETS_PER_IP, network, "sockets_ip", "connections");
+  const forwarded = new Request(request);
+  forwarded.headers.set(NETWORK_HEADER, network ?? "");
+  return forwarded;
 }
 
-/**
- * The caller's address as Cloudflare's edge reports it. Without it (local `wrangler dev`,
- * tests) or on loopback there is no network to tell apart, so only the device budget applies.
- */
-function clientAddress(request: Request): string | null {
-  const ip = request.headers.get("CF-Connecting-IP");
-  return ip && ip !== "127.0.0.1" && ip !== "::1" ? ip : null;
-}
-
-async function limit(limiter: RateLimit, key: string | null, name: string): Promise<void> {
+async function limit(limiter: RateLimit, key: string | null, name: string, what: string): Promise<void> {
   if (key === null || (await limiter.limit({ key })).success) return;
   log("ratelimit.hit", { limiter: name }, "warn");
-  throw rateLimited("match requests");
+  throw rateLimited(what);
+}
+
+const STATS_CACHE_SECONDS = 5;
+
+/** Several seconds old at most, and one report per location however many ask. */
+async function cachedStats(env: Env, waitUntil: (p: Promise<unknown>) => void, origin: string): Promise<Response> {
+  const key = new Request(`${origin}/api/stats`);
+  const cached = await caches.default.match(key);
+  if (cached) return cached;
+  const fresh = Response.json(publicView(await statsReport(env)), { headers: { "Cache-Control": `public, max-age=${STATS_CACHE_SECONDS}` } });
+  waitUntil(caches.default.put(key, fresh.clone()));
+  return fresh;
 }
 
 async function readJson(request: Request): Promise<unknown> {
+  // Only JSON: a form or text/plain POST is what a foreign page can send without asking first.
+  const type = request.headers.get("Content-Type")?.split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") throw new ApiError(415, "unsupported_media_type", "The request body must be sent as Content-Type: application/json.");
   const declared = Number(request.headers.get("Content-Length") ?? 0);
   if (declared > LIMITS.bodyBytes) throw tooLarge();
   const text = await request.text();

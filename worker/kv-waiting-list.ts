@@ -1,8 +1,9 @@
 /**
  * The KV waiting list: one key per waiting user (so no key is ever hot), laid out as
  * `q/<mode>/<language>/<emotion>/<enqueued-at>.<seatId>` so a single prefix list returns
- * the exact queue, a whole language (widening by emotion) or a whole mode (any language),
- * oldest first, with each entry's facts in its metadata: no extra reads.
+ * the exact queue or a whole language (widening by emotion), oldest first, with each entry's
+ * facts in its metadata: no extra reads. Waits that accept any language also have a key in
+ * `a/<mode>/<enqueued-at>.<seatId>`, the index widening by language reads.
  *
  * KV is eventually consistent, has no compare-and-swap, allows one write per second per key
  * and expires keys no sooner than 60 s, so the 30 s window is enforced here from `seenAt`
@@ -13,28 +14,41 @@ import { meter } from "./metering";
 import { inScope, queueOrder, type Criteria, type QueueEntry, type Scope, type WaitingList } from "./queue-entry";
 
 const part = (s: string) => encodeURIComponent(s);
+const at = (e: QueueEntry) => `${e.enqueuedAt.toString(36).padStart(9, "0")}.${e.seatId}`;
 
+/**
+ * Where a scope's entries live. The exact queue and a whole language are prefixes of the queue
+ * keys; "any language" has an index of its own, holding only the waits that accept any
+ * language, in enqueue order, so waits that never widen cannot use up its pages.
+ */
 function prefixOf(c: Criteria, scope: Scope): string {
-  if (scope === "any") return `q/${part(c.mode)}/`;
+  if (scope === "any") return `a/${part(c.mode)}/`;
   if (scope === "language") return `q/${part(c.mode)}/${part(c.language)}/`;
   return `q/${part(c.mode)}/${part(c.language)}/${part(c.emotion)}/`;
 }
 
-const keyOf = (e: QueueEntry): string => `${prefixOf(e, "exact")}${e.enqueuedAt.toString(36).padStart(9, "0")}.${e.seatId}`;
+const keysOf = (e: QueueEntry): string[] => [`${prefixOf(e, "exact")}${at(e)}`, ...(e.anyLanguage ? [`${prefixOf(e, "any")}${at(e)}`] : [])];
 
-/** A page is 1000 keys; a scope longer than a few pages has plenty of candidates already. */
+/**
+ * A search reads at most this many pages (1,000 keys each) of a scope, however many waits
+ * there are: its cost is bounded, and a scope that long has plenty of candidates anyway.
+ */
 const MAX_PAGES = 3;
 const ENOUGH = 50;
 
 export function kvWaitingList(kv: KVNamespace, t: Timings): WaitingList {
   return {
     async put(entry) {
-      meter("kv.put");
-      await kv.put(keyOf(entry), "", { metadata: entry, expirationTtl: kvExpirationTtl(t) });
+      for (const key of keysOf(entry)) {
+        meter("kv.put");
+        await kv.put(key, "", { metadata: entry, expirationTtl: kvExpirationTtl(t) });
+      }
     },
     async remove(entry) {
-      meter("kv.delete");
-      await kv.delete(keyOf(entry));
+      for (const key of keysOf(entry)) {
+        meter("kv.delete");
+        await kv.delete(key);
+      }
     },
     async fresh(around, scope, now) {
       const fresh: QueueEntry[] = [];
@@ -48,8 +62,8 @@ export function kvWaitingList(kv: KVNamespace, t: Timings): WaitingList {
         if (res.list_complete || fresh.length >= ENOUGH) break;
         cursor = res.cursor;
       }
-      // Keys sort by enqueue time within one emotion; a wider scope spans several, so sort.
-      return scope === "exact" ? fresh : fresh.sort(queueOrder);
+      // Keys sort by enqueue time within one emotion (and in the any-language index); a language spans several emotions, so sort.
+      return scope === "language" ? fresh.sort(queueOrder) : fresh;
     },
   };
 }

@@ -37,7 +37,7 @@ export class MatchQueue extends DurableObject<Env> {
     const forgotten: string[] = [];
     for (const entry of this.entries.values()) {
       const silentFor = now - entry.seenAt;
-      // An owner gone for two windows is not coming back; its room never removes it if it was evicted mid-way.
+      // An owner gone for two windows is not coming back; its seat may have been evicted before removing it.
       if (silentFor > 2 * this.t.queueTtlMs) forgotten.push(entry.seatId);
       else if (silentFor <= this.t.queueTtlMs && inScope(entry, around, scope)) fresh.push(entry);
     }

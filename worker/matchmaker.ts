@@ -4,9 +4,9 @@
  */
 import { nanoid } from "nanoid";
 import { timings, widening, type Timings } from "./config";
+import { botCheckEnabled, requireHuman } from "./bot-check";
 import { deviceStub } from "./device";
 import { ApiError } from "./errors";
-import { fingerprint } from "./identity";
 import { WAIT_PATH, socketUrl, type MatchFound, type MatchResponse, type MatchWaiting, type Pairing, type ParsedMatchRequest } from "./protocol";
 import { queueKeyOf } from "./queue-entry";
 import { Search } from "./search";
@@ -14,8 +14,12 @@ import type { Seeker, Standing } from "./seat-rules";
 import { seatStub } from "./stubs";
 import { wideningIn } from "./widening";
 
-/** `device` is the fingerprint of `req.deviceId` (the route already needed it for its rate limit). */
-export async function match(env: Env, req: ParsedMatchRequest, device: string, origin: string): Promise<MatchResponse> {
+/**
+ * `client` holds the fingerprints of `req.userId` and `req.deviceId` (the route already needed
+ * the device's for its rate limit) and the caller's address, for the optional human check.
+ */
+export async function match(env: Env, req: ParsedMatchRequest, client: { user: string; device: string; address: string | null }, origin: string): Promise<MatchResponse> {
+  const { user, device } = client;
   const t = timings(env);
   const deviceRecord = deviceStub(env, device);
   const standing = await deviceRecord.standing();
@@ -23,9 +27,13 @@ export async function match(env: Env, req: ParsedMatchRequest, device: string, o
     const until = new Date(standing.bannedUntil).toISOString();
     throw new ApiError(403, "banned", `This device is banned until ${until} after reports from other users.`, { until });
   }
+  if (botCheckEnabled(env) && !standing.human) {
+    await requireHuman(env, req.turnstileToken, client.address);
+    await deviceRecord.passedHumanCheck();
+  }
   const seeker: Seeker = {
     name: req.userName,
-    user: await fingerprint(req.userId),
+    user,
     device,
     avoid: standing.avoid,
     criteria: { mode: req.mode, emotion: req.emotion, language: req.language },
@@ -38,13 +46,12 @@ export async function match(env: Env, req: ParsedMatchRequest, device: string, o
   const ticket = req.ticket ? parseTicket(req.ticket) : null;
   if (req.ticket && !ticket) throw new ApiError(400, "invalid_body", "ticket: malformed ticket");
   if (ticket) {
-    const standing = await seatStub(env, ticket.seatId).poll(ticket.token, seeker.user);
+    const own = await seatStub(env, ticket.seatId).poll(ticket.token, seeker.user);
     // A wait that ended (it went silent past the window, or was matched long ago) is simply started afresh.
-    if (standing.kind !== "gone") return answer(standing, ticket.token);
-  } else if (standing.waitingIn) {
-    // A request without a ticket starts a new search: it replaces the wait this device still holds.
-    await seatStub(env, standing.waitingIn).withdraw(seeker.user, seeker.device);
+    if (own.kind !== "gone") return answer(own, ticket.token);
   }
+  // A new search replaces the wait this device still holds (another tab's, or one left behind): one wait per device.
+  if (standing.waitingIn && standing.waitingIn !== ticket?.seatId) await seatStub(env, standing.waitingIn).withdraw(seeker.user, seeker.device);
 
   const pairing = await new Search(env, t, seeker).asNewcomer();
   if (pairing) return found(pairing, seeker);

@@ -9,48 +9,73 @@ import { LIMITS, REPORT_REASONS } from "./constants.ts";
 
 export * from "./constants.ts";
 
-/** Control characters are never part of a name or message; they only hide things. */
-const CONTROL_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF]/g;
-export const stripControl = (s: string): string => s.replace(CONTROL_CHARS, "");
+/**
+ * Characters that only hide or reorder text: C0 and C1 controls, bidi controls, zero-width
+ * space, line and paragraph separators, invisible operators, the BOM. The joiners (ZWJ, ZWNJ)
+ * are not among them: emoji sequences and several scripts (Hindi, Persian) need them.
+ */
+const HIDDEN = /[\u0000-\u001F\u007F-\u009F\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/;
+/** The same, less tab and line feed: in a message those are text, the rest is dropped. */
+const HIDDEN_IN_MESSAGES = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
+/** A surrogate without its pair: not text, and it breaks encodeURIComponent and UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Variation selectors only choose how a symbol is drawn: ☺ and ☺️ are one feeling. */
+const VARIATION_SELECTORS = /[\uFE0E\uFE0F]/g;
+
+const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
+export const stripHidden = (s: string): string => s.replace(HIDDEN_IN_MESSAGES, "");
+
+/** Text a person chose (a name, a feeling): valid Unicode with nothing hidden, NFC, trimmed. */
+const visibleText = (field: string, max: number) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .max(max * 4, `${field} must be at most ${max} characters`)
+    .refine(wellFormed, `${field} must be valid Unicode text`)
+    .refine((s) => !HIDDEN.test(s), `${field} must not contain control or invisible characters`)
+    .transform((s) => s.normalize("NFC").trim())
+    .pipe(z.string().max(max, `${field} must be at most ${max} characters`));
 
 const id = (field: string) =>
   z
     .string({ error: `${field} must be a string` })
     .trim()
     .min(1, `${field} is required`)
-    .max(LIMITS.idLength, `${field} must be at most ${LIMITS.idLength} characters`);
-
-/** Optional criteria: absent, empty or "any" all mean "anyone". */
-const criterion = (field: string, max: number) =>
-  z
-    .string({ error: `${field} must be a string` })
-    .max(max * 4, `${field} must be at most ${max} characters`)
-    .transform((s) => stripControl(s).trim().normalize("NFC"))
-    .pipe(z.string().max(max, `${field} must be at most ${max} characters`))
-    .optional()
-    .nullable()
-    .transform((s) => (s && s.toLowerCase() !== "any" ? s : ANY));
+    .max(LIMITS.idLength, `${field} must be at most ${LIMITS.idLength} characters`)
+    .refine(wellFormed, `${field} must be valid Unicode text`);
 
 export const ANY = "any";
+const anyIfBlank = (s: string) => (s && s !== ANY ? s : ANY);
+
+/**
+ * The criteria become queue keys, so each has one spelling: an emotion without variation
+ * selectors and case-folded; a language by its BCP 47 primary tag ("pt-BR" and "PT" are "pt");
+ * a mode of letters, digits and dashes. Absent, empty or "any" all mean "anyone".
+ */
+const emotion = visibleText("emotion", LIMITS.emotionLength).transform((s) => anyIfBlank(s.replace(VARIATION_SELECTORS, "").toLowerCase()));
+const LANGUAGE_TAG = /^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$/i;
+const language = visibleText("language", LIMITS.languageLength)
+  .refine((s) => !s || s.toLowerCase() === ANY || LANGUAGE_TAG.test(s), "language must be a language tag such as en or pt-BR")
+  .transform((s) => anyIfBlank((LANGUAGE_TAG.exec(s)?.[1] ?? s).toLowerCase()));
+const mode = visibleText("mode", LIMITS.modeLength)
+  .refine((s) => /^[a-z0-9-]*$/i.test(s), "mode must be letters, digits or -")
+  .transform((s) => anyIfBlank(s.toLowerCase()));
+const optional = <T extends z.ZodType<string, string>>(schema: T) => schema.optional().nullable().transform((s) => s ?? ANY);
 
 // ---------------------------------------------------------------- HTTP
 
 export const MatchRequest = z.object({
   userId: id("userId"),
   deviceId: id("deviceId"),
-  userName: z
-    .string({ error: "userName must be a string" })
-    .max(LIMITS.nameLength * 4, `userName must be at most ${LIMITS.nameLength} characters`)
-    .transform((s) => stripControl(s).trim())
-    .pipe(z.string().max(LIMITS.nameLength, `userName must be at most ${LIMITS.nameLength} characters`))
+  userName: visibleText("userName", LIMITS.nameLength)
     .optional()
     .transform((s) => s || "Stranger"),
-  emotion: criterion("emotion", LIMITS.emotionLength),
-  /** Languages are case-insensitive tags ("en", "pt-BR"); fold them so "EN" meets "en". */
-  language: criterion("language", LIMITS.languageLength).transform((s) => s.toLowerCase()),
-  mode: criterion("mode", LIMITS.modeLength).transform((s) => s.toLowerCase()),
+  emotion: optional(emotion),
+  language: optional(language),
+  mode: optional(mode),
   /** After a while without a partner, also accept strangers who speak another language. */
   anyLanguage: z.boolean({ error: "anyLanguage must be a boolean" }).optional().transform((b) => b ?? false),
+  /** A Turnstile token, when the server asked for a human check (`bot_check_required`). */
+  turnstileToken: z.string({ error: "turnstileToken must be a string" }).max(2048, "turnstileToken is too long").optional(),
   /** Returned by a previous call while waiting: the secret that lets you follow up on that wait. */
   ticket: z.string({ error: "ticket must be a string" }).max(200, "ticket is too long").optional(),
 });
@@ -115,6 +140,9 @@ export const ErrorCode = z.enum([
   "rate_limited",
   "banned",
   "origin_not_allowed",
+  "unsupported_media_type",
+  "bot_check_required",
+  "bot_check_failed",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -126,6 +154,8 @@ export type ErrorResponse = {
     /** With `rate_limited`: when to try again. With `banned`: when the ban ends (ISO 8601). */
     retryAfterSeconds?: number;
     until?: string;
+    /** With `bot_check_required` / `bot_check_failed`: the Turnstile site key for the widget. */
+    siteKey?: string;
   };
 };
 
@@ -133,16 +163,19 @@ const socketId = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "must be 10 to 64 le
 export const ChatQuery = z.object({ sessionId: socketId });
 export const WaitQuery = z.object({ seat: socketId });
 
-/** `GET /api/stats`: counts only, never anything about a person. */
-export type StatsSnapshot = {
-  waiting: { [queue: string]: number };
-  waitingTotal: number;
-  activeRooms: number;
+/**
+ * `GET /api/stats`: counts only, never anything about a person. The public view shows small
+ * counts as "<5" and only the queues the page offers ("other" sums the rest).
+ */
+export type StatsSnapshot<Count = number | string> = {
+  waiting: { [queue: string]: Count };
+  waitingTotal: Count;
+  activeRooms: Count;
   pairingsThisMinute: number;
   pairingsLastMinute: number;
   pairingsPerMinute: { minute: string; pairings: number }[];
   since: string;
-  /** Storage operations by the isolate that answered, since it started (one local runtime: all of them). */
+  /** Operations and wake-ups counted by the isolate that answered, since it started (one local runtime: all of them). */
   operations: { [operation: string]: number };
 };
 
@@ -159,7 +192,8 @@ export const ClientFrame = z.discriminatedUnion(
       type: z.literal("message"),
       text: z
         .string({ error: "text must be a string" })
-        .transform((s) => stripControl(s).trim())
+        .refine(wellFormed, "text must be valid Unicode text")
+        .transform((s) => stripHidden(s).normalize("NFC").trim())
         .pipe(
           z
             .string()
@@ -167,7 +201,10 @@ export const ClientFrame = z.discriminatedUnion(
             .max(LIMITS.messageLength, `text must be at most ${LIMITS.messageLength} characters`),
         ),
       /** Optional client nonce, echoed back so a sender can reconcile its optimistic copy. */
-      clientId: z.string().max(64, "clientId is too long").optional(),
+      clientId: z
+        .string({ error: "clientId must be a string" })
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, "clientId must be 1 to 64 letters, digits, - or _")
+        .optional(),
     }),
     z.object({ type: z.literal("typing"), isTyping: z.boolean({ error: "isTyping must be a boolean" }) }),
     z.object({ type: z.literal("leave") }),
@@ -187,7 +224,7 @@ export type ParsedClientFrame = z.output<typeof ClientFrame>;
 
 export type ChatMessage = { id: string; from: string; text: string; at: number; clientId?: string };
 export type Partner = { id: string; name: string; online: boolean };
-export type CloseReason = "left" | "reported" | "idle" | "expired" | "partner_missing" | "superseded";
+export type CloseReason = "left" | "reported" | "idle" | "expired" | "partner_missing" | "superseded" | "banned";
 
 export type ServerFrame =
   /** Waiting socket, after `hello`: you are in the queue. */

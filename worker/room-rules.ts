@@ -67,8 +67,8 @@ export type RoomEffect =
   | { type: "store"; message: ChatMessage }
   /** Ask the seat whether this pairing still stands; the answer comes back as `confirmed`. */
   | { type: "confirm"; seatId: string; sessionId: string }
-  /** Remember the pairing on both devices, so Next never hands the same stranger back. */
-  | { type: "met"; devices: [string, string] }
+  /** Remember the pairing on both devices, so Next never hands the same stranger back (and a ban can end this chat). */
+  | { type: "met"; devices: [string, string]; sessionId: string }
   | { type: "report"; reported: string; by: string; reason: ReportReason }
   | { type: "log"; event: string; fields: LogFields }
   | { type: "count"; event: StatsEvent }
@@ -130,7 +130,7 @@ export function confirmed(s: RoomState, ok: boolean, now: number, live: Live): S
   };
   const admitted = admit(chat, setup.claimer.alias, now, live);
   admitted.effects.push(
-    { type: "met", devices: [setup.owner.device, setup.claimer.device] },
+    { type: "met", devices: [setup.owner.device, setup.claimer.device], sessionId: setup.sessionId },
     { type: "log", event: "match.paired", fields: { sessionId: setup.sessionId, queue: setup.queueKey, waitedMs: setup.waitedMs, relaxed: setup.relaxed.join(",") } },
     { type: "count", event: { kind: "paired", queue: setup.queueKey } },
   );
@@ -180,11 +180,17 @@ export function leave(s: RoomState, alias: string, now: number): Step {
 export function report(s: RoomState, alias: string, reason: ReportReason, now: number): Step<Refusal> {
   if (s.kind !== "chatting") return step(s, [], { code: "not_paired", message: "There is nobody to report." });
   const [me, partner] = ordered(s, alias);
-  const ended = end(s, "reported", now, [
-    { type: "log", event: "chat.reported", fields: { sessionId: s.setup.sessionId, participant: alias, reason } },
-    { type: "report", reported: partner.device, by: me.device, reason },
-  ]);
+  const ended = end(s, "reported", now, [{ type: "log", event: "chat.reported", fields: { sessionId: s.setup.sessionId, participant: alias, reason } }]);
+  // Filed last: the chat is closed and forgotten whatever the device records answer.
+  ended.effects.push({ type: "report", reported: partner.device, by: me.device, reason });
   return { ...ended, reply: null };
+}
+
+/** A participant's device was banned (by reports from other chats): this chat ends too. */
+export function evict(s: RoomState, device: string, now: number): Step {
+  if (s.kind === "ended") return step(s, [], undefined);
+  const sides = s.kind === "chatting" ? s.participants : [s.setup.owner, s.setup.claimer];
+  return sides.some((p) => p.device === device) ? end(s, "banned", now, []) : step(s, [], undefined);
 }
 
 /** A socket closed or failed; `live` no longer counts it. */

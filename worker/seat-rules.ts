@@ -103,17 +103,9 @@ const step = <R>(state: SeatState, effects: SeatEffect[], reply: R): Step<R> => 
 
 export const queueKeyOfSeat = (s: Live): string => queueKeyOf(s.owner.criteria);
 
-export function entryOf(s: Live): QueueEntry {
-  const { owner } = s;
-  return {
-    ...owner.criteria,
-    seatId: s.seatId,
-    enqueuedAt: owner.enqueuedAt,
-    seenAt: s.listedSeenAt,
-    user: owner.user,
-    device: owner.device,
-    anyLanguage: owner.anyLanguage,
-  };
+export function entryOf({ seatId, listedSeenAt, owner }: Live): QueueEntry {
+  const { criteria, enqueuedAt, user, device, anyLanguage } = owner;
+  return { ...criteria, seatId, enqueuedAt, seenAt: listedSeenAt, user, device, anyLanguage };
 }
 
 /** The newest proof that the owner is there: a poll, or a live waiting socket. */
@@ -206,8 +198,21 @@ export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number
 
 /** The claimer connected to the chat: the seat is given away for good, and the owner told where to go. */
 export function confirm(s: SeatState, sessionId: string, now: number, r: SeatRules): Step<boolean> {
+  // Asked again (a lost answer, a restarted room): the same answer.
+  if (s.kind === "matched" && s.pairing.sessionId === sessionId) return step(s, [], true);
+  // A claimer a little late, before the seat handed itself back, is still welcome: it is here.
   if (s.kind !== "claimed" || s.claim.sessionId !== sessionId) return step(s, [], false);
   return step(matched(s, s.claim.ownerPairing, now, r), handOver(s, s.claim.ownerPairing), true);
+}
+
+/** The room for a claim could not be opened: the claim is undone at once. */
+export function claimFailed(s: SeatState, sessionId: string): Step {
+  return step(s.kind === "claimed" && s.claim.sessionId === sessionId ? unclaimed(s) : s, [], undefined);
+}
+
+/** Back to waiting from a claim that did not become a pairing: the entry never left the list, so the place is kept. */
+function unclaimed({ claim: _, ...rest }: Extract<SeatState, { kind: "claimed" }>): Extract<SeatState, { kind: "waiting" }> {
+  return { ...rest, kind: "waiting", searchingUntil: null };
 }
 
 /** The owner's own search is about to claim an older seat: nobody may claim this one meanwhile. */
@@ -226,8 +231,8 @@ export function endSearch(s: SeatState, found: Pairing | null, now: number, r: S
   return step(matched(s, found, now, r), handOver(s, found), undefined);
 }
 
-/** The owner leaves (Cancel, Stop) or starts a new search that replaces this one. */
-export function leave(s: SeatState, reason: "left" | "superseded"): Step {
+/** The owner leaves (Cancel, Stop), starts a new search that replaces this one, or was banned. */
+export function leave(s: SeatState, reason: "left" | "superseded" | "banned"): Step {
   if (s.kind === "ended") return step(s, [], undefined);
   return step({ kind: "ended", seatId: s.seatId, reason }, ending(s, reason), undefined);
 }
@@ -246,13 +251,12 @@ export function alarm(s: SeatState, now: number, p: Presence, r: SeatRules): Ste
     effects.push({ type: "log", event: "match.expired", fields: { seat: s.seatId, queue: queueKeyOfSeat(s), waitedMs } });
     return step({ kind: "ended", seatId: s.seatId, reason: "expired" }, effects, undefined);
   }
-  let next: SeatState = s;
+  let next: Live = s;
   const effects: SeatEffect[] = [];
   if (s.kind === "claimed" && now >= s.claim.until) {
-    // The claimer never connected: back to waiting, at the same place (the entry never left the list).
-    const { claim: lapsed, ...rest } = s;
-    next = { ...rest, kind: "waiting", searchingUntil: null };
-    effects.push({ type: "log", event: "match.claim_lapsed", fields: { seat: s.seatId, sessionId: lapsed.sessionId }, level: "warn" });
+    // The claimer never connected.
+    next = unclaimed(s);
+    effects.push({ type: "log", event: "match.claim_lapsed", fields: { seat: s.seatId, sessionId: s.claim.sessionId }, level: "warn" });
   }
   if (seen > next.listedSeenAt && now >= next.listedSeenAt + refreshEvery(r)) {
     next = { ...next, listedSeenAt: seen };
@@ -285,15 +289,20 @@ export function greeting(s: SeatState, now: number, r: SeatRules): ServerFrame[]
 export function nextAlarm(s: SeatState, now: number, p: Presence, r: SeatRules): number | null {
   if (s.kind === "ended") return null;
   if (s.kind === "matched") return s.until;
-  const deadlines = [lastSign(s, p) + r.queueTtlMs, s.listedSeenAt + refreshEvery(r)];
+  const seen = lastSign(s, p);
+  const deadlines = [seen + r.queueTtlMs, ...wideningTimes(s.owner, r).filter((at) => at > now)];
+  // Only deadlines with something to do: a past one would wake the seat over and over.
+  if (seen > s.listedSeenAt) deadlines.push(s.listedSeenAt + refreshEvery(r));
   if (s.kind === "claimed") deadlines.push(s.claim.until);
-  if (s.kind === "waiting" && isPresent(s, now, p, r)) deadlines.push(s.searchedAt + r.searchEveryMs);
-  const { enqueuedAt, anyLanguage } = s.owner;
-  for (const after of [r.widening.emotionAfterMs, anyLanguage ? r.widening.languageAfterMs : Infinity]) {
-    if (enqueuedAt + after > now) deadlines.push(enqueuedAt + after);
-  }
+  if (s.kind === "waiting" && isPresent(s, now, p, r)) deadlines.push(Math.max(s.searchedAt + r.searchEveryMs, s.searchingUntil ?? 0));
   return Math.min(...deadlines);
 }
+
+/** When a wait widens: to any emotion, then (if its owner allows it) to any language. */
+const wideningTimes = (owner: Seeker, r: SeatRules): number[] => [
+  owner.enqueuedAt + r.widening.emotionAfterMs,
+  ...(owner.anyLanguage ? [owner.enqueuedAt + r.widening.languageAfterMs] : []),
+];
 
 /**
  * A present waiter searches again now and then, and when its search widens: two waiters who
@@ -301,10 +310,7 @@ export function nextAlarm(s: SeatState, now: number, p: Presence, r: SeatRules):
  */
 function searchDue(s: SeatState, now: number, p: Presence, r: SeatRules): boolean {
   if (s.kind !== "waiting" || !isPresent(s, now, p, r)) return false;
-  const { enqueuedAt, anyLanguage } = s.owner;
-  const widenedSince = [r.widening.emotionAfterMs, anyLanguage ? r.widening.languageAfterMs : Infinity].some(
-    (after) => enqueuedAt + after <= now && enqueuedAt + after > s.searchedAt,
-  );
+  const widenedSince = wideningTimes(s.owner, r).some((at) => at <= now && at > s.searchedAt);
   return widenedSince || now >= s.searchedAt + r.searchEveryMs;
 }
 
@@ -327,15 +333,15 @@ function handOver(s: Live, pairing: Pairing): SeatEffect[] {
   ];
 }
 
+/** The seat's own storage goes first; the list entry (outside I/O that may fail) after: a stale entry only costs a refused claim. */
 function ending(s: Live, reason: CloseReason): SeatEffect[] {
-  const effects: SeatEffect[] = [];
-  if (s.kind !== "matched") {
-    effects.push({ type: "list.remove", entry: entryOf(s) }, { type: "count", event: { kind: "left_queue", queue: queueKeyOfSeat(s) } });
-  }
-  effects.push(
+  const effects: SeatEffect[] = [
     { type: "send", frame: { type: "closed", reason } },
     { type: "close", code: CLOSE.ended, reason: `wait ended: ${reason}` },
     { type: "erase" },
-  );
+  ];
+  if (s.kind !== "matched") {
+    effects.push({ type: "list.remove", entry: entryOf(s) }, { type: "count", event: { kind: "left_queue", queue: queueKeyOfSeat(s) } });
+  }
   return effects;
 }

@@ -8,12 +8,21 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "./errors";
+import { FloodGuard } from "./flood-guard";
 import { log, type LogFields } from "./log";
 import { meter } from "./metering";
 import { CLOSE, ClientFrame, LIMITS, PING, PONG, type ErrorCode, type ParsedClientFrame, type ServerFrame } from "./protocol";
 
-/** Kept in the socket itself, so it survives hibernation. `alias` is null until the socket's `hello`. */
-export type Attachment = { alias: string | null; connectedAt: number };
+/**
+ * Kept in the socket itself, so it survives hibernation. `alias` is null until the socket's
+ * `hello`; `network` is the budget key the worker charged the upgrade to ("" if exempt).
+ */
+export type Attachment = { alias: string | null; connectedAt: number; network: string };
+
+/** Set by the worker on the upgrade it forwards (replacing anything a client sent). */
+export const NETWORK_HEADER = "X-Strangers-Network";
+/** A hello with a wrong token costs its network this many socket upgrades: guessing stops after a few tries. */
+const FAILED_HELLO_COST = 10;
 
 /** One application of the rules. `persist: false`: the state need not be written (see ChatRoom). */
 export type AnyStep<S, E, R> = { state: S; effects: E[]; reply: R; persist?: false };
@@ -28,6 +37,10 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   protected state: S | null = null;
   /** Last frame per socket (pings are answered by the runtime, which keeps their time itself). */
   private readonly lastFrameAt = new Map<WebSocket, number>();
+  /** Frame budgets, per participant (so a reconnect does not refill it) or per socket before its hello. */
+  private readonly budgets = new Map<string | WebSocket, FloodGuard>();
+  /** Sockets already handled as gone: a socket we closed ourselves still reports its close event. */
+  private readonly departed = new WeakSet<WebSocket>();
   private scheduledAlarm: number | null = null;
 
   constructor(
@@ -62,25 +75,43 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     return state;
   }
 
-  async fetch(): Promise<Response> {
+  async fetch(request: Request): Promise<Response> {
     meter(`${this.kind}.event`);
     if (!this.state) return errorResponse(404, "session_not_found", "No such chat or wait.");
     if (this.state.kind === "ended") return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ alias: null, connectedAt: Date.now() } satisfies Attachment);
+    server.serializeAttachment({ alias: null, connectedAt: Date.now(), network: request.headers.get(NETWORK_HEADER) ?? "" } satisfies Attachment);
     const unidentified = this.ctx.getWebSockets().filter((ws) => attachmentOf(ws).alias === null);
     for (const ws of unidentified.slice(0, -MAX_UNIDENTIFIED)) close(ws, CLOSE.unauthorized, "identify with a hello frame first");
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  /**
+   * Every frame the runtime did not answer itself is charged to the sender's budget before it
+   * is even parsed: junk wakes the object like a message does, so it is refused like a flood,
+   * and a sender that keeps going is cut off.
+   */
   async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     meter(`${this.kind}.event`);
-    this.lastFrameAt.set(ws, Date.now());
+    const now = Date.now();
+    this.lastFrameAt.set(ws, now);
+    const { alias } = attachmentOf(ws);
+    const verdict = this.budget(ws, alias, now).take(now);
+    if (verdict === "disconnect") {
+      log("ratelimit.flood_disconnect", { ...this.ids(), participant: alias ?? "unidentified" }, "warn");
+      close(ws, CLOSE.flooding, "too many frames");
+      return this.gone(ws, CLOSE.flooding);
+    }
+    if (verdict === "refuse") {
+      // Named by its clientId when it was a message, so the sender can mark exactly that one unsent; found without parsing.
+      const clientId = typeof data === "string" ? CLIENT_ID.exec(data)?.[1] : undefined;
+      return send(ws, { type: "error", code: "rate_limited", message: "You are sending too fast; that frame was not delivered.", ...(clientId ? { clientId } : {}) });
+    }
     const read = readFrame(data);
     if ("error" in read) return this.reject(ws, read.error.code, read.error.message);
     if (read.frame.type === "ping") return send(ws, PONG);
-    await this.onFrame(ws, read.frame, attachmentOf(ws).alias);
+    await this.onFrame(ws, read.frame, alias);
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -110,7 +141,18 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     this.state = step.state;
     if (step.state.kind !== "ended" && step.state !== before && step.persist !== false) await this.ctx.storage.put("state", step.state);
     await this.schedule(step);
-    for (const effect of step.effects) await this.perform(effect, current);
+    // One failing effect must not skip the others (a report must still close the chat): each
+    // runs, failures are logged, and the first is rethrown once all have run.
+    let failure: unknown = null;
+    for (const effect of step.effects) {
+      try {
+        await this.perform(effect, current);
+      } catch (err) {
+        log("effect.failed", { ...this.ids(), effect: (effect as { type?: string }).type, error: String(err) }, "warn");
+        failure ??= err;
+      }
+    }
+    if (failure !== null) throw failure;
     return step.reply;
   }
 
@@ -152,8 +194,11 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     return Math.max(attachmentOf(ws).connectedAt, pingedAt, this.lastFrameAt.get(ws) ?? 0);
   }
 
+  /** The socket is gone (or being closed by us): its close event, when it comes, changes nothing more. */
   protected forgetSocket(ws: WebSocket): void {
+    this.departed.add(ws);
     this.lastFrameAt.delete(ws);
+    this.budgets.delete(ws);
   }
 
   protected reject(ws: WebSocket, code: ErrorCode, message: string, clientId?: string): void {
@@ -167,12 +212,31 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     close(ws, closeCode, code);
   }
 
+  /** A hello with a token that is not this object's: refused, and charged to the sender's network. */
+  protected async refuseToken(ws: WebSocket): Promise<void> {
+    this.refuse(ws, "invalid_token", "This token does not belong here.", CLOSE.unauthorized);
+    const { network } = attachmentOf(ws);
+    if (!network) return;
+    log("ratelimit.failed_hello", { ...this.ids() }, "warn");
+    for (let i = 0; i < FAILED_HELLO_COST; i++) await this.env.SOCKETS_PER_IP.limit({ key: network });
+  }
+
+  private budget(ws: WebSocket, alias: string | null, now: number): FloodGuard {
+    const key = alias ?? ws;
+    let guard = this.budgets.get(key);
+    if (!guard) this.budgets.set(key, (guard = new FloodGuard(now)));
+    return guard;
+  }
+
   private async gone(ws: WebSocket, code: number): Promise<void> {
+    if (this.departed.has(ws)) return;
     const seenAt = this.lastSeen(ws);
     this.forgetSocket(ws);
     await this.onGone(ws, attachmentOf(ws).alias, code, seenAt);
   }
 }
+
+const CLIENT_ID = /"clientId"\s*:\s*"([A-Za-z0-9_-]{1,64})"/;
 
 /** One client frame, validated; or what is wrong with it, for an `error` frame. */
 export function readFrame(data: string | ArrayBuffer): { frame: ParsedClientFrame } | { error: { code: ErrorCode; message: string } } {

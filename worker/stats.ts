@@ -1,13 +1,14 @@
 /**
- * Stats: live counters for operators, fed by the rooms as things happen, so `/api/stats`
- * reads a few numbers instead of scanning KV. Counts only, never ids or names.
+ * Stats: live counters for operators, fed by seats and rooms as things happen, so
+ * `/api/stats` reads a few numbers instead of scanning KV. Counts only, never ids or names.
  *
- * One object takes every pairing event (about three per chat): well inside a Durable
- * Object's ~1,000 requests/s at this service's scale. Beyond that, shard it by queue.
+ * The counters are spread over STATS_SHARDS objects (each seat or room always reports to the
+ * same one, so its +1 and -1 meet), so no single object takes every event of every chat;
+ * the report adds them up. What the public sees is coarser (`publicView`).
  */
 import { DurableObject } from "cloudflare:workers";
 import { meterReadings } from "./metering";
-import type { StatsSnapshot } from "./protocol";
+import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "./protocol";
 
 export type StatsEvent =
   | { kind: "enqueued"; queue: string }
@@ -24,6 +25,9 @@ type Counters = {
 };
 
 const HOUR_MINUTES = 60;
+export const STATS_SHARDS = 8;
+/** Public counts below this show as "<5": a 1 would tell that someone is alone in a queue. */
+export const SMALL_COUNT = 5;
 
 export class Stats extends DurableObject<Env> {
   private counters: Counters = { waiting: {}, activeRooms: 0, pairings: {}, since: Date.now() };
@@ -42,13 +46,15 @@ export class Stats extends DurableObject<Env> {
       case "enqueued":
         c.waiting[event.queue] = (c.waiting[event.queue] ?? 0) + 1;
         break;
+      case "left_queue": {
+        const left = Math.max(0, (c.waiting[event.queue] ?? 0) - 1);
+        if (left) c.waiting[event.queue] = left;
+        else delete c.waiting[event.queue];
+        break;
+      }
       case "paired":
         c.activeRooms += 1;
         c.pairings[minute] = (c.pairings[minute] ?? 0) + 1;
-        this.leaveQueue(event.queue);
-        break;
-      case "left_queue":
-        this.leaveQueue(event.queue);
         break;
       case "room_closed":
         c.activeRooms = Math.max(0, c.activeRooms - 1);
@@ -58,41 +64,72 @@ export class Stats extends DurableObject<Env> {
     await this.ctx.storage.put("counters", c);
   }
 
-  private leaveQueue(queue: string): void {
-    const left = Math.max(0, (this.counters.waiting[queue] ?? 0) - 1);
-    if (left) this.counters.waiting[queue] = left;
-    else delete this.counters.waiting[queue];
-  }
-
-  snapshot(): Omit<StatsSnapshot, "operations"> {
-    const c = this.counters;
-    const minute = Math.floor(Date.now() / 60_000);
-    const pairingsPerMinute = Object.entries(c.pairings)
-      .map(([m, pairings]) => ({ minute: new Date(Number(m) * 60_000).toISOString(), pairings, m: Number(m) }))
-      .sort((a, b) => a.m - b.m)
-      .map(({ minute, pairings }) => ({ minute, pairings }));
-    return {
-      waiting: c.waiting,
-      waitingTotal: Object.values(c.waiting).reduce((a, b) => a + b, 0),
-      activeRooms: c.activeRooms,
-      pairingsThisMinute: c.pairings[minute] ?? 0,
-      pairingsLastMinute: c.pairings[minute - 1] ?? 0,
-      pairingsPerMinute,
-      since: new Date(c.since).toISOString(),
-    };
+  counts(): Counters {
+    return this.counters;
   }
 }
 
-/** What `/api/stats` serves: the counters, plus this isolate's storage operation counts. */
-export async function statsReport(env: Env): Promise<StatsSnapshot> {
-  return { ...(await statsStub(env).snapshot()), operations: meterReadings() };
-}
+const shard = (env: Env, n: number): DurableObjectStub<Stats> => env.STATS.get(env.STATS.idFromName(`shard-${n}`));
 
-const statsStub = (env: Env): DurableObjectStub<Stats> => env.STATS.get(env.STATS.idFromName("global"));
+/** The shard a seat or room reports to, by its id. */
+function shardOf(id: string): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h % STATS_SHARDS;
+}
 
 /** Counting never holds up a chat, and a lost count is not worth an error. */
-export function count(env: Env, event: StatsEvent): void {
-  statsStub(env)
+export function count(env: Env, event: StatsEvent, reporter: string): void {
+  shard(env, shardOf(reporter))
     .record(event)
     .catch(() => {});
+}
+
+/** Exact counters summed over the shards, for operators and tests; the route serves `publicView` of it. */
+export async function statsReport(env: Env): Promise<StatsSnapshot<number>> {
+  const all = await Promise.all(Array.from({ length: STATS_SHARDS }, (_, n) => shard(env, n).counts()));
+  const waiting: { [queue: string]: number } = {};
+  const pairings: { [minute: string]: number } = {};
+  for (const c of all) {
+    for (const [q, n] of Object.entries(c.waiting)) waiting[q] = (waiting[q] ?? 0) + n;
+    for (const [m, n] of Object.entries(c.pairings)) pairings[m] = (pairings[m] ?? 0) + n;
+  }
+  const minute = Math.floor(Date.now() / 60_000);
+  return {
+    waiting,
+    waitingTotal: Object.values(waiting).reduce((a, b) => a + b, 0),
+    activeRooms: all.reduce((sum, c) => sum + c.activeRooms, 0),
+    pairingsThisMinute: pairings[minute] ?? 0,
+    pairingsLastMinute: pairings[minute - 1] ?? 0,
+    pairingsPerMinute: Object.keys(pairings)
+      .map(Number)
+      .sort((a, b) => a - b)
+      .map((m) => ({ minute: new Date(m * 60_000).toISOString(), pairings: pairings[m] })),
+    since: new Date(Math.min(...all.map((c) => c.since))).toISOString(),
+    operations: meterReadings(),
+  };
+}
+
+/**
+ * What anyone may read: only the queues the page offers (everything else summed as "other", so
+ * nobody can publish a string through it), and small numbers as "<5".
+ */
+export function publicView(report: StatsSnapshot<number>): StatsSnapshot {
+  const coarse = (n: number): number | string => (n > 0 && n < SMALL_COUNT ? `<${SMALL_COUNT}` : n);
+  const known = (queue: string) => {
+    const [mode, emotion, language] = queue.split(":");
+    const offered = (list: readonly string[], value: string) => value === ANY || list.includes(value);
+    return mode === ANY && offered(EMOTIONS, emotion) && offered(LANGUAGES, language);
+  };
+  const waiting: { [queue: string]: number } = {};
+  for (const [queue, n] of Object.entries(report.waiting)) {
+    const bucket = known(queue) ? queue : "other";
+    waiting[bucket] = (waiting[bucket] ?? 0) + n;
+  }
+  return {
+    ...report,
+    waiting: Object.fromEntries(Object.entries(waiting).map(([q, n]) => [q, coarse(n)])),
+    waitingTotal: coarse(report.waitingTotal),
+    activeRooms: coarse(report.activeRooms),
+  };
 }

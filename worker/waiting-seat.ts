@@ -71,14 +71,19 @@ export class WaitingSeat extends SocketObject<SeatState, SeatEffect> {
     if (s && s.kind !== "ended" && s.owner.user === user && s.owner.device === device) await this.apply(rules.leave(s, "superseded"));
   }
 
+  /** From a device record: the owner's device was banned, so its wait ends. */
+  async evict(device: string): Promise<void> {
+    const s = this.state;
+    if (s && s.kind !== "ended" && s.owner.device === device) await this.apply(rules.leave(s, "banned"));
+  }
+
   // ------------------------------------------------------------ the waiting socket
 
   protected async onFrame(ws: WebSocket, frame: ParsedClientFrame, alias: string | null): Promise<void> {
     if (!this.state) return close(ws, CLOSE.ended, "wait ended");
     if (alias === null) {
-      if (frame.type !== "hello" || this.state.kind === "ended" || frame.token !== this.state.token) {
-        return this.refuse(ws, "invalid_token", "The first frame must be a hello with this wait's ticket token.", CLOSE.unauthorized);
-      }
+      if (frame.type !== "hello") return this.refuse(ws, "invalid_frame", 'The first frame must be {"type":"hello","token":…}.', CLOSE.unauthorized);
+      if (this.state.kind === "ended" || frame.token !== this.state.token) return this.refuseToken(ws);
       this.adopt(ws, OWNER);
       // A newer socket (a refresh) takes over.
       for (const other of this.sockets(OWNER)) if (other !== ws) close(other, CLOSE.replaced, "replaced by a newer connection");
@@ -115,7 +120,13 @@ export class WaitingSeat extends SocketObject<SeatState, SeatEffect> {
       case "list.remove":
         return this.bestEffort("list.remove", () => this.list.remove(e.entry));
       case "room.open":
-        return roomStub(this.env, e.setup.sessionId).open(e.setup);
+        try {
+          return await roomStub(this.env, e.setup.sessionId).open(e.setup);
+        } catch (err) {
+          // No room, no claim: the seat is offered again at once, and the claimer tries the next one.
+          await this.apply(rules.claimFailed(this.state!, e.setup.sessionId));
+          throw err;
+        }
       case "send":
         for (const ws of this.sockets(OWNER)) send(ws, e.frame);
         return;
@@ -127,7 +138,7 @@ export class WaitingSeat extends SocketObject<SeatState, SeatEffect> {
       case "log":
         return log(e.event, e.fields, e.level);
       case "count":
-        return count(this.env, e.event);
+        return count(this.env, e.event, this.state!.seatId);
       case "erase":
         return this.erase();
     }

@@ -129,6 +129,7 @@ const ENDED_TEXT: Record<Exclude<EndReason, "you_left">, string> = {
   expired: "The chat expired.",
   partner_missing: "The stranger never showed up.",
   superseded: "This chat was replaced by a newer one.",
+  banned: "This chat ended: someone in it was banned after reports from other people.",
   replaced: "This chat continues in another tab.",
   unavailable: "This chat is no longer available.",
 };
@@ -250,8 +251,42 @@ client.on("ended", ({ reason }) => {
 client.on("error", (error) => {
   // While reconnecting, an unreachable server is expected: say so in the status line, not an alert.
   if (client.status === "reconnecting" && error.code === "unreachable") return setStatusLine("Can't reach the server — retrying…");
+  if ((error.code === "bot_check_required" || error.code === "bot_check_failed") && error.siteKey) return void humanCheck(error.siteKey);
   showError(error);
 });
+
+type Turnstile = { render(container: HTMLElement, options: { sitekey: string; callback(token: string): void }): string; remove(id: string): void };
+
+/**
+ * The operator turned on the human check (Cloudflare Turnstile): show its widget, then search
+ * with its token. Its script is only loaded when the server asks, so the page loads nothing
+ * from elsewhere otherwise.
+ */
+async function humanCheck(siteKey: string): Promise<void> {
+  const box = $("human-check");
+  box.hidden = false;
+  const turnstile = await loadTurnstile();
+  box.replaceChildren();
+  const widget = turnstile.render(box, {
+    sitekey: siteKey,
+    callback: (token) => {
+      turnstile.remove(widget);
+      box.hidden = true;
+      void client.match(criteria(), { turnstileToken: token });
+    },
+  });
+}
+
+function loadTurnstile(): Promise<Turnstile> {
+  const g = globalThis as { turnstile?: Turnstile };
+  if (g.turnstile) return Promise.resolve(g.turnstile);
+  return new Promise((resolve, reject) => {
+    const script = Object.assign(document.createElement("script"), { src: "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit", async: true });
+    script.onload = () => resolve(g.turnstile!);
+    script.onerror = () => reject(new Error("the human check could not load"));
+    document.head.append(script);
+  });
+}
 
 // ---------------------------------------------------------------- user actions
 

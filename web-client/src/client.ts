@@ -78,6 +78,8 @@ export type ClientError = {
   status?: number;
   retryAfterSeconds?: number;
   until?: string;
+  /** With `bot_check_required` / `bot_check_failed`: the Turnstile site key to render the check with. */
+  siteKey?: string;
 };
 
 export type ClientEvents = {
@@ -187,18 +189,21 @@ export class ChatClient {
     return true;
   }
 
-  /** Looks for a stranger. Resolves once the search is under way (or refused: see `error`). */
-  async match(criteria: Criteria): Promise<void> {
+  /**
+   * Looks for a stranger. Resolves once the search is under way (or refused: see `error`). When
+   * the server asked for a human check (`bot_check_required`), pass the Turnstile token here.
+   */
+  async match(criteria: Criteria, { turnstileToken }: { turnstileToken?: string } = {}): Promise<void> {
     this.leave();
     this.reset();
     this.criteria = criteria;
     this.phase = { kind: "searching" };
     this.setStatus("searching");
     const epoch = this.epoch;
-    const res = await this.post();
+    const res = await this.post({ turnstileToken });
     if (epoch !== this.epoch) {
-      // Cancelled while the request was in flight: give back what it got.
-      if (isResponse(res)) this.farewell(res.matched ? { url: res.wsUrl, token: res.token } : { url: res.wsUrl, token: ticketToken(res.ticket) });
+      // Cancelled while the request was in flight: end the wait it opened (a seat it claimed just lapses).
+      if (isResponse(res) && !res.matched) this.farewell({ url: res.wsUrl, token: ticketToken(res.ticket) });
       return;
     }
     if (isResponse(res)) this.onMatchResponse(res);
@@ -215,10 +220,11 @@ export class ChatClient {
   /** Ends the chat for both sides (Stop), or the wait. */
   leave(): void {
     const phase = this.phase;
-    if (phase.kind === "waiting" || phase.kind === "chatting") {
-      const leave = frame({ type: "leave" });
-      if (!this.socket?.send(leave)) this.farewell(phase.kind === "waiting" ? { url: phase.wsUrl, token: ticketToken(phase.ticket) } : { url: phase.pairing.wsUrl, token: phase.pairing.token });
-    }
+    const sent = (phase.kind === "waiting" || phase.kind === "chatting") && this.socket?.send(frame({ type: "leave" }));
+    // Without an open socket, say it on a one-off one; but never to a chat never joined: saying hello
+    // there would make the pairing real, while silence lets it lapse and gives the stranger their place back.
+    if (!sent && phase.kind === "waiting") this.farewell({ url: phase.wsUrl, token: ticketToken(phase.ticket) });
+    if (!sent && phase.kind === "chatting" && this.you !== null) this.farewell({ url: phase.pairing.wsUrl, token: phase.pairing.token });
     this.abandon();
     this.forget();
     if (phase.kind === "chatting") this.end("you_left");
@@ -277,8 +283,8 @@ export class ChatClient {
 
   // ------------------------------------------------------------ matching
 
-  private async post(ticket?: string): Promise<MatchResponse | ClientError> {
-    const body: MatchRequest = { ...this.opts.identity, ...this.criteria, ...(ticket ? { ticket } : {}) };
+  private async post(extra: Pick<MatchRequest, "ticket" | "turnstileToken"> = {}): Promise<MatchResponse | ClientError> {
+    const body: MatchRequest = { ...this.opts.identity, ...this.criteria, ...extra };
     let res: Awaited<ReturnType<FetchLike>>;
     try {
       res = await this.opts.fetch(new URL("/api/match", this.opts.baseUrl).toString(), {
@@ -299,6 +305,7 @@ export class ChatClient {
       status: res.status,
       ...(retryAfter ? { retryAfterSeconds: retryAfter } : {}),
       ...(error?.until ? { until: error.until } : {}),
+      ...(error?.siteKey ? { siteKey: error.siteKey } : {}),
     };
   }
 
@@ -320,20 +327,20 @@ export class ChatClient {
     this.setStatus("searching");
     this.emit("waiting", { widening: w.widening });
     const epoch = this.epoch;
+    let superseded = false;
     this.socket = this.connect(w.wsUrl, ticketToken(w.ticket), {
       frame: (f) => {
+        if (f.type === "waiting") this.socket?.markHealthy();
         if (f.type === "matched") this.chat(pairingOf(f));
+        // The same user on the same device searched again elsewhere (a duplicated tab): that search wins.
+        if (f.type === "closed" && f.reason === "superseded") superseded = true;
       },
       closed: (code) => {
         if (epoch !== this.epoch) return "stop";
+        if (code === CLOSE.replaced || superseded) return this.stop("replaced");
         // Matched (the frame normally came first), or the wait ended or is unknown: a poll says what next.
         if (code === CLOSE.matched || code === CLOSE.ended || code === CLOSE.unauthorized) {
           this.schedulePoll(0);
-          return "stop";
-        }
-        if (code === CLOSE.replaced) {
-          this.abandon();
-          this.end("replaced");
           return "stop";
         }
         return "reconnect";
@@ -350,7 +357,7 @@ export class ChatClient {
       if (epoch !== this.epoch || phase.kind !== "waiting") return;
       // An open waiting socket already keeps us offered and brings the pairing: no request needed.
       if (this.socket?.isOpen) return this.schedulePoll(phase.pollAfterMs);
-      const res = await this.post(phase.ticket);
+      const res = await this.post({ ticket: phase.ticket });
       if (epoch !== this.epoch) return;
       if (isResponse(res)) return this.onMatchResponse(res);
       // A blip keeps us waiting; a refusal (ban, bad input) ends the search.
@@ -388,6 +395,7 @@ export class ChatClient {
     if (!pairing) return;
     switch (f.type) {
       case "welcome":
+        this.socket?.markHealthy();
         this.you = f.you.id;
         this.refusals = 0;
         this.partnerJoined ||= f.partner.online;
@@ -428,22 +436,28 @@ export class ChatClient {
     if (code === CLOSE.replaced) return this.stop("replaced");
     if (code === CLOSE.ended) {
       // The stranger never showed up: that is not the end of this person's search.
-      if (this.closedReason === "partner_missing" && !this.partnerJoined) {
-        this.forget();
-        void this.match(this.criteria);
-        return "stop";
-      }
+      if (this.closedReason === "partner_missing" && !this.partnerJoined) return this.searchAgain();
       return this.stop(this.closedReason === "reported" && this.reportSent ? "you_reported" : (this.closedReason ?? "left"));
     }
-    if (code === CLOSE.unauthorized) return this.stop("unavailable");
+    if (code === CLOSE.unauthorized) return this.you === null ? this.searchAgain() : this.stop("unavailable");
     if (code === CLOSE.flooding) return "reconnect_slowly";
     if (!opened) {
       const reachable = await this.apiReachable();
       if (epoch !== this.epoch) return "stop";
       if (!reachable) this.emit("error", { code: "unreachable", message: "Can't reach the server. Trying again…" });
-      else if (++this.refusals >= REFUSALS_BEFORE_GIVING_UP) return this.stop("unavailable");
+      // A chat that refuses while the API answers is gone. One never joined fell through before it began: look again.
+      else if (++this.refusals >= REFUSALS_BEFORE_GIVING_UP) return this.you === null ? this.searchAgain() : this.stop("unavailable");
     }
     return "reconnect";
+  }
+
+  /** The pairing fell through before the chat began: search again, as if nothing happened (no farewell, no "ended"). */
+  private searchAgain(): "stop" {
+    this.abandon();
+    this.forget();
+    this.phase = { kind: "idle" };
+    void this.match(this.criteria);
+    return "stop";
   }
 
   private stop(reason: EndReason): "stop" {

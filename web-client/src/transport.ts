@@ -48,6 +48,9 @@ export class ReconnectingSocket {
   private attempt = 0;
   private stopped = false;
   private lastHeardAt = 0;
+  private openedAt = 0;
+  /** Whether the server answered this connection's hello (anything but a pong). */
+  private answered = false;
   private heartbeat: Timer | undefined;
   private retry: Timer | undefined;
   private readonly heartbeatMs: number;
@@ -88,6 +91,11 @@ export class ReconnectingSocket {
     if (ws && ws.readyState <= OPEN) ws.close(code);
   }
 
+  /** The session got what it came for (a welcome): the next drop starts the backoff afresh. */
+  markHealthy(): void {
+    this.attempt = 0;
+  }
+
   /** Skips the backoff wait, e.g. when the device says it is back online. */
   reconnectNow(): void {
     if (this.stopped || this.ws) return;
@@ -102,16 +110,17 @@ export class ReconnectingSocket {
     ws.addEventListener("open", () => {
       if (this.ws !== ws) return;
       opened = true;
-      this.lastHeardAt = Date.now();
+      this.answered = false;
+      this.openedAt = this.lastHeardAt = Date.now();
       ws.send(this.options.hello);
       this.startHeartbeat(ws);
     });
     ws.addEventListener("message", (event: { data: unknown }) => {
       if (this.ws !== ws || typeof event.data !== "string") return;
       this.lastHeardAt = Date.now();
-      // A welcome (or any frame after hello) means the connection works: the next drop starts the backoff afresh.
-      this.attempt = 0;
-      if (event.data !== PONG) this.handlers.frame(event.data);
+      if (event.data === PONG) return;
+      this.answered = true;
+      this.handlers.frame(event.data);
     });
     ws.addEventListener("close", (event: { code: number }) => {
       if (this.ws !== ws) return;
@@ -128,7 +137,8 @@ export class ReconnectingSocket {
     this.attempt += 1;
     const delayMs = this.backoff();
     this.handlers.reconnecting?.(this.attempt, delayMs);
-    this.retry = setTimeout(() => !this.stopped && this.connect(), delayMs);
+    // reconnectNow may have connected meanwhile.
+    this.retry = setTimeout(() => !this.stopped && !this.ws && this.connect(), delayMs);
   }
 
   /** Exponential backoff with equal jitter: never instant, never in lockstep with other clients. */
@@ -141,7 +151,9 @@ export class ReconnectingSocket {
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => {
       if (this.ws !== ws) return this.stopHeartbeat();
-      if (Date.now() - this.lastHeardAt > this.heartbeatMs * SILENT_HEARTBEATS) {
+      // Pongs alone do not make a connection useful: one that never answered its hello is as dead.
+      const silentSince = this.answered ? this.lastHeardAt : this.openedAt;
+      if (Date.now() - silentSince > this.heartbeatMs * SILENT_HEARTBEATS) {
         // A dead network can leave a socket "open" for minutes: give up on it ourselves.
         this.ws = null;
         ws.close(1000);

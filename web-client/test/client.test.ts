@@ -3,13 +3,13 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE } from "../../worker/protocol";
 import { memoryStore } from "../src/client";
-import { newClient, uniqueLanguage, workerFetch } from "./workerd";
+import { newClient, uniqueMode, workerFetch } from "./workerd";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
 /** Two clients paired in a queue of their own; Ana waits first, so she gets the push. */
 async function pairedClients(anaOptions: Parameters<typeof newClient>[0] = {}) {
-  const criteria = { emotion: "😊", language: uniqueLanguage() };
+  const criteria = { emotion: "😊", mode: uniqueMode() };
   const ana = newClient(anaOptions);
   const ben = newClient();
   await ana.client.match({ ...criteria, userName: "Ana" });
@@ -123,15 +123,15 @@ describe("ChatClient against the real worker", () => {
 
   it("resumes a wait after a refresh and is still paired", async () => {
     const store = memoryStore();
-    const language = uniqueLanguage();
+    const mode = uniqueMode();
     const ana = newClient({ store });
-    await ana.client.match({ language, userName: "Ana" });
+    await ana.client.match({ mode, userName: "Ana" });
     ana.client.close();
     const refreshed = newClient({ store, identity: ana.identity });
     expect(await refreshed.client.resume()).toBe(true);
     expect(refreshed.client.status).toBe("searching");
     const ben = newClient();
-    await ben.client.match({ language, userName: "Ben" });
+    await ben.client.match({ mode, userName: "Ben" });
     await refreshed.until("paired", () => refreshed.client.status === "chatting");
     expect(refreshed.of("paired")[0].partner.name).toBe("Ben");
     refreshed.client.close();
@@ -170,16 +170,16 @@ describe("ChatClient against the real worker", () => {
 
   // In these tests the search widens to any feeling after 1 s and to any language after 2 s (vitest.config.ts).
   it("says when a wait widens, and tells both sides a feeling was relaxed to pair them", async () => {
-    const language = uniqueLanguage();
+    const mode = uniqueMode();
     const ana = newClient();
     const ben = newClient();
     const before = Date.now();
-    await ana.client.match({ emotion: "😊", language, userName: "Ana" });
+    await ana.client.match({ emotion: "😊", mode, userName: "Ana" });
     const { widening } = ana.of("waiting")[0];
     expect(widening.emotionAt).toBeGreaterThanOrEqual(before + 500);
     expect(widening.emotionAt).toBeLessThanOrEqual(Date.now() + 1000);
     expect(widening.languageAt).toBeNull();
-    await ben.client.match({ emotion: "😢", language, userName: "Ben" });
+    await ben.client.match({ emotion: "😢", mode, userName: "Ben" });
     await ana.until("Ana paired", () => ana.client.status === "chatting", 10_000);
     await ben.until("Ben paired", () => ben.client.status === "chatting", 10_000);
     expect(ana.of("paired")[0].relaxed).toEqual(["emotion"]);
@@ -189,13 +189,14 @@ describe("ChatClient against the real worker", () => {
   });
 
   it("pairs across languages only when asked to, and remembers that over a refresh", async () => {
+    const mode = uniqueMode();
     const store = memoryStore();
     const ana = newClient({ store });
     const ben = newClient();
-    await ana.client.match({ emotion: "😊", language: uniqueLanguage(), anyLanguage: true, userName: "Ana" });
+    await ana.client.match({ emotion: "😊", mode, language: "es", anyLanguage: true, userName: "Ana" });
     const { widening } = ana.of("waiting")[0];
     expect(widening.languageAt).toBeGreaterThan(widening.emotionAt);
-    await ben.client.match({ emotion: "😊", language: uniqueLanguage(), anyLanguage: true, userName: "Ben" });
+    await ben.client.match({ emotion: "😊", mode, language: "de", anyLanguage: true, userName: "Ben" });
     await ana.until("Ana paired", () => ana.client.status === "chatting", 10_000);
     await ben.until("Ben paired", () => ben.client.status === "chatting", 10_000);
     expect(ana.of("paired")[0].relaxed).toEqual(["language"]);

@@ -109,5 +109,5 @@ export function probe(client: ChatClient) {
   };
 }
 
-/** A queue of its own for one test, so tests cannot pair across each other. */
-export const uniqueLanguage = () => `c${crypto.randomUUID().slice(0, 8)}`;
+/** A mode of its own for one test (modes are free, languages are real tags), so tests cannot pair across each other. */
+export const uniqueMode = () => `c${crypto.randomUUID().slice(0, 8)}`;

@@ -1,0 +1,268 @@
+/**
+ * Each attack the review and the black-box probes found, failing: one test per item of the
+ * README's security table. Rate-limit windows are fixed 10 s windows, so counting tests send
+ * enough to cross at most one boundary and still see refusals.
+ */
+import { env, exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { networkKey, networkOf } from "../worker/client-address";
+import { timings } from "../worker/config";
+import { fingerprint } from "../worker/identity";
+import { CLOSE } from "../worker/protocol";
+import { waitingListFor } from "../worker/waiting-list";
+import { connect, match, matched, newUser, pairUp, postMatch, sleep, ticketToken, uniqueMode, untilClosed, upgrade, wait, waitOnSocket, waitUntil } from "./helpers";
+
+const waitingIn = async (mode: string) => (await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now())).length;
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("a foreign web page", () => {
+  it("cannot enqueue its visitors: a form-style POST is refused before anything happens", async () => {
+    const mode = uniqueMode();
+    const simple = { "Content-Type": "text/plain" };
+    const foreign = await postMatch(newUser({ mode }), { headers: { ...simple, Origin: "https://evil.example" } });
+    expect(foreign.status).toBe(403);
+    expect(await foreign.json()).toMatchObject({ error: { code: "origin_not_allowed" } });
+    const textPlain = await postMatch(newUser({ mode }), { headers: simple });
+    expect(textPlain.status).toBe(415);
+    expect(await textPlain.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
+    // Even as JSON, the foreign origin is refused on every method.
+    expect((await postMatch(newUser({ mode }), { headers: { Origin: "https://evil.example" } })).status).toBe(403);
+    expect((await exports.default.fetch("http://chat.test/api/stats", { headers: { Origin: "https://evil.example" } })).status).toBe(403);
+    expect(await waitingIn(mode)).toBe(0);
+    // The page's own origin and the allowed ones work.
+    expect((await postMatch(newUser({ mode }), { headers: { Origin: "https://app.example" } })).status).toBe(200);
+  });
+});
+
+describe("junk frames", () => {
+  it("are charged to the sender's budget before parsing: refused, then the socket is cut off like a flood", async () => {
+    const { aliceChat: alice, bobChat: bob } = await pairUp();
+    for (let i = 0; i < 400; i++) alice.send("x");
+    const { code, frames } = await untilClosed(alice);
+    expect(code).toBe(CLOSE.flooding);
+    const errors = frames.filter((f) => f.type === "error");
+    // Parsed (and answered "invalid_frame") only within the burst; then refused unread.
+    expect(errors.filter((f) => f.code === "invalid_frame").length).toBeLessThanOrEqual(20);
+    expect(errors.filter((f) => f.code === "rate_limited").length).toBeGreaterThan(0);
+    expect(errors.length).toBeLessThan(100);
+    // The partner is untouched.
+    bob.send({ type: "message", text: "still fine" });
+    expect(await bob.next("message")).toMatchObject({ text: "still fine" });
+  });
+
+  it("count whatever they are: a ping spelled differently from the runtime's, or binary", async () => {
+    const { aliceChat: alice } = await pairUp();
+    // A burst of 20, then 40 refusals tolerated: 80 frames are past both.
+    for (let i = 0; i < 40; i++) alice.send('{ "type": "ping" }');
+    for (let i = 0; i < 40; i++) alice.ws.send(new Uint8Array([1]));
+    expect((await untilClosed(alice)).code).toBe(CLOSE.flooding);
+  });
+
+  it("from a socket that never said hello are cut off too", async () => {
+    const { bobMatch } = await pairUp();
+    const stranger = await connect(bobMatch.wsUrl, null, { hello: false });
+    for (let i = 0; i < 100; i++) stranger.send('{"type":"message","text":"hi"}');
+    expect([CLOSE.unauthorized, CLOSE.flooding]).toContain((await untilClosed(stranger)).code);
+  });
+});
+
+describe("text that is not text", () => {
+  it.each([
+    ["language", '{"userId":"u1","deviceId":"d1","language":"\\ud800"}'],
+    ["emotion", '{"userId":"u1","deviceId":"d1","emotion":"\\udc00x"}'],
+    ["userName", '{"userId":"u1","deviceId":"d1","userName":"a\\ud83d"}'],
+    ["userId", '{"userId":"\\ud800","deviceId":"d1"}'],
+    ["userName", '{"userId":"u1","deviceId":"d1","userName":"tab\\tname"}'],
+    ["userName", '{"userId":"u1","deviceId":"d1","userName":"Ali\\u202ece"}'],
+    ["language", '{"userId":"u1","deviceId":"d1","language":"!!"}'],
+    ["mode", '{"userId":"u1","deviceId":"d1","mode":"a b"}'],
+  ])("is a 400 naming %s, never a 500", async (field, body) => {
+    const res = await postMatch(body);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "invalid_body", message: expect.stringMatching(new RegExp(`^${field}`)) } });
+  });
+
+  it("keeps what real names and feelings need: joiners in emoji sequences and scripts", async () => {
+    const mode = uniqueMode();
+    await wait(newUser({ mode, emotion: "👩‍💻", userName: "मैं‌ हूँ" }));
+    const seat = await matched(newUser({ mode, emotion: "👩‍💻" }));
+    expect(seat.partnerName).toBe("मैं‌ हूँ");
+  });
+});
+
+describe("limits key on what an attacker cannot choose", () => {
+  it("counts an IPv6 address by its /64 and an IPv4 address whole", () => {
+    expect(networkOf("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+    expect(networkOf("2001:DB8:1:2:ffff:ffff:ffff:ffff")).toBe("2001:db8:1:2::/64");
+    expect(networkOf("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(networkOf("::ffff:203.0.113.9")).toBe("203.0.113.9");
+    expect(networkOf("203.0.113.9")).toBe("203.0.113.9");
+  });
+
+  it("exempts a missing or loopback address only in local development, and never silently", () => {
+    const request = (ip?: string) => new Request("http://x/", { headers: ip ? { "CF-Connecting-IP": ip } : {} });
+    expect(networkKey(request(), { LOCAL_DEVELOPMENT: "true" })).toBeNull();
+    expect(networkKey(request("127.0.0.1"), { LOCAL_DEVELOPMENT: "true" })).toBeNull();
+    expect(networkKey(request(), { LOCAL_DEVELOPMENT: "false" })).toBe("no-address");
+    expect(networkKey(request("127.0.0.1"), { LOCAL_DEVELOPMENT: "false" })).toBe("127.0.0.1");
+  });
+
+  it("gives one /64 one match budget, however many addresses it rotates through", async () => {
+    const mode = uniqueMode();
+    const statuses: number[] = [];
+    // 120 per 10 s in fixed windows: 260 requests from one /64 cross at most one boundary.
+    for (let i = 0; i < 260; i++) {
+      const res = await postMatch(newUser({ mode }), { headers: { "CF-Connecting-IP": `2001:db8:77:1::${(i + 1).toString(16)}` } });
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20);
+    expect((await postMatch(newUser({ mode }), { headers: { "CF-Connecting-IP": "2001:db8:77:2::1" } })).status).toBe(200);
+  });
+
+  it("limits socket upgrades per address, and a wrong token costs ten of them", async () => {
+    const { bobMatch } = await pairUp();
+    const attacker = { "CF-Connecting-IP": "203.0.113.66" };
+    // Three guesses: each refused, each charged ten upgrades.
+    for (let i = 0; i < 3; i++) {
+      const guess = await connect(bobMatch.wsUrl, "guess".repeat(8), { headers: attacker });
+      expect((await untilClosed(guess)).code).toBe(CLOSE.unauthorized);
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await upgrade(bobMatch.wsUrl, { Upgrade: "websocket", ...attacker })).status);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    // Someone else is not affected.
+    expect((await upgrade(bobMatch.wsUrl, { Upgrade: "websocket", "CF-Connecting-IP": "203.0.113.67" })).status).toBe(101);
+  });
+});
+
+describe("secrets stay out of URLs and logs", () => {
+  it("never puts a ticket or token in a URL, and never logs one", async () => {
+    const lines: string[] = [];
+    for (const level of ["log", "warn", "error"] as const) {
+      const original = console[level].bind(console);
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        lines.push(args.map(String).join(" "));
+        original(...args);
+      });
+    }
+    const mode = uniqueMode();
+    const { waiting, socket } = await waitOnSocket(newUser({ mode }));
+    const seat = await matched(newUser({ mode }));
+    const chat = await connect(seat.wsUrl, seat.token);
+    await chat.next("welcome");
+    const told = await socket.next("matched");
+    await (await connect(told.wsUrl, told.token)).next("welcome");
+    chat.send({ type: "leave" });
+    await chat.closed;
+    for (const url of [waiting.wsUrl, seat.wsUrl, told.wsUrl]) expect(url).not.toMatch(/token|ticket/);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const secret of [ticketToken(waiting.ticket), seat.token, told.token]) {
+      expect(lines.filter((l) => l.includes(secret))).toEqual([]);
+    }
+  });
+});
+
+describe("queues cannot be split or starved", () => {
+  it("lets junk waits in another language use none of the any-language search", async () => {
+    const mode = uniqueMode();
+    // What an attacker with many addresses could build: 3,100 live waits that never widen, in a
+    // language that sorts first; more than a search reads (three pages of 1,000 keys).
+    const now = Date.now();
+    await Promise.all(
+      Array.from({ length: 3100 }, (_, i) => {
+        const junk = { mode, emotion: "any", language: "aa", seatId: `junk${String(i).padStart(8, "0")}`, enqueuedAt: now, seenAt: now, user: `u${i}`, device: `d${i}`, anyLanguage: false };
+        return env.QUEUE.put(`q/${mode}/aa/any/${now.toString(36).padStart(9, "0")}.${junk.seatId}`, "", { metadata: junk, expirationTtl: 60 });
+      }),
+    );
+    const ana = newUser({ mode, language: "es", anyLanguage: true, userName: "Ana" });
+    const ben = newUser({ mode, language: "de", anyLanguage: true });
+    const anaWait = await wait(ana);
+    const benWait = await wait(ben);
+    let paired = false;
+    for (let i = 0; i < 12 && !paired; i++) {
+      await sleep(400);
+      const [a, b] = await Promise.all([match({ ...ana, ticket: anaWait.ticket }), match({ ...ben, ticket: benWait.ticket })]);
+      paired = a.matched || b.matched;
+    }
+    expect(paired).toBe(true);
+  }, 60_000);
+});
+
+describe("fingerprints", () => {
+  it("are keyed HMACs: knowing a raw id is not enough to compute one", async () => {
+    const id = "device-known-to-an-attacker";
+    const sha256 = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const ours = await fingerprint(env, id);
+    expect(sha256.startsWith(ours)).toBe(false);
+    expect(ours).not.toBe(await fingerprint({ FINGERPRINT_SECRET: "another secret" }, id));
+    expect(ours).toBe(await fingerprint(env, id));
+    await expect(fingerprint({}, id)).rejects.toThrow(/FINGERPRINT_SECRET/);
+    // What is stored is the HMAC.
+    const mode = uniqueMode();
+    const user = newUser({ mode, deviceId: id });
+    await wait(user);
+    const [entry] = await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now());
+    expect(entry.device).toBe(ours);
+  });
+});
+
+describe("a ban", () => {
+  it("also ends the banned device's open wait and chat", async () => {
+    const troll = newUser({ userName: "Troll" });
+    /** Troll waits on its socket; `other` claims the seat and joins. */
+    const chatWithTroll = async (other = newUser()) => {
+      const mode = uniqueMode();
+      const { socket } = await waitOnSocket({ ...troll, mode });
+      const seat = await matched({ ...other, mode });
+      const theirs = await connect(seat.wsUrl, seat.token);
+      await theirs.next("welcome");
+      const told = await socket.next("matched");
+      const trolls = await connect(told.wsUrl, told.token);
+      await trolls.next("welcome");
+      return { theirs, trolls };
+    };
+    const report = async (c: Awaited<ReturnType<typeof chatWithTroll>>) => {
+      c.theirs.send({ type: "report", reason: "harassment" });
+      await c.theirs.next("closed");
+    };
+    await report(await chatWithTroll());
+    await report(await chatWithTroll());
+    const third = await chatWithTroll();
+    const open = await chatWithTroll();
+    const openWait = await waitOnSocket({ ...troll, mode: uniqueMode() });
+    await report(third);
+
+    expect(await open.theirs.next("closed")).toMatchObject({ reason: "banned" });
+    expect((await open.trolls.closed).code).toBe(CLOSE.ended);
+    expect(await openWait.socket.next("closed")).toMatchObject({ reason: "banned" });
+    expect((await postMatch({ ...troll, mode: uniqueMode() })).status).toBe(403);
+  });
+});
+
+describe("KV's one write per second per key", () => {
+  it("cannot break a pairing halfway: a refused delete is retried, and the seat's own state comes first", async () => {
+    // A stand-in for KV's limit: a second write to one key within a second is refused with 429.
+    const lastWrite = new Map<string, number>();
+    const guard = (key: string) => {
+      const now = Date.now();
+      if (now - (lastWrite.get(key) ?? 0) < 1000) throw new Error("KV PUT failed: 429 Too Many Requests");
+      lastWrite.set(key, now);
+    };
+    const put = env.QUEUE.put.bind(env.QUEUE);
+    const del = env.QUEUE.delete.bind(env.QUEUE);
+    vi.spyOn(env.QUEUE, "put").mockImplementation(async (key: string, ...rest: unknown[]) => (guard(key), put(key, ...(rest as [never]))));
+    vi.spyOn(env.QUEUE, "delete").mockImplementation(async (key: string) => (guard(key), del(key)));
+
+    const mode = uniqueMode();
+    const { socket } = await waitOnSocket(newUser({ mode }));
+    // Claimed and confirmed within the second after the seat's put: the delete hits the limit.
+    const seat = await matched(newUser({ mode }));
+    const chat = await connect(seat.wsUrl, seat.token);
+    await chat.next("welcome");
+    await socket.next("matched");
+    expect(env.QUEUE.delete).toHaveBeenCalled();
+    // Retried after the second: the queue is empty, nobody is left half-paired.
+    await waitUntil(async () => (await waitingIn(mode)) === 0, 4000, "the entry to leave the list");
+  });
+});
