@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -29,6 +29,8 @@ export type LocalServer = {
   /** The processes that serve requests (the workerd processes), for RSS, CPU and open files. */
   serverPids(): number[];
   stop(): Promise<void>;
+  /** "workerd" only: the bundle it runs (its `// path` comments name each source module). */
+  bundle?: string;
 };
 
 export type ServiceOptions = {
@@ -36,7 +38,15 @@ export type ServiceOptions = {
   runtime?: "wrangler" | "workerd";
   /** Overrides of wrangler.toml's [vars]. */
   vars?: Record<string, string>;
+  /** "workerd" only: open workerd's V8 inspector on this port (the profiler's way in). */
+  inspectorPort?: number;
+  /** "workerd" only: which worker, by its wrangler config: the service (default) or the bench's reference room. */
+  config?: typeof SERVICE_CONFIG | typeof REFERENCE_CONFIG;
 };
+
+export const SERVICE_CONFIG = "wrangler.toml";
+/** The bench's second reference: a minimal hibernating relay room on the same runtime (reference/relay-room.ts). */
+export const REFERENCE_CONFIG = "load-tests/reference/wrangler.toml";
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -66,7 +76,7 @@ function stateRoot(): string {
  */
 function snapshot(dir: string): string {
   const app = join(dir, "app");
-  for (const path of ["worker", "wrangler.toml", "web-client/dist"]) {
+  for (const path of ["worker", "wrangler.toml", "web-client/dist", "load-tests/reference"]) {
     if (existsSync(join(ROOT, path))) cpSync(join(ROOT, path), join(app, path), { recursive: true });
   }
   // The assets directory named in wrangler.toml must exist even before the web client is built.
@@ -78,7 +88,10 @@ function snapshot(dir: string): string {
 export async function startService(options: ServiceOptions = {}): Promise<LocalServer> {
   const state = mkdtempSync(join(stateRoot(), "lt-service-"));
   try {
-    const server = await (options.runtime === "workerd" ? startWorkerd : startWrangler)(state, options.vars ?? {});
+    const server =
+      options.runtime === "workerd"
+        ? await startWorkerd(state, options.config ?? SERVICE_CONFIG, options.vars ?? {}, options.inspectorPort)
+        : await startWrangler(state, options.vars ?? {});
     return {
       ...server,
       stop: async () => {
@@ -119,7 +132,7 @@ async function startWrangler(state: string, vars: Record<string, string>): Promi
   return server;
 }
 
-async function startWorkerd(state: string, vars: Record<string, string>): Promise<LocalServer> {
+async function startWorkerd(state: string, config: string, vars: Record<string, string>, inspectorPort?: number): Promise<LocalServer> {
   const port = await freePort();
   const app = snapshot(state);
   // Loaded here, not at the top: the smoke and the e2e tests never need them.
@@ -129,7 +142,7 @@ async function startWorkerd(state: string, vars: Record<string, string>): Promis
     import("wrangler"),
   ]);
   // Bindings, vars, SQLite classes, rate limits and assets exactly as `wrangler dev` reads them.
-  const { workerOptions, define, main } = unstable_getMiniflareWorkerOptions(join(app, "wrangler.toml"));
+  const { workerOptions, define, main } = unstable_getMiniflareWorkerOptions(join(app, config));
   // Rules for finding unbundled modules: the bundle has none, and Miniflare 5 refuses to convert them.
   const { modulesRules: _, ...bindingsAndSettings } = workerOptions;
   const script = join(state, "worker.js");
@@ -151,7 +164,7 @@ async function startWorkerd(state: string, vars: Record<string, string>): Promis
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       ...bindingsAndSettings,
-      rootPath: app,
+      rootPath: dirname(join(app, config)),
       scriptPath: script,
       modules: true,
       // Module names are paths below this; workerd refuses a "../" in them.
@@ -160,6 +173,7 @@ async function startWorkerd(state: string, vars: Record<string, string>): Promis
       bindings: { ...(workerOptions.bindings as Record<string, string>), ...vars },
       host: "127.0.0.1",
       port,
+      ...(inspectorPort ? { inspectorPort, inspectorHost: "127.0.0.1" } : {}),
       // On tmpfs. Not workerd's in-memory storage (`unsafeEphemeralDurableObjects`): it has no SQL API,
       // and every class here is SQLite-backed, so each live object still holds its .sqlite, -wal and -shm.
       resourcePersistencePath: join(state, "storage"),
@@ -172,7 +186,7 @@ async function startWorkerd(state: string, vars: Record<string, string>): Promis
     throw err;
   });
   const pids = workerdBelow(process.pid).filter((pid) => !before.has(pid));
-  return { baseUrl: `http://127.0.0.1:${port}`, serverPids: () => pids, stop: () => mf.dispose() };
+  return { baseUrl: `http://127.0.0.1:${port}`, serverPids: () => pids, stop: () => mf.dispose(), bundle: script };
 }
 
 export async function startFloor(): Promise<LocalServer> {

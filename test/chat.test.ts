@@ -172,12 +172,13 @@ describe("room cleanup", () => {
     expect(alice.ws.readyState).toBe(WebSocket.OPEN);
 
     // Five minutes pass (the rules are tested with a fake clock; here only the wiring).
+    const unit = `unit:${aliceMatch.sessionId}`;
     await runInDurableObject(stub, async (instance, state) => {
-      const silent = (await state.storage.get<RoomState>("state")) as Extract<RoomState, { kind: "chatting" }>;
+      const silent = (await state.storage.get<RoomState>(unit)) as Extract<RoomState, { kind: "chatting" }>;
       silent.lastActivity -= 301_000;
-      await state.storage.put("state", silent);
+      await state.storage.put(unit, silent);
       state.storage.sql.exec("UPDATE messages SET at = at - 301000");
-      (instance as unknown as { state: RoomState }).state = silent;
+      (instance as unknown as { units: Map<string, RoomState> }).units.set(aliceMatch.sessionId, silent);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await alice.next("closed")).toMatchObject({ reason: "idle" });
@@ -185,7 +186,7 @@ describe("room cleanup", () => {
 
     await runInDurableObject(stub, async (instance, state) => {
       await instance.alarm();
-      expect(await state.storage.get("state")).toBeUndefined();
+      expect(await state.storage.get(unit)).toBeUndefined();
       expect(await state.storage.getAlarm()).toBeNull();
       expect([...state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages'")]).toEqual([]);
     });

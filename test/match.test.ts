@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { timings } from "../worker/config";
 import { CLOSE, type MatchFound, type MatchRequest, type MatchResponse, type Pairing } from "../worker/protocol";
+import { seatStub } from "../worker/stubs";
 import { waitingListFor } from "../worker/waiting-list";
 import { connect, match, matched, newUser, postMatch, sleep, ticketToken, upgrade, uniqueMode, wait, waitOnSocket } from "./helpers";
 
@@ -153,9 +154,9 @@ describe("presence", () => {
     await sleep(5500);
     expect((await match(newUser({ mode }))).matched).toBe(false);
     // The seat itself refuses, so a stale list can never revive it.
-    const seat = env.WAITING_SEAT.get(env.WAITING_SEAT.idFromName(seatOf(ghostWait.ticket)));
+    const seatId = seatOf(ghostWait.ticket);
     const stranger = { name: "x", user: "u", device: "d", avoid: [], criteria: { mode, emotion: "any", language: "any" }, anyLanguage: false, enqueuedAt: Date.now(), origin: "http://x" };
-    expect(await seat.claim(stranger)).toMatchObject({ ok: false });
+    expect(await seatStub(env, seatId).claim(seatId, stranger)).toMatchObject({ ok: false });
   });
 
   it("keeps a waiter offered while it polls, or while its socket answers pings", async () => {

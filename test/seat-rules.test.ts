@@ -46,11 +46,11 @@ function claimedBy(stranger: Seeker, at = T0 + 1_000, p: Presence = noSocket) {
 }
 
 describe("opening a seat", () => {
-  it("lists the entry, counts it, and looks once for someone who arrived at the same instant", () => {
+  it("lists the entry and looks once for someone who arrived at the same instant", () => {
     const owner = seeker();
     const { state, effects } = seat.open("seat-1", "ticket-token", owner, T0);
     expect(state).toMatchObject({ kind: "waiting", polledAt: T0, listedSeenAt: T0 });
-    expect(types(effects)).toEqual(["list.put", "log", "count", "search"]);
+    expect(types(effects)).toEqual(["list.put", "log", "search"]);
     expect(effects[0]).toMatchObject({ entry: { seatId: "seat-1", enqueuedAt: T0, seenAt: T0, user: owner.user, device: owner.device } });
   });
 });
@@ -121,8 +121,8 @@ describe("confirming a pairing", () => {
     const sessionId = (reply as { pairing: { sessionId: string } }).pairing.sessionId;
     const confirmed = seat.confirm(state, sessionId, T0 + 2_000, rules);
     expect(confirmed.reply).toBe(true);
-    expect(confirmed.state).toMatchObject({ kind: "matched", until: T0 + 2_000 + rules.queueTtlMs });
-    expect(types(confirmed.effects)).toEqual(["list.remove", "send", "close", "count"]);
+    expect(confirmed.state).toMatchObject({ kind: "matched", until: T0 + 2_000 + rules.connectWindowMs });
+    expect(types(confirmed.effects)).toEqual(["list.remove", "send", "close"]);
     expect(confirmed.effects[1]).toMatchObject({ frame: { type: "matched", sessionId, token: "owner-token", partnerId: "claimer-alias", partnerName: "Zoe" } });
     expect(confirmed.effects[2]).toMatchObject({ code: CLOSE.matched });
     // A polling owner finds it too.
@@ -178,7 +178,7 @@ describe("the owner's own search", () => {
     const pairing = { sessionId: "elsewhere", token: "t", wsUrl: "wss://x/chat?sessionId=elsewhere", partnerId: "p", partnerName: "Ana", relaxed: [] };
     const found = seat.endSearch(began.state, pairing, T0 + 700, rules);
     expect(found.state).toMatchObject({ kind: "matched", pairing });
-    expect(types(found.effects)).toEqual(["list.remove", "send", "close", "count"]);
+    expect(types(found.effects)).toEqual(["list.remove", "send", "close"]);
   });
 
   it("lifts the shield when it finds nobody, and lets a seat that ended meanwhile stay ended", () => {
@@ -227,7 +227,7 @@ describe("expiry and the list entry", () => {
     expect(seat.nextAlarm(s, T0 + 8_000, noSocket, rules)).toBe(T0 + 15_000);
     const expired = seat.alarm(s, T0 + 30_000, noSocket, rules);
     expect(expired.state).toEqual({ kind: "ended", seatId: "seat-1", reason: "expired" });
-    expect(types(expired.effects)).toEqual(["send", "close", "erase", "list.remove", "count", "log"]);
+    expect(types(expired.effects)).toEqual(["send", "close", "erase", "list.remove", "log"]);
     // Alarms are delivered at least once: a second run only erases again.
     expect(seat.alarm(expired.state, T0 + 30_001, noSocket, rules).effects).toEqual([{ type: "erase" }]);
   });
@@ -247,12 +247,13 @@ describe("expiry and the list entry", () => {
     expect(seat.alarm(gone, T0 + 50_000, noSocket, rules).state.kind).toBe("ended");
   });
 
-  it("forgets a forwarding address one window after the match", () => {
+  it("forgets a forwarding address once the owner could no longer join: one connect window after the match", () => {
     const { state, reply } = claimedBy(seeker());
     const matched = seat.confirm(state, (reply as { pairing: { sessionId: string } }).pairing.sessionId, T0 + 2_000, rules).state;
-    expect(seat.nextAlarm(matched, T0 + 2_000, noSocket, rules)).toBe(T0 + 32_000);
-    expect(seat.alarm(matched, T0 + 31_999, noSocket, rules).state.kind).toBe("matched");
-    expect(seat.alarm(matched, T0 + 32_000, noSocket, rules)).toMatchObject({ state: { kind: "ended" }, effects: [{ type: "erase" }] });
+    const forgetAt = T0 + 2_000 + rules.connectWindowMs;
+    expect(seat.nextAlarm(matched, T0 + 2_000, noSocket, rules)).toBe(forgetAt);
+    expect(seat.alarm(matched, forgetAt - 1, noSocket, rules).state.kind).toBe("matched");
+    expect(seat.alarm(matched, forgetAt, noSocket, rules)).toMatchObject({ state: { kind: "ended" }, effects: [{ type: "erase" }] });
   });
 });
 
@@ -287,7 +288,7 @@ describe("leaving and greeting", () => {
     const left = seat.leave(opened(), "left");
     expect(left.state).toMatchObject({ kind: "ended", reason: "left" });
     // Storage first, the list entry after: a failed KV delete can only leave an entry whose seat refuses every claim.
-    expect(types(left.effects)).toEqual(["send", "close", "erase", "list.remove", "count"]);
+    expect(types(left.effects)).toEqual(["send", "close", "erase", "list.remove"]);
     expect(left.effects[1]).toMatchObject({ code: CLOSE.ended });
     expect(seat.leave(left.state, "left").effects).toEqual([]);
   });

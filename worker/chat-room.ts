@@ -7,15 +7,15 @@
  */
 import { nanoid } from "nanoid";
 import { messageLogSampleRate, timings } from "./config";
-import { deviceStub } from "./device";
 import { rateLimited } from "./errors";
 import { log } from "./log";
+import { meter } from "./metering";
 import { CLOSE, LIMITS, type ChatMessage, type ParsedClientFrame, type ServerFrame } from "./protocol";
 import * as rules from "./room-rules";
 import { sessionIdOf, type Live, type RoomEffect, type RoomRules, type RoomSetup, type RoomState } from "./room-rules";
 import { SocketObject, attachmentOf, close, send } from "./socket-object";
 import { count } from "./stats";
-import { seatStub } from "./stubs";
+import { deviceStub, seatStub } from "./stubs";
 
 export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private readonly rules: RoomRules;
@@ -25,11 +25,20 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private confirming: Promise<unknown> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, "room");
+    super(ctx, env, "room", true);
     const t = timings(env);
     this.rules = { connectWindowMs: t.connectWindowMs, roomIdleMs: t.roomIdleMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, emptyRoomMs: t.queueTtlMs };
     this.sql = ctx.storage.sql;
     this.messageLogRate = messageLogSampleRate(env);
+  }
+
+  /** The room's one unit: its pairing, by sessionId (null until opened). */
+  private get state(): RoomState | null {
+    return this.units.values().next().value ?? null;
+  }
+
+  private get sessionId(): string {
+    return sessionIdOf(this.state!);
   }
 
   /** From the waiter's seat, when a stranger claims it: the pairing, pending the claimer's connection. */
@@ -38,18 +47,22 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL, client_id TEXT)",
     );
-    await this.apply({ state: rules.open(setup, Date.now()), effects: [], reply: undefined });
+    await this.apply(setup.sessionId, { state: rules.open(setup, Date.now()), effects: [], reply: undefined });
   }
 
   /** From a device record: that device was banned, so its chat ends. */
   async evict(device: string): Promise<void> {
-    if (this.state) await this.apply(rules.evict(this.state, device, Date.now()));
+    if (this.state) await this.apply(this.sessionId, rules.evict(this.state, device, Date.now()));
   }
 
   // ------------------------------------------------------------ what happens
 
-  protected async onFrame(ws: WebSocket, frame: ParsedClientFrame, alias: string | null): Promise<void> {
-    if (alias === null) return this.identify(ws, frame.type === "hello" ? frame.token : null);
+  protected unitOf(request: Request): string | null {
+    return new URL(request.url).searchParams.get("sessionId");
+  }
+
+  protected async onFrame(ws: WebSocket, key: string, frame: ParsedClientFrame, alias: string | null): Promise<void> {
+    if (alias === null) return this.identify(ws, key, frame.type === "hello" ? frame.token : null);
     // The claimer's first frames wait for the seat's answer: a quick "leave" must not race it.
     while (this.confirming) await this.confirming;
     if (frame.type === "hello" || !this.state) return;
@@ -57,133 +70,132 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     switch (frame.type) {
       case "message": {
         const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
-        const refused = await this.apply(rules.message(this.state, alias, m, now, this.live(), this.rules));
-        if (refused) this.reject(ws, refused.code, refused.message, frame.clientId);
+        const refused = await this.apply(key, rules.message(this.state, alias, m, now, this.live(), this.rules));
+        if (refused) this.reject(ws, key, refused.code, refused.message, frame.clientId);
         return;
       }
       case "typing":
-        return this.apply(rules.typing(this.state, alias, frame.isTyping));
+        return this.apply(key, rules.typing(this.state, alias, frame.isTyping));
       case "leave":
-        return this.apply(rules.leave(this.state, alias, now));
+        return this.apply(key, rules.leave(this.state, alias, now));
       case "report": {
-        const refused = await this.apply(rules.report(this.state, alias, frame.reason, now));
-        if (refused) this.reject(ws, refused.code, refused.message);
+        const refused = await this.apply(key, rules.report(this.state, alias, frame.reason, now));
+        if (refused) this.reject(ws, key, refused.code, refused.message);
         return;
       }
     }
   }
 
   /** The first frame: whose socket is this? The claimer's first connection waits for the seat's confirmation. */
-  private async identify(ws: WebSocket, token: string | null): Promise<void> {
-    if (!token) return this.refuse(ws, "invalid_frame", 'The first frame must be {"type":"hello","token":…}.', CLOSE.unauthorized);
+  private async identify(ws: WebSocket, key: string, token: string | null): Promise<void> {
+    if (!token) return this.refuse(ws, key, "invalid_frame", 'The first frame must be {"type":"hello","token":…}.', CLOSE.unauthorized);
     const side = this.state && rules.sideByToken(this.state, token);
-    // A client reconnecting in a loop would keep the room busy replacing sockets: cool it down.
-    if (side && !(await this.env.CONNECT_PER_DEVICE.limit({ key: side.device })).success) {
-      log("ratelimit.hit", { limiter: "connect", ...this.ids() }, "warn");
-      return this.refuse(ws, "rate_limited", rateLimited("connections").message, CLOSE.flooding);
+    // A client reconnecting in a loop would keep the room busy replacing sockets: cool it down (a first join is never a loop).
+    if (side && rules.rejoining(this.state!, token) && !(await this.env.CONNECT_PER_DEVICE.limit({ key: side.device })).success) {
+      log("ratelimit.hit", { limiter: "connect", ...this.ids(key) }, "warn");
+      return this.refuse(ws, key, "rate_limited", rateLimited("connections").message, CLOSE.flooding);
     }
     // A second socket of the claimer while the seat answers the first waits for that answer.
     while (this.confirming) await this.confirming;
-    if (!this.state) return this.refuse(ws, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
+    if (!this.state) return this.refuse(ws, key, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
     const step = rules.hello(this.state, token, Date.now(), this.live());
     if (!step.reply.ok) {
-      if (step.reply.code === "invalid_token") return this.refuseToken(ws);
-      return this.refuse(ws, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
+      if (step.reply.code === "invalid_token") return this.refuseToken(ws, key);
+      return this.refuse(ws, key, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
     }
     this.adopt(ws, step.reply.alias);
-    const applying = this.apply(step, ws);
+    const applying = this.apply(key, step, ws);
     if (step.effects.some((e) => e.type === "confirm")) this.confirming = applying.finally(() => (this.confirming = null));
     await applying;
-    log("ws.connected", { ...this.ids(), participant: step.reply.alias });
+    log("ws.connected", { ...this.ids(key), participant: step.reply.alias });
   }
 
-  protected async onGone(_ws: WebSocket, alias: string | null, code: number): Promise<void> {
+  protected async onGone(_ws: WebSocket, key: string, alias: string | null, code: number): Promise<void> {
     if (!this.state || alias === null) return;
-    log("ws.disconnected", { ...this.ids(), participant: alias, code });
-    await this.apply(rules.socketGone(this.state, alias, Date.now(), this.live()));
+    log("ws.disconnected", { ...this.ids(key), participant: alias, code });
+    await this.apply(key, rules.socketGone(this.state, alias, Date.now(), this.live()));
   }
 
-  protected async onAlarm(state: RoomState): Promise<void> {
+  protected async onAlarm(key: string, state: RoomState): Promise<void> {
     const now = Date.now();
     // A socket that never said hello within a heartbeat timeout is not going to (its pings do not count).
     for (const ws of this.ctx.getWebSockets()) {
       const { alias, connectedAt } = attachmentOf(ws);
       if (alias === null && now - connectedAt > this.rules.heartbeatTimeoutMs) close(ws, CLOSE.unauthorized, "no hello");
     }
-    await this.apply(rules.alarm(state, now, this.live(), this.rules));
+    await this.apply(key, rules.alarm(state, now, this.live(), this.rules));
   }
 
   // ------------------------------------------------------------ carrying out the rules
 
-  protected nextAlarm(state: RoomState): number | null {
+  protected nextAlarm(_key: string, state: RoomState): number | null {
     return rules.nextAlarm(state, this.rules);
   }
 
-  protected loaded(state: RoomState | null): RoomState | null {
+  protected loaded(_key: string, state: RoomState): RoomState {
     // A message is saved as its row only: the newest one is the room's last activity.
-    if (state?.kind === "chatting") state.lastActivity = Math.max(state.lastActivity, this.lastMessageAt());
+    if (state.kind === "chatting") state.lastActivity = Math.max(state.lastActivity, this.lastMessageAt());
     // A confirmation in flight did not survive the restart: the claimer's next hello asks again.
-    if (state?.kind === "pending") state.confirming = false;
+    if (state.kind === "pending") state.confirming = false;
     return state;
   }
 
-  protected ids() {
-    return { sessionId: this.state ? sessionIdOf(this.state) : undefined };
+  protected ids(key: string) {
+    return { sessionId: key };
   }
 
-  protected async perform(e: RoomEffect, current?: WebSocket): Promise<void> {
+  protected async perform(key: string, e: RoomEffect, current?: WebSocket): Promise<void> {
     switch (e.type) {
       case "send":
-        for (const ws of this.sockets(e.to)) send(ws, e.frame);
+        for (const ws of this.sockets(key, e.to)) send(ws, e.frame);
         return;
       case "welcome":
         if (current) send(current, { ...e.frame, history: this.history() });
         return;
       case "retire":
-        for (const ws of this.sockets(e.alias)) if (ws !== current) close(ws, CLOSE.replaced, "replaced by a newer connection");
+        for (const ws of this.sockets(key, e.alias)) if (ws !== current) close(ws, CLOSE.replaced, "replaced by a newer connection");
         return;
       case "drop":
-        for (const ws of this.sockets(e.alias)) close(ws, e.code, e.reason), this.forgetSocket(ws);
+        for (const ws of this.sockets(key, e.alias)) close(ws, e.code, e.reason), this.forgetSocket(ws);
         return;
       case "close_all":
         for (const ws of this.ctx.getWebSockets()) close(ws, e.code, e.reason);
         return;
       case "store":
-        return this.store(e.message);
+        return this.store(key, e.message);
       case "confirm": {
         const ok = await seatStub(this.env, e.seatId)
-          .confirm(e.sessionId)
+          .confirm(e.seatId, e.sessionId)
           .catch(() => false);
-        if (this.state) await this.apply(rules.confirmed(this.state, ok, Date.now(), this.live()), current);
+        if (this.state) await this.apply(key, rules.confirmed(this.state, ok, Date.now(), this.live()), current);
         return;
       }
       case "met": {
         const [a, b] = e.devices;
-        return this.onDevices(deviceStub(this.env, a).met(b, e.sessionId), deviceStub(this.env, b).met(a, e.sessionId));
+        return this.onDevices(deviceStub(this.env, a).met(a, b, e.sessionId), deviceStub(this.env, b).met(b, a, e.sessionId));
       }
       case "report":
-        return this.onDevices(deviceStub(this.env, e.reported).reported(e.by, e.reason), deviceStub(this.env, e.by).blocked(e.reported));
+        return this.onDevices(deviceStub(this.env, e.reported).reported(e.reported, e.by, e.reason), deviceStub(this.env, e.by).blocked(e.by, e.reported));
       case "log":
         return log(e.event, e.fields);
       case "count":
-        return count(this.env, e.event, sessionIdOf(this.state!));
+        return count(this.env, e.event, key);
       case "erase":
         if (e.cleaned) log("room.cleaned", { ...e.cleaned, messages: this.messageCount() });
-        return this.erase();
+        return this.eraseAll();
     }
   }
 
   /** Device records are bookkeeping for later matches: the chat goes on whether or not they answer. */
   private async onDevices(...updates: Promise<unknown>[]): Promise<void> {
     const failed = (await Promise.allSettled(updates)).find((r) => r.status === "rejected");
-    if (failed) log("device.update_failed", { ...this.ids(), error: String((failed as PromiseRejectedResult).reason) }, "warn");
+    if (failed) log("device.update_failed", { sessionId: this.sessionId, error: String((failed as PromiseRejectedResult).reason) }, "warn");
   }
 
-  /** When each participant's open sockets last showed life (`except` is closing). */
-  private live(except?: WebSocket): Live {
+  /** When each participant's open sockets last showed life. */
+  private live(): Live {
     const live: Live = {};
-    for (const ws of this.sockets("all")) {
-      if (ws === except) continue;
+    for (const ws of this.sockets(this.sessionId, "all")) {
       const alias = attachmentOf(ws).alias!;
       live[alias] = Math.max(live[alias] ?? 0, this.lastSeen(ws));
     }
@@ -193,25 +205,26 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   // ------------------------------------------------------------ history
 
   /** One write per message: older rows are trimmed in a batch every `historySize` messages. */
-  private store(m: ChatMessage): void {
+  private store(key: string, m: ChatMessage): void {
     const { seq } = this.sql
       .exec<{ seq: number }>("INSERT INTO messages (id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?) RETURNING seq", m.id, m.from, m.text, m.at, m.clientId ?? null)
       .one();
-    if (seq % LIMITS.historySize === 0) this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - LIMITS.historySize);
+    meter("rows.written");
+    if (seq % LIMITS.historySize === 0) meter("rows.written", this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - LIMITS.historySize).rowsWritten);
     const frame = JSON.stringify({ type: "message", ...m } satisfies ServerFrame);
-    for (const ws of this.sockets("all")) send(ws, frame);
-    if (Math.random() < this.messageLogRate) log("chat.message", { ...this.ids(), participant: m.from, length: m.text.length });
+    for (const ws of this.sockets(key, "all")) send(ws, frame);
+    if (Math.random() < this.messageLogRate) log("chat.message", { sessionId: key, participant: m.from, length: m.text.length });
   }
 
   private history(): ChatMessage[] {
-    return this.sql
+    const rows = this.sql
       .exec<{ id: string; sender: string; text: string; at: number; client_id: string | null }>(
         "SELECT id, sender, text, at, client_id FROM messages ORDER BY seq DESC LIMIT ?",
         LIMITS.historySize,
       )
-      .toArray()
-      .reverse()
-      .map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}) }));
+      .toArray();
+    meter("rows.read", rows.length);
+    return rows.reverse().map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}) }));
   }
 
   /** Messages ever sent in this room (AUTOINCREMENT never reuses a number). */

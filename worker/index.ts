@@ -18,10 +18,10 @@ import { CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from
 import type { z } from "zod";
 
 export { ChatRoom } from "./chat-room";
-export { Device } from "./device";
+export { DeviceBook } from "./device-book";
 export { MatchQueue } from "./match-queue";
 export { Stats } from "./stats";
-export { WaitingSeat } from "./waiting-seat";
+export { WaitingSeats } from "./waiting-seats";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -44,9 +44,13 @@ app.use("/api/*", cors({ origin: (origin) => origin, allowMethods: ["GET", "POST
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 
-/** Counts only, coarse, from a few seconds ago: cheap to serve, worthless to scrape. */
+/**
+ * Counts only, coarse, from a few seconds ago: cheap to serve, worthless to scrape. In local
+ * development `?fresh` skips the cache, so the bench can read its operation counts exactly.
+ */
 app.get("/api/stats", async (c) => {
   await limit(c.env.STATS_PER_IP, networkKey(c.req.raw, c.env), "stats_ip", "stats requests");
+  if (c.env.LOCAL_DEVELOPMENT === "true" && c.req.query("fresh") !== undefined) return c.json(publicView(await statsReport(c.env)));
   return cachedStats(c.env, (p) => c.executionCtx.waitUntil(p), new URL(c.req.url).origin);
 });
 

@@ -9,6 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { timings, type Timings } from "./config";
 import { meter } from "./metering";
+import { queueStub } from "./stubs";
 import { inScope, queueOrder, type Criteria, type QueueEntry, type Scope, type WaitingList } from "./queue-entry";
 
 export class MatchQueue extends DurableObject<Env> {
@@ -25,11 +26,14 @@ export class MatchQueue extends DurableObject<Env> {
 
   async put(entry: QueueEntry): Promise<void> {
     this.entries.set(entry.seatId, entry);
+    meter("rows.written");
     await this.ctx.storage.put(entry.seatId, entry);
   }
 
   async remove(seatId: string): Promise<void> {
-    if (this.entries.delete(seatId)) await this.ctx.storage.delete(seatId);
+    if (!this.entries.delete(seatId)) return;
+    meter("rows.written");
+    await this.ctx.storage.delete(seatId);
   }
 
   async fresh(around: Criteria, scope: Scope, now: number): Promise<QueueEntry[]> {
@@ -53,7 +57,7 @@ const homeOf = (c: Criteria) => `${c.mode}:${c.language}`;
 const anyLanguageOf = (c: Criteria) => `${c.mode}:*`;
 
 export function doWaitingList(env: Env): WaitingList {
-  const queue = (name: string) => env.MATCH_QUEUE.get(env.MATCH_QUEUE.idFromName(name));
+  const queue = (name: string) => queueStub(env, name);
   const homes = (e: QueueEntry) => (e.anyLanguage ? [homeOf(e), anyLanguageOf(e)] : [homeOf(e)]);
   return {
     async put(entry) {

@@ -2,16 +2,14 @@
  * The matchmaker, behind `POST /api/match`: a follow-up on a wait asks that wait's seat; a
  * new search claims a waiting stranger's seat, or opens a seat of its own.
  */
-import { nanoid } from "nanoid";
 import { timings, widening, type Timings } from "./config";
 import { botCheckEnabled, requireHuman } from "./bot-check";
-import { deviceStub } from "./device";
 import { ApiError } from "./errors";
 import { WAIT_PATH, socketUrl, type MatchFound, type MatchResponse, type MatchWaiting, type Pairing, type ParsedMatchRequest } from "./protocol";
 import { queueKeyOf } from "./queue-entry";
 import { Search } from "./search";
 import type { Seeker, Standing } from "./seat-rules";
-import { seatStub } from "./stubs";
+import { deviceStub, newSeatId, seatStub } from "./stubs";
 import { wideningIn } from "./widening";
 
 /**
@@ -21,15 +19,15 @@ import { wideningIn } from "./widening";
 export async function match(env: Env, req: ParsedMatchRequest, client: { user: string; device: string; address: string | null }, origin: string): Promise<MatchResponse> {
   const { user, device } = client;
   const t = timings(env);
-  const deviceRecord = deviceStub(env, device);
-  const standing = await deviceRecord.standing();
+  const devices = deviceStub(env, device);
+  const standing = await devices.standing(device);
   if (standing.bannedUntil) {
     const until = new Date(standing.bannedUntil).toISOString();
     throw new ApiError(403, "banned", `This device is banned until ${until} after reports from other users.`, { until });
   }
   if (botCheckEnabled(env) && !standing.human) {
     await requireHuman(env, req.turnstileToken, client.address);
-    await deviceRecord.passedHumanCheck();
+    await devices.passedHumanCheck(device);
   }
   const seeker: Seeker = {
     name: req.userName,
@@ -46,18 +44,15 @@ export async function match(env: Env, req: ParsedMatchRequest, client: { user: s
   const ticket = req.ticket ? parseTicket(req.ticket) : null;
   if (req.ticket && !ticket) throw new ApiError(400, "invalid_body", "ticket: malformed ticket");
   if (ticket) {
-    const own = await seatStub(env, ticket.seatId).poll(ticket.token, seeker.user);
+    const own = await seatStub(env, ticket.seatId).poll(ticket.seatId, ticket.token, seeker.user);
     // A wait that ended (it went silent past the window, or was matched long ago) is simply started afresh.
     if (own.kind !== "gone") return answer(own, ticket.token);
   }
-  // A new search replaces the wait this device still holds (another tab's, or one left behind): one wait per device.
-  if (standing.waitingIn && standing.waitingIn !== ticket?.seatId) await seatStub(env, standing.waitingIn).withdraw(seeker.user, seeker.device);
-
   const pairing = await new Search(env, t, seeker).asNewcomer();
   if (pairing) return found(pairing, seeker);
-  const seatId = nanoid();
+  // The seat's shard replaces any wait this user still holds on this device (a request re-sent without its ticket): one wait each.
+  const seatId = newSeatId(device);
   const opened = await seatStub(env, seatId).open(seatId, seeker);
-  await deviceRecord.waiting(seatId);
   return answer(opened.standing, opened.token);
 }
 

@@ -1,13 +1,30 @@
 /**
- * Counts operations per isolate: storage operations (KV per pairing, for each matchmaker
- * backend) and the times an object was woken (`room.event`, `room.alarm`, …: what a quiet chat
- * costs). Increments only; read through /api/stats. On Cloudflare every isolate counts its own
- * share, so the figures are only meaningful on one local runtime.
+ * Counts operations per isolate: storage operations (KV, SQLite rows, alarms), calls to each
+ * kind of object and the busiest single object of each sharded kind, and the times an object
+ * was woken (`room.event`, `room.alarm`, …: what a quiet chat costs). Increments only; read
+ * through /api/stats, and by the bench for its capacity and cost models. On Cloudflare every
+ * isolate counts its own share, so the figures are only meaningful on one local runtime.
  */
 const counts: { [operation: string]: number } = {};
+/** Calls per object of the sharded kinds, to find the busiest one (rooms are one per chat: never hot). */
+const perObject = new Map<string, Map<string, number>>();
 
-export function meter(operation: string): void {
-  counts[operation] = (counts[operation] ?? 0) + 1;
+export function meter(operation: string, n = 1): void {
+  counts[operation] = (counts[operation] ?? 0) + n;
 }
 
-export const meterReadings = (): { [operation: string]: number } => ({ ...counts });
+/** A call to an object: counted by kind (`call.seats`), and by object for the sharded kinds. */
+export function meterCall(kind: string, object: string | null): void {
+  meter(`call.${kind}`);
+  if (object === null) return;
+  let objects = perObject.get(kind);
+  if (!objects) perObject.set(kind, (objects = new Map()));
+  objects.set(object, (objects.get(object) ?? 0) + 1);
+}
+
+/** Every count, plus `call.<kind>.busiest`: the most calls any one object of that kind received. */
+export function meterReadings(): { [operation: string]: number } {
+  const readings = { ...counts };
+  for (const [kind, objects] of perObject) readings[`call.${kind}.busiest`] = Math.max(...objects.values());
+  return readings;
+}

@@ -1,6 +1,6 @@
 /**
  * What the waiting list holds about one waiting user, the order every backend and every
- * reader agrees on, and what a backend provides. Only a suggestion: the user's WaitingSeat
+ * reader agrees on, and what a backend provides. Only a suggestion: the user's seat
  * decides whether it can be claimed.
  */
 import type { ParsedMatchRequest } from "./protocol";

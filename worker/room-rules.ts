@@ -99,6 +99,11 @@ export function sideByToken(s: RoomState, token: string): Side | undefined {
   return sides.find((p) => p.token === token);
 }
 
+/** Whether this token's participant has been in the chat before: its hello is a reconnect. */
+export function rejoining(s: RoomState, token: string): boolean {
+  return s.kind === "chatting" && s.participants.some((p) => p.token === token && p.joined);
+}
+
 /** A socket's first frame names its participant. The claimer's first connection is what makes the pairing real. */
 export function hello(s: RoomState, token: string, now: number, live: Live): Step<Hello> {
   if (s.kind === "ended") return step(s, [], { ok: false, code: "session_ended" });
@@ -107,7 +112,9 @@ export function hello(s: RoomState, token: string, now: number, live: Live): Ste
   if (!side || (s.kind === "pending" && side !== s.setup.claimer)) return step(s, [], { ok: false, code: "invalid_token" });
   if (s.kind === "pending") {
     if (s.confirming) return step(s, [], { ok: true, alias: side.alias });
-    return step({ ...s, confirming: true }, [{ type: "confirm", seatId: s.setup.seatId, sessionId: s.setup.sessionId }], { ok: true, alias: side.alias });
+    // Not saved: a confirmation in flight does not survive a restart, and the next hello asks again.
+    const confirming = { ...s, confirming: true };
+    return { state: confirming, effects: [{ type: "confirm", seatId: s.setup.seatId, sessionId: s.setup.sessionId }], reply: { ok: true, alias: side.alias }, persist: false };
   }
   return admit(s, side.alias, now, live);
 }

@@ -89,7 +89,7 @@ export class Search {
   private async tryClaims(candidates: QueueEntry[]): Promise<Pairing | null> {
     for (const candidate of candidates) {
       try {
-        const result = await seatStub(this.env, candidate.seatId).claim(this.seeker);
+        const result = await seatStub(this.env, candidate.seatId).claim(candidate.seatId, this.seeker);
         if (result.ok) return result.pairing;
       } catch (err) {
         // One broken seat must not fail the whole search: try the next.

@@ -5,13 +5,13 @@
  * given away for good only when the claimer actually connects to the chat: a claimer who
  * never shows up hands the seat back, at its original place in the queue.
  *
- *   waiting ──claim──▶ claimed ──confirm──▶ matched ──(one window)──▶ ended
+ *   waiting ──claim──▶ claimed ──confirm──▶ matched ──(connect window)──▶ ended
  *      ▲                  │ window lapses
  *      └──────────────────┘
  *   waiting ──its own search finds an older seat──▶ matched
  *   any ──leave / expiry──▶ ended
  *
- * WaitingSeat (waiting-seat.ts) loads the state, applies these functions, saves, and carries
+ * WaitingSeats (waiting-seats.ts) loads the state, applies these functions, saves, and carries
  * out the effects. Nothing here reads a clock, storage or the network.
  */
 import type { LogFields } from "./log";
@@ -19,7 +19,6 @@ import type { CloseReason, Pairing, ServerFrame } from "./protocol";
 import { CHAT_PATH, CLOSE, PROTOCOL_VERSION, socketUrl } from "./protocol";
 import { queueKeyOf, type Criteria, type QueueEntry } from "./queue-entry";
 import type { RoomSetup } from "./room-rules";
-import type { StatsEvent } from "./stats";
 import { relaxationBetween, wideningIn, type WideningSettings } from "./widening";
 
 /** Someone looking for a stranger: fingerprints, never raw ids. */
@@ -78,11 +77,11 @@ export type SeatEffect =
   /** Look for an older seat to claim, as this seat's owner. */
   | { type: "search" }
   | { type: "log"; event: string; fields: LogFields; level?: "info" | "warn" }
-  | { type: "count"; event: StatsEvent }
   /** Forget everything stored: the seat is over. */
   | { type: "erase" };
 
-export type Step<R = undefined> = { state: SeatState; effects: SeatEffect[]; reply: R };
+/** `persist: false`: nothing worth saving changed (a search's shield: after a restart no search is under way anyway). */
+export type Step<R = undefined> = { state: SeatState; effects: SeatEffect[]; reply: R; persist?: false };
 
 export type Standing =
   | { kind: "waiting"; seatId: string; queueKey: string; enqueuedAt: number; anyLanguage: boolean }
@@ -127,7 +126,6 @@ export function open(seatId: string, token: string, owner: Seeker, now: number):
     [
       { type: "list.put", entry: entryOf(state) },
       { type: "log", event: "match.enqueued", fields: { seat: seatId, queue } },
-      { type: "count", event: { kind: "enqueued", queue } },
       // Two people who arrive at the same instant both miss each other's seat: the later one finds the earlier here.
       { type: "search" },
     ],
@@ -218,7 +216,7 @@ function unclaimed({ claim: _, ...rest }: Extract<SeatState, { kind: "claimed" }
 /** The owner's own search is about to claim an older seat: nobody may claim this one meanwhile. */
 export function beginSearch(s: SeatState, now: number): Step<boolean> {
   if (s.kind !== "waiting" || isSearching(s, now)) return step(s, [], false);
-  return step({ ...s, searchingUntil: now + SEARCH_SHIELD_MS, searchedAt: now }, [], true);
+  return { state: { ...s, searchingUntil: now + SEARCH_SHIELD_MS, searchedAt: now }, effects: [], reply: true, persist: false };
 }
 
 /**
@@ -227,7 +225,7 @@ export function beginSearch(s: SeatState, now: number): Step<boolean> {
  */
 export function endSearch(s: SeatState, found: Pairing | null, now: number, r: SeatRules): Step {
   if (s.kind !== "waiting") return step(s, [], undefined);
-  if (!found) return step({ ...s, searchingUntil: null }, [], undefined);
+  if (!found) return { state: { ...s, searchingUntil: null }, effects: [], reply: undefined, persist: false };
   return step(matched(s, found, now, r), handOver(s, found), undefined);
 }
 
@@ -273,7 +271,8 @@ export function socketOpened(s: SeatState, now: number, p: Presence, r: SeatRule
 
 /** A waiting socket closed: the wait window runs from its last sign of life. */
 export function socketGone(s: SeatState, seenAt: number): Step {
-  if (s.kind === "ended" || seenAt <= s.polledAt) return step(s, [], undefined);
+  // A matched seat has told its owner where to go (and closed the socket itself): nothing to time any more.
+  if (s.kind === "ended" || s.kind === "matched" || seenAt <= s.polledAt) return step(s, [], undefined);
   return step({ ...s, polledAt: seenAt }, [], undefined);
 }
 
@@ -318,18 +317,17 @@ function searchDue(s: SeatState, now: number, p: Presence, r: SeatRules): boolea
 const refreshEvery = (r: SeatRules) => r.queueTtlMs / 2;
 
 function matched(s: Live, pairing: Pairing, now: number, r: SeatRules): SeatState {
-  // The forwarding address lives one window, so a polling owner's next poll finds its chat.
+  // The forwarding address lives as long as the owner may still join: a polling owner's next
+  // poll finds its chat, and after the connect window the room has given up on it anyway.
   const { seatId, token, owner, polledAt, listedSeenAt, searchedAt } = s;
-  return { seatId, token, owner, polledAt, listedSeenAt, searchedAt, kind: "matched", pairing, until: now + r.queueTtlMs };
+  return { seatId, token, owner, polledAt, listedSeenAt, searchedAt, kind: "matched", pairing, until: now + r.connectWindowMs };
 }
 
 function handOver(s: Live, pairing: Pairing): SeatEffect[] {
-  const queue = queueKeyOfSeat(s);
   return [
     { type: "list.remove", entry: entryOf(s) },
     { type: "send", frame: { type: "matched", ...pairing } },
     { type: "close", code: CLOSE.matched, reason: "matched" },
-    { type: "count", event: { kind: "left_queue", queue } },
   ];
 }
 
@@ -341,7 +339,7 @@ function ending(s: Live, reason: CloseReason): SeatEffect[] {
     { type: "erase" },
   ];
   if (s.kind !== "matched") {
-    effects.push({ type: "list.remove", entry: entryOf(s) }, { type: "count", event: { kind: "left_queue", queue: queueKeyOfSeat(s) } });
+    effects.push({ type: "list.remove", entry: entryOf(s) });
   }
   return effects;
 }

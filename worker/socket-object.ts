@@ -1,10 +1,14 @@
 /**
- * What the two socket-holding objects (WaitingSeat, ChatRoom) share: a Durable Object whose
- * decisions are pure rules (`state → { state, effects }`) and whose clients are hibernating
- * WebSockets. It loads the state once, applies a step (saving the state and the next alarm
- * before anything leaves the object, then carrying out the effects), accepts sockets that
- * identify themselves with a `hello` frame, reads frames, and tells a live socket from a
- * vanished one. partyserver's `Server` is the model; the subclasses say only what is theirs.
+ * What the two socket-holding objects (ChatRoom, WaitingSeats) share: a Durable Object that
+ * runs one or more *units*, each a state whose decisions are pure rules
+ * (`state → { state, effects }`), and whose clients are hibernating WebSockets. A chat room
+ * runs one unit (its pairing); a shard of waiting seats runs many (one per waiter), so a
+ * wait costs no object of its own. It loads every unit once, applies a step to one unit
+ * (saving that unit and the object's next alarm before anything leaves the object, then
+ * carrying out the effects), keeps one alarm at the earliest deadline of all units, accepts
+ * sockets for a unit that identify themselves with a `hello` frame, reads frames, and tells
+ * a live socket from a vanished one. partyserver's `Server` is the model; the subclasses
+ * say only what is theirs.
  */
 import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "./errors";
@@ -14,10 +18,11 @@ import { meter } from "./metering";
 import { CLOSE, ClientFrame, LIMITS, PING, PONG, type ErrorCode, type ParsedClientFrame, type ServerFrame } from "./protocol";
 
 /**
- * Kept in the socket itself, so it survives hibernation. `alias` is null until the socket's
- * `hello`; `network` is the budget key the worker charged the upgrade to ("" if exempt).
+ * Kept in the socket itself, so it survives hibernation. `unit` is whose socket it is (a
+ * session, a seat); `alias` is null until the socket's `hello`; `network` is the budget key
+ * the worker charged the upgrade to ("" if exempt).
  */
-export type Attachment = { alias: string | null; connectedAt: number; network: string };
+export type Attachment = { unit: string; alias: string | null; connectedAt: number; network: string };
 
 /** Set by the worker on the upgrade it forwards (replacing anything a client sent). */
 export const NETWORK_HEADER = "X-Strangers-Network";
@@ -27,17 +32,21 @@ const FAILED_HELLO_COST = 10;
 /** One application of the rules. `persist: false`: the state need not be written (see ChatRoom). */
 export type AnyStep<S, E, R> = { state: S; effects: E[]; reply: R; persist?: false };
 
-/** Sockets that connected but have not said who they are yet; more are not worth holding. */
+/** Sockets of one unit that connected but have not said who they are yet; more are not worth holding. */
 const MAX_UNIDENTIFIED = 4;
+/** Where each unit's state is stored. */
+const UNIT_KEY = "unit:";
 
 export const attachmentOf = (ws: WebSocket): Attachment => ws.deserializeAttachment() as Attachment;
 
 export abstract class SocketObject<S extends { kind: string }, E> extends DurableObject<Env> {
-  /** null: never opened (or forgotten after an eviction); an ended one stays known while in memory. */
-  protected state: S | null = null;
+  /** Every unit by key. Erased units are forgotten, unless `keepsEnded` (a room answers "ended" until evicted). */
+  protected readonly units = new Map<string, S>();
+  /** Each unit's next real deadline; the object's one alarm is the earliest. */
+  private readonly deadlines = new Map<string, number>();
   /** Last frame per socket (pings are answered by the runtime, which keeps their time itself). */
   private readonly lastFrameAt = new Map<WebSocket, number>();
-  /** Frame budgets, per participant (so a reconnect does not refill it) or per socket before its hello. */
+  /** Frame budgets, per participant of a unit (so a reconnect does not refill it) or per socket before its hello. */
   private readonly budgets = new Map<string | WebSocket, FloodGuard>();
   /** Sockets already handled as gone: a socket we closed ourselves still reports its close event. */
   private readonly departed = new WeakSet<WebSocket>();
@@ -48,41 +57,49 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     env: Env,
     /** Names the wake-up counts (`room.event`, `seat.alarm`, …) in /api/stats. */
     private readonly kind: "room" | "seat",
+    private readonly keepsEnded: boolean,
   ) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      this.state = this.loaded((await ctx.storage.get<S>("state")) ?? null);
+      for (const [stored, state] of await ctx.storage.list<S>({ prefix: UNIT_KEY })) {
+        const key = stored.slice(UNIT_KEY.length);
+        this.units.set(key, this.loaded(key, state));
+      }
+      for (const [key, state] of this.units) this.track(key, state);
       this.scheduledAlarm = await ctx.storage.getAlarm();
     });
     // Heartbeats are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
-  /** The next real deadline of a state, or null. */
-  protected abstract nextAlarm(state: S): number | null;
-  protected abstract perform(effect: E, current?: WebSocket): Promise<void>;
-  /** A valid frame other than a ping; `alias` is null until the socket said hello. */
-  protected abstract onFrame(ws: WebSocket, frame: ParsedClientFrame, alias: string | null): Promise<void>;
-  /** A socket closed or failed; `seenAt` is its last sign of life. */
-  protected abstract onGone(ws: WebSocket, alias: string | null, code: number, seenAt: number): Promise<void>;
-  protected abstract onAlarm(state: S): Promise<void>;
+  /** Which unit a socket request is for (from its URL), or null. */
+  protected abstract unitOf(request: Request): string | null;
+  /** The next real deadline of a unit, or null. */
+  protected abstract nextAlarm(key: string, state: S): number | null;
+  protected abstract perform(key: string, effect: E, current?: WebSocket): Promise<void>;
+  /** A valid frame other than a ping, on a socket of unit `key`; `alias` is null until the socket said hello. */
+  protected abstract onFrame(ws: WebSocket, key: string, frame: ParsedClientFrame, alias: string | null): Promise<void>;
+  /** A socket of unit `key` closed or failed; `seenAt` is its last sign of life. */
+  protected abstract onGone(ws: WebSocket, key: string, alias: string | null, code: number, seenAt: number): Promise<void>;
+  protected abstract onAlarm(key: string, state: S): Promise<void>;
+  /** What names a unit in its log lines. */
+  protected abstract ids(key: string): LogFields;
 
-  /** What names this object in its log lines. */
-  protected abstract ids(): LogFields;
-
-  /** A state just read from storage, before anything else runs. */
-  protected loaded(state: S | null): S | null {
+  /** A unit just read from storage, before anything else runs. */
+  protected loaded(_key: string, state: S): S {
     return state;
   }
 
   async fetch(request: Request): Promise<Response> {
     meter(`${this.kind}.event`);
-    if (!this.state) return errorResponse(404, "session_not_found", "No such chat or wait.");
-    if (this.state.kind === "ended") return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
+    const key = this.unitOf(request);
+    const state = key === null ? undefined : this.units.get(key);
+    if (key === null || !state) return errorResponse(404, "session_not_found", "No such chat or wait.");
+    if (state.kind === "ended") return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ alias: null, connectedAt: Date.now(), network: request.headers.get(NETWORK_HEADER) ?? "" } satisfies Attachment);
-    const unidentified = this.ctx.getWebSockets().filter((ws) => attachmentOf(ws).alias === null);
+    this.ctx.acceptWebSocket(server, [key]);
+    server.serializeAttachment({ unit: key, alias: null, connectedAt: Date.now(), network: request.headers.get(NETWORK_HEADER) ?? "" } satisfies Attachment);
+    const unidentified = this.ctx.getWebSockets(key).filter((ws) => attachmentOf(ws).alias === null);
     for (const ws of unidentified.slice(0, -MAX_UNIDENTIFIED)) close(ws, CLOSE.unauthorized, "identify with a hello frame first");
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -96,10 +113,10 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     meter(`${this.kind}.event`);
     const now = Date.now();
     this.lastFrameAt.set(ws, now);
-    const { alias } = attachmentOf(ws);
-    const verdict = this.budget(ws, alias, now).take(now);
+    const { unit, alias } = attachmentOf(ws);
+    const verdict = this.budget(ws, unit, alias, now).take(now);
     if (verdict === "disconnect") {
-      log("ratelimit.flood_disconnect", { ...this.ids(), participant: alias ?? "unidentified" }, "warn");
+      log("ratelimit.flood_disconnect", { ...this.ids(unit), participant: alias ?? "unidentified" }, "warn");
       close(ws, CLOSE.flooding, "too many frames");
       return this.gone(ws, CLOSE.flooding);
     }
@@ -109,9 +126,9 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
       return send(ws, { type: "error", code: "rate_limited", message: "You are sending too fast; that frame was not delivered.", ...(clientId ? { clientId } : {}) });
     }
     const read = readFrame(data);
-    if ("error" in read) return this.reject(ws, read.error.code, read.error.message);
+    if ("error" in read) return this.reject(ws, unit, read.error.code, read.error.message);
     if (read.frame.type === "ping") return send(ws, PONG);
-    await this.onFrame(ws, read.frame, alias);
+    await this.onFrame(ws, unit, read.frame, alias);
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -123,32 +140,47 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
 
   async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     meter(`${this.kind}.event`);
-    log("ws.error", { ...this.ids(), error: String(error) }, "warn");
+    log("ws.error", { ...this.ids(attachmentOf(ws).unit), error: String(error) }, "warn");
     await this.gone(ws, 1006);
   }
 
-  /** Alarms run at least once; the rules make every branch safe to repeat. */
+  /**
+   * Alarms run at least once; the rules make every branch safe to repeat. Each unit's deadline
+   * is computed afresh (it may depend on sockets' pings, which change without a step), and only
+   * the units whose deadline has come are woken.
+   */
   async alarm(): Promise<void> {
     meter(`${this.kind}.alarm`);
     this.scheduledAlarm = null;
-    if (!this.state) return void (await this.ctx.storage.deleteAll());
-    await this.onAlarm(this.state);
+    if (this.units.size === 0) return void (await this.ctx.storage.deleteAll());
+    const now = Date.now();
+    for (const [key, state] of [...this.units]) {
+      this.track(key, state);
+      const at = this.deadlines.get(key);
+      if (at !== undefined && at <= now) await this.onAlarm(key, state);
+    }
+    await this.rearm();
   }
 
-  /** Adopt the new state, save it and the next alarm before anything leaves the object, then carry out the effects. */
-  protected async apply<R>(step: AnyStep<S, E, R>, current?: WebSocket): Promise<R> {
-    const before = this.state;
-    this.state = step.state;
-    if (step.state.kind !== "ended" && step.state !== before && step.persist !== false) await this.ctx.storage.put("state", step.state);
-    await this.schedule(step);
+  /** Adopt a unit's new state, save it and the next alarm before anything leaves the object, then carry out the effects. */
+  protected async apply<R>(key: string, step: AnyStep<S, E, R>, current?: WebSocket): Promise<R> {
+    const before = this.units.get(key);
+    this.units.set(key, step.state);
+    if (step.state.kind !== "ended" && step.state !== before && step.persist !== false) {
+      meter("rows.written");
+      await this.ctx.storage.put(UNIT_KEY + key, step.state);
+    }
+    this.track(key, step.state);
+    // A step that only moves a deadline later without being saved (a chat message) does not move the alarm: it comes early once and recomputes.
+    await this.rearm(step.persist === false);
     // One failing effect must not skip the others (a report must still close the chat): each
     // runs, failures are logged, and the first is rethrown once all have run.
     let failure: unknown = null;
     for (const effect of step.effects) {
       try {
-        await this.perform(effect, current);
+        await this.perform(key, effect, current);
       } catch (err) {
-        log("effect.failed", { ...this.ids(), effect: (effect as { type?: string }).type, error: String(err) }, "warn");
+        log("effect.failed", { ...this.ids(key), effect: (effect as { type?: string }).type, error: String(err) }, "warn");
         failure ??= err;
       }
     }
@@ -156,20 +188,34 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     return step.reply;
   }
 
-  /**
-   * One alarm, at the next real deadline. A step that only moves a deadline later without being
-   * saved (a chat message) does not move the alarm: it comes early once and recomputes.
-   */
-  private async schedule(step: AnyStep<S, E, unknown>): Promise<void> {
-    const at = this.nextAlarm(step.state);
+  private track(key: string, state: S): void {
+    const at = state.kind === "ended" ? null : this.nextAlarm(key, state);
+    if (at === null) this.deadlines.delete(key);
+    else this.deadlines.set(key, at);
+  }
+
+  /** One alarm, at the earliest deadline of all units; `onlyEarlier`: leave a sooner alarm where it is. */
+  private async rearm(onlyEarlier = false): Promise<void> {
+    let at: number | null = null;
+    for (const d of this.deadlines.values()) if (at === null || d < at) at = d;
     if (at === null || at === this.scheduledAlarm) return;
-    if (step.persist === false && this.scheduledAlarm !== null && this.scheduledAlarm <= at) return;
+    if (onlyEarlier && this.scheduledAlarm !== null && this.scheduledAlarm <= at) return;
     this.scheduledAlarm = at;
+    meter("alarms.set");
     await this.ctx.storage.setAlarm(at);
   }
 
-  /** Forgets everything stored: the object is over (its in-memory state says how it ended). */
-  protected async erase(): Promise<void> {
+  /** Forgets a unit's stored state: it is over (a room remembers in memory how it ended, until evicted). */
+  protected async erase(key: string): Promise<void> {
+    this.deadlines.delete(key);
+    if (!this.keepsEnded) this.units.delete(key);
+    meter("rows.written");
+    await this.ctx.storage.delete(UNIT_KEY + key);
+  }
+
+  /** Forgets everything stored, alarm included: for an object whose only unit is over. */
+  protected async eraseAll(): Promise<void> {
+    this.deadlines.clear();
     this.scheduledAlarm = null;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -180,9 +226,9 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     ws.serializeAttachment({ ...attachmentOf(ws), alias } satisfies Attachment);
   }
 
-  /** Open, identified sockets: of one alias, or of everyone. */
-  protected sockets(alias: string | "all"): WebSocket[] {
-    return this.ctx.getWebSockets().filter((ws) => {
+  /** Open, identified sockets of a unit: of one alias, or of everyone. */
+  protected sockets(key: string, alias: string | "all"): WebSocket[] {
+    return this.ctx.getWebSockets(key).filter((ws) => {
       const a = attachmentOf(ws).alias;
       return a !== null && (alias === "all" || a === alias) && ws.readyState === WebSocket.OPEN;
     });
@@ -201,28 +247,28 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     this.budgets.delete(ws);
   }
 
-  protected reject(ws: WebSocket, code: ErrorCode, message: string, clientId?: string): void {
-    log("ws.rejected_frame", { ...this.ids(), code }, "warn");
+  protected reject(ws: WebSocket, key: string, code: ErrorCode, message: string, clientId?: string): void {
+    log("ws.rejected_frame", { ...this.ids(key), code }, "warn");
     send(ws, clientId ? { type: "error", code, message, clientId } : { type: "error", code, message });
   }
 
   /** An `error` frame, then the socket closed: what a refused hello gets. */
-  protected refuse(ws: WebSocket, code: ErrorCode, message: string, closeCode: number): void {
-    this.reject(ws, code, message);
+  protected refuse(ws: WebSocket, key: string, code: ErrorCode, message: string, closeCode: number): void {
+    this.reject(ws, key, code, message);
     close(ws, closeCode, code);
   }
 
-  /** A hello with a token that is not this object's: refused, and charged to the sender's network. */
-  protected async refuseToken(ws: WebSocket): Promise<void> {
-    this.refuse(ws, "invalid_token", "This token does not belong here.", CLOSE.unauthorized);
+  /** A hello with a token that is not this unit's: refused, and charged to the sender's network. */
+  protected async refuseToken(ws: WebSocket, key: string): Promise<void> {
+    this.refuse(ws, key, "invalid_token", "This token does not belong here.", CLOSE.unauthorized);
     const { network } = attachmentOf(ws);
     if (!network) return;
-    log("ratelimit.failed_hello", { ...this.ids() }, "warn");
+    log("ratelimit.failed_hello", { ...this.ids(key) }, "warn");
     for (let i = 0; i < FAILED_HELLO_COST; i++) await this.env.SOCKETS_PER_IP.limit({ key: network });
   }
 
-  private budget(ws: WebSocket, alias: string | null, now: number): FloodGuard {
-    const key = alias ?? ws;
+  private budget(ws: WebSocket, unit: string, alias: string | null, now: number): FloodGuard {
+    const key = alias === null ? ws : `${unit}\n${alias}`;
     let guard = this.budgets.get(key);
     if (!guard) this.budgets.set(key, (guard = new FloodGuard(now)));
     return guard;
@@ -232,7 +278,8 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     if (this.departed.has(ws)) return;
     const seenAt = this.lastSeen(ws);
     this.forgetSocket(ws);
-    await this.onGone(ws, attachmentOf(ws).alias, code, seenAt);
+    const { unit, alias } = attachmentOf(ws);
+    if (this.units.has(unit)) await this.onGone(ws, unit, alias, code, seenAt);
   }
 }
 

@@ -1,23 +1,23 @@
 /**
- * Stats: live counters for operators, fed by seats and rooms as things happen, so
- * `/api/stats` reads a few numbers instead of scanning KV. Counts only, never ids or names.
+ * Stats: live counters for operators, so `/api/stats` reads a few numbers instead of scanning
+ * KV. Counts only, never ids or names. Who waits where, the seat shards know already (they are
+ * asked); rooms report their pairing and their end as they happen, nothing on the way to a
+ * match waits for it.
  *
- * The counters are spread over STATS_SHARDS objects (each seat or room always reports to the
- * same one, so its +1 and -1 meet), so no single object takes every event of every chat;
- * the report adds them up. What the public sees is coarser (`publicView`).
+ * The room counters are spread over STATS_SHARDS objects (a room always reports to the same
+ * one, so its +1 and -1 meet), so no single object takes every event of every chat; the report
+ * adds them up. What the public sees is coarser (`publicView`).
  */
 import { DurableObject } from "cloudflare:workers";
-import { meterReadings } from "./metering";
+import { meter, meterReadings } from "./metering";
 import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "./protocol";
+import { STATS_SHARDS, allSeatShards, shardOf, statsStub } from "./stubs";
 
-export type StatsEvent =
-  | { kind: "enqueued"; queue: string }
-  | { kind: "left_queue"; queue: string }
-  | { kind: "paired"; queue: string }
-  | { kind: "room_closed" };
+export { STATS_SHARDS };
+
+export type StatsEvent = { kind: "paired"; queue: string } | { kind: "room_closed" };
 
 type Counters = {
-  waiting: { [queue: string]: number };
   activeRooms: number;
   /** Pairings per minute (epoch minute → count), the last hour. */
   pairings: { [minute: string]: number };
@@ -25,12 +25,11 @@ type Counters = {
 };
 
 const HOUR_MINUTES = 60;
-export const STATS_SHARDS = 8;
 /** Public counts below this show as "<5": a 1 would tell that someone is alone in a queue. */
 export const SMALL_COUNT = 5;
 
 export class Stats extends DurableObject<Env> {
-  private counters: Counters = { waiting: {}, activeRooms: 0, pairings: {}, since: Date.now() };
+  private counters: Counters = { activeRooms: 0, pairings: {}, since: Date.now() };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -43,15 +42,6 @@ export class Stats extends DurableObject<Env> {
     const c = this.counters;
     const minute = Math.floor(Date.now() / 60_000);
     switch (event.kind) {
-      case "enqueued":
-        c.waiting[event.queue] = (c.waiting[event.queue] ?? 0) + 1;
-        break;
-      case "left_queue": {
-        const left = Math.max(0, (c.waiting[event.queue] ?? 0) - 1);
-        if (left) c.waiting[event.queue] = left;
-        else delete c.waiting[event.queue];
-        break;
-      }
       case "paired":
         c.activeRooms += 1;
         c.pairings[minute] = (c.pairings[minute] ?? 0) + 1;
@@ -61,6 +51,7 @@ export class Stats extends DurableObject<Env> {
         break;
     }
     for (const m of Object.keys(c.pairings)) if (Number(m) <= minute - HOUR_MINUTES) delete c.pairings[m];
+    meter("rows.written");
     await this.ctx.storage.put("counters", c);
   }
 
@@ -69,31 +60,24 @@ export class Stats extends DurableObject<Env> {
   }
 }
 
-const shard = (env: Env, n: number): DurableObjectStub<Stats> => env.STATS.get(env.STATS.idFromName(`shard-${n}`));
-
-/** The shard a seat or room reports to, by its id. */
-function shardOf(id: string): number {
-  let h = 0;
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
-  return h % STATS_SHARDS;
-}
 
 /** Counting never holds up a chat, and a lost count is not worth an error. */
 export function count(env: Env, event: StatsEvent, reporter: string): void {
-  shard(env, shardOf(reporter))
+  statsStub(env, shardOf(reporter, STATS_SHARDS))
     .record(event)
     .catch(() => {});
 }
 
 /** Exact counters summed over the shards, for operators and tests; the route serves `publicView` of it. */
 export async function statsReport(env: Env): Promise<StatsSnapshot<number>> {
-  const all = await Promise.all(Array.from({ length: STATS_SHARDS }, (_, n) => shard(env, n).counts()));
+  const [all, seats] = await Promise.all([
+    Promise.all(Array.from({ length: STATS_SHARDS }, (_, n) => statsStub(env, n).counts())),
+    Promise.all(allSeatShards(env).map((s) => s.waitingCounts())),
+  ]);
   const waiting: { [queue: string]: number } = {};
   const pairings: { [minute: string]: number } = {};
-  for (const c of all) {
-    for (const [q, n] of Object.entries(c.waiting)) waiting[q] = (waiting[q] ?? 0) + n;
-    for (const [m, n] of Object.entries(c.pairings)) pairings[m] = (pairings[m] ?? 0) + n;
-  }
+  for (const counts of seats) for (const [q, n] of Object.entries(counts)) waiting[q] = (waiting[q] ?? 0) + n;
+  for (const c of all) for (const [m, n] of Object.entries(c.pairings)) pairings[m] = (pairings[m] ?? 0) + n;
   const minute = Math.floor(Date.now() / 60_000);
   return {
     waiting,

@@ -82,7 +82,7 @@ describe("ChatClient against the real worker", () => {
     const { ana, ben, sessionId } = await pairedClients();
     // The room forgets everything, as after its idle alarm, but without telling anyone.
     await runInDurableObject(room(sessionId), async (instance, state) => {
-      (instance as unknown as { state: unknown }).state = null;
+      (instance as unknown as { units: Map<string, unknown> }).units.clear();
       await state.storage.deleteAll();
       for (const ws of state.getWebSockets()) ws.close(CLOSE.stale, "test");
     });
@@ -116,6 +116,8 @@ describe("ChatClient against the real worker", () => {
     await refreshed.until("reconnected", () => refreshed.of("reconnecting").length > 0 && refreshed.client.status === "chatting");
     refreshed.client.send("still one of each");
     await ben.until("last", () => ben.texts().includes("still one of each"));
+    // The sender's copy is its acknowledgement; it may arrive just after the partner's.
+    await refreshed.until("last echo", () => refreshed.texts().includes("still one of each"));
     expect(refreshed.texts()).toEqual(["a", "b", "c", "welcome back", "still one of each"]);
     refreshed.client.close();
     ben.client.close();

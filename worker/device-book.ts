@@ -1,0 +1,104 @@
+/**
+ * DeviceBook: the records of a shard of devices (stubs.ts picks the shard from the device's
+ * fingerprint, never its raw deviceId), one row each in SQLite with the time it can be
+ * forgotten. The rules are device-rules.ts; this object reads a record, applies them, writes
+ * it back, and forgets expired rows at its one alarm. Most arriving users have no record, so
+ * asking about them is one indexed read of a live object, not a new object each.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { abuseSettings, type AbuseSettings } from "./config";
+import * as rules from "./device-rules";
+import { NO_RECORD, type DeviceRecord, type DeviceStanding } from "./device-rules";
+import { log } from "./log";
+import { meter } from "./metering";
+import type { ReportReason } from "./protocol";
+import { roomStub, seatsOfDevice } from "./stubs";
+
+export type { DeviceStanding };
+
+export class DeviceBook extends DurableObject<Env> {
+  private readonly settings: AbuseSettings;
+  private readonly sql: SqlStorage;
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.settings = abuseSettings(env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec("CREATE TABLE IF NOT EXISTS devices (device TEXT PRIMARY KEY, record TEXT NOT NULL, keep_until INTEGER NOT NULL)");
+    this.sql.exec("CREATE INDEX IF NOT EXISTS devices_by_expiry ON devices (keep_until)");
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Whether this device may match now, and whom it must not meet. */
+  standing(device: string): DeviceStanding {
+    return rules.standing(this.read(device), Date.now());
+  }
+
+  async passedHumanCheck(device: string): Promise<void> {
+    await this.write(device, rules.passedHumanCheck(this.read(device), Date.now()));
+  }
+
+  /** `device` was paired with `other` in `sessionId`: skipping it with Next must not hand it straight back. */
+  async met(device: string, other: string, sessionId: string): Promise<void> {
+    await this.write(device, rules.met(this.read(device), other, sessionId, Date.now(), this.settings));
+  }
+
+  /** `device` reported `other`: they never meet again. */
+  async blocked(device: string, other: string): Promise<void> {
+    await this.write(device, rules.blocked(this.read(device), other, Date.now(), this.settings));
+  }
+
+  /** `by` reported `device`: counted once per reporter; the REPORT_THRESHOLD-th different one bans it. */
+  async reported(device: string, by: string, reason: ReportReason): Promise<{ bannedUntil: number | null }> {
+    const { record, newlyBanned } = rules.reported(this.read(device), by, Date.now(), this.settings);
+    await this.write(device, record);
+    if (newlyBanned) {
+      log("device.banned", { reporters: Object.keys(record.reports).length, reason, untilIso: new Date(record.bannedUntil!).toISOString() }, "warn");
+      // A ban stops more than new matches: the wait and the chats this device has open end too.
+      await this.endWaitAndChats(device, record.chattingIn);
+    }
+    return { bannedUntil: record.bannedUntil };
+  }
+
+  /** Forgets the records whose time is up. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    this.sql.exec("DELETE FROM devices WHERE keep_until <= ?", Date.now());
+    await this.rearm();
+  }
+
+  private read(device: string): DeviceRecord {
+    meter("rows.read");
+    const row = this.sql.exec<{ record: string }>("SELECT record FROM devices WHERE device = ?", device).toArray()[0];
+    return row ? (JSON.parse(row.record) as DeviceRecord) : NO_RECORD;
+  }
+
+  private async write(device: string, changed: DeviceRecord): Promise<void> {
+    const { record, keepUntil } = rules.tidy(changed, Date.now(), this.settings);
+    const done =
+      keepUntil === null
+        ? this.sql.exec("DELETE FROM devices WHERE device = ?", device)
+        : this.sql.exec("INSERT OR REPLACE INTO devices (device, record, keep_until) VALUES (?, ?, ?)", device, JSON.stringify(record), keepUntil);
+    meter("rows.written", done.rowsWritten);
+    await this.rearm();
+  }
+
+  /** One alarm, at the first record to forget. */
+  private async rearm(): Promise<void> {
+    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(keep_until) AS at FROM devices").one().at;
+    if (next === this.alarmAt) return;
+    this.alarmAt = next;
+    meter("alarms.set");
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
+  }
+
+  private async endWaitAndChats(device: string, chattingIn: string[]): Promise<void> {
+    await Promise.all([seatsOfDevice(this.env, device).evict(device), ...chattingIn.map((sessionId) => roomStub(this.env, sessionId).evict(device))]).catch((err) =>
+      log("device.evict_failed", { error: String(err) }, "warn"),
+    );
+  }
+}
