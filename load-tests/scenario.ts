@@ -23,6 +23,13 @@ export const METRICS = {
   ws_connect_time: "trend",
   /** Sender's clock in the message text → the partner receives it. */
   delivery_latency: "trend",
+  /**
+   * The same, for messages sent in the steady part of a run (`steadyWindow`): every chat up and
+   * talking, after the first exchange (rooms that slept through a quiet ramp wake then) and
+   * before the ramp-down (when chats end together). What one relay costs, without the
+   * run's own synchronised starts and ends.
+   */
+  steady_delivery_latency: "trend",
   messages_sent: "counter",
   messages_delivered: "counter",
   /** Messages a receiver can prove missing: sequence gaps, or a partner's final message that never came. */
@@ -99,6 +106,8 @@ export type UserOptions = {
   quietUntil?: number;
   /** Ping the chat socket this often. */
   heartbeatMs?: number;
+  /** On the runtime's clock: messages sent in [from, until) also count as `steady_delivery_latency`. */
+  steadyWindow?: [number, number];
 };
 
 export type Phase = "matching" | "chatting" | "finishing" | "done";
@@ -163,6 +172,7 @@ export class ChatUser {
       pollEveryMs: 0,
       quietUntil: 0,
       heartbeatMs: HEARTBEAT_MS,
+      steadyWindow: [0, 0],
       ...options,
     };
     this.body = {
@@ -415,6 +425,8 @@ export class ChatUser {
     if (stamp.seq <= this.lastSeq) return;
     this.rt.record("messages_delivered", 1);
     this.rt.record("delivery_latency", latency);
+    const [steadyFrom, steadyUntil] = this.o.steadyWindow;
+    if (stamp.sentAt >= steadyFrom && stamp.sentAt < steadyUntil) this.rt.record("steady_delivery_latency", latency);
     if (stamp.seq > this.lastSeq + 1) this.rt.record("messages_lost", stamp.seq - this.lastSeq - 1);
     this.lastSeq = stamp.seq;
     if (stamp.fin) {

@@ -13,7 +13,7 @@ const CONNECT_WINDOW_MS = 3000;
 
 /** Who the waiting list (whichever backend) shows as waiting in a mode's "any" queue. */
 const queueEntries = async (mode: string) =>
-  (await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now())).map((e) => e.seatId);
+  (await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now(), 1000)).map((e) => e.seatId);
 const seatOf = (ticket: string) => ticket.split(".")[0];
 
 describe("POST /api/match", () => {

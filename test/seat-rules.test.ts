@@ -36,7 +36,7 @@ const types = (effects: SeatEffect[]) => effects.map((e) => e.type);
 
 /** A seat opened at T0 by a fresh owner. */
 function opened(owner = seeker()): SeatState {
-  return seat.open("seat-1", "ticket-token", owner, T0).state;
+  return seat.open("seat-1", "ticket-token", owner, T0, rules).state;
 }
 
 function claimedBy(stranger: Seeker, at = T0 + 1_000, p: Presence = noSocket) {
@@ -46,11 +46,14 @@ function claimedBy(stranger: Seeker, at = T0 + 1_000, p: Presence = noSocket) {
 }
 
 describe("opening a seat", () => {
-  it("lists the entry and looks once for someone who arrived at the same instant", () => {
+  it("lists the entry, and looks for someone who arrived at the same instant a moment later", () => {
     const owner = seeker();
-    const { state, effects } = seat.open("seat-1", "ticket-token", owner, T0);
+    const { state, effects } = seat.open("seat-1", "ticket-token", owner, T0, rules);
     expect(state).toMatchObject({ kind: "waiting", polledAt: T0, listedSeenAt: T0 });
-    expect(types(effects)).toEqual(["list.put", "log", "search"]);
+    expect(types(effects)).toEqual(["list.put", "log"]);
+    // Not at once: a newcomer usually takes the seat first, and a look costs a read of the list.
+    expect(seat.nextAlarm(state, T0, socketAt(T0), rules)).toBe(T0 + seat.FIRST_LOOK_MS);
+    expect(types(seat.alarm(state, T0 + seat.FIRST_LOOK_MS, socketAt(T0), rules).effects)).toEqual(["search"]);
     expect(effects[0]).toMatchObject({ entry: { seatId: "seat-1", enqueuedAt: T0, seenAt: T0, user: owner.user, device: owner.device } });
   });
 });
@@ -70,7 +73,7 @@ describe("presence", () => {
 });
 
 describe("claims", () => {
-  it("accepts a present stranger, opens the room for both, and keeps the entry listed until the claimer connects", () => {
+  it("accepts a present stranger, takes the entry off the list while the claim stands, and opens the room for both", () => {
     const stranger = seeker({ name: "Zoe" });
     const { state, effects, reply } = claimedBy(stranger);
     expect(state.kind).toBe("claimed");
@@ -78,8 +81,8 @@ describe("claims", () => {
       ok: true,
       pairing: { sessionId: expect.any(String), token: "claimer-token", wsUrl: expect.stringMatching(/^wss:\/\/chat\.example\/chat\?sessionId=/), partnerId: "owner-alias", partnerName: expect.stringMatching(/Person/), relaxed: [] },
     });
-    expect(types(effects)).toEqual(["room.open"]);
-    expect(effects[0]).toMatchObject({ setup: { owner: { alias: "owner-alias", token: "owner-token" }, claimer: { alias: "claimer-alias", name: "Zoe", device: stranger.device } } });
+    expect(types(effects)).toEqual(["list.remove", "room.open"]);
+    expect(effects[1]).toMatchObject({ setup: { owner: { alias: "owner-alias", token: "owner-token" }, claimer: { alias: "claimer-alias", name: "Zoe", device: stranger.device } } });
   });
 
   it.each<[string, () => { state: SeatState; stranger: Seeker; at?: number; p?: Presence }, seat.ClaimRefusal]>([
@@ -100,11 +103,26 @@ describe("claims", () => {
     expect(result.state).toBe(state);
   });
 
-  it("refuses claims while the owner's own search is under way", () => {
+  it("accepts a claim while the owner's own search is under way, and the search gives back what it found", () => {
     const searching = seat.beginSearch(opened(), T0 + 500).state;
-    expect(seat.claim(searching, seeker(), ids(), T0 + 600, noSocket, rules).reply).toEqual({ ok: false, reason: "busy" });
-    // The shield lapses by itself if a search never reports back.
-    expect(seat.claim(searching, seeker(), ids(), T0 + 500 + seat.SEARCH_SHIELD_MS, socketAt(T0 + 10_000), rules).reply.ok).toBe(true);
+    const claimed = seat.claim(searching, seeker(), ids(), T0 + 600, noSocket, rules);
+    expect(claimed.reply.ok).toBe(true);
+    // The search comes back with a claim on another seat: this one is taken, so that claim is released.
+    const pairing = { sessionId: "elsewhere", token: "t", wsUrl: "wss://x/chat?sessionId=elsewhere", partnerId: "p", partnerName: "Ana", relaxed: [] };
+    const ended = seat.endSearch(claimed.state, { seatId: "other-seat", pairing }, T0 + 700, rules);
+    expect(ended.state).toBe(claimed.state);
+    expect(ended.effects).toEqual([{ type: "release", seatId: "other-seat", sessionId: "elsewhere" }]);
+  });
+
+  it("goes back to waiting, at the same place, when its claimer gives the claim back", () => {
+    const { state, reply } = claimedBy(seeker());
+    const sessionId = (reply as { pairing: { sessionId: string } }).pairing.sessionId;
+    expect(seat.release(state, "another-session").state).toBe(state);
+    const released = seat.release(state, sessionId);
+    expect(released.state).toMatchObject({ kind: "waiting", owner: { enqueuedAt: T0 } });
+    // Listed again under its original key: the same place in the queue.
+    expect(types(released.effects)).toEqual(["list.put", "log"]);
+    expect(released.effects[0]).toMatchObject({ entry: { enqueuedAt: T0, seatId: "seat-1" } });
   });
 
   it("pairs another feeling once both waited past the threshold, and says so", () => {
@@ -122,9 +140,10 @@ describe("confirming a pairing", () => {
     const confirmed = seat.confirm(state, sessionId, T0 + 2_000, rules);
     expect(confirmed.reply).toBe(true);
     expect(confirmed.state).toMatchObject({ kind: "matched", until: T0 + 2_000 + rules.connectWindowMs });
-    expect(types(confirmed.effects)).toEqual(["list.remove", "send", "close"]);
-    expect(confirmed.effects[1]).toMatchObject({ frame: { type: "matched", sessionId, token: "owner-token", partnerId: "claimer-alias", partnerName: "Zoe" } });
-    expect(confirmed.effects[2]).toMatchObject({ code: CLOSE.matched });
+    // The claim took the entry off the list already.
+    expect(types(confirmed.effects)).toEqual(["send", "close"]);
+    expect(confirmed.effects[0]).toMatchObject({ frame: { type: "matched", sessionId, token: "owner-token", partnerId: "claimer-alias", partnerName: "Zoe" } });
+    expect(confirmed.effects[1]).toMatchObject({ code: CLOSE.matched });
     // A polling owner finds it too.
     expect(seat.poll(confirmed.state, "ticket-token", (state as { owner: Seeker }).owner.user, T0 + 3_000, noSocket, rules).reply).toMatchObject({ kind: "matched", pairing: { sessionId } });
   });
@@ -141,7 +160,9 @@ describe("confirming a pairing", () => {
   it("undoes a claim whose room could not be opened", () => {
     const { state, reply } = claimedBy(seeker());
     const sessionId = (reply as { pairing: { sessionId: string } }).pairing.sessionId;
-    expect(seat.claimFailed(state, sessionId).state).toMatchObject({ kind: "waiting", searchingUntil: null });
+    const undone = seat.claimFailed(state, sessionId);
+    expect(undone.state).toMatchObject({ kind: "waiting", searchingUntil: null });
+    expect(types(undone.effects)).toEqual(["list.put"]);
     expect(seat.claimFailed(state, "another").state).toBe(state);
   });
 
@@ -152,7 +173,7 @@ describe("confirming a pairing", () => {
 
   it("hands the seat back, at its original place, when the claimer never connects", () => {
     const owner = seeker();
-    const s = seat.open("seat-1", "ticket-token", owner, T0).state;
+    const s = seat.open("seat-1", "ticket-token", owner, T0, rules).state;
     const claimed = seat.claim(s, seeker(), ids(), T0 + 1_000, socketAt(T0 + 1_000), rules);
     const sessionId = (claimed.reply as { pairing: { sessionId: string } }).pairing.sessionId;
     expect(seat.nextAlarm(claimed.state, T0 + 1_000, socketAt(T0 + 1_000), rules)).toBe(T0 + 11_000);
@@ -161,7 +182,8 @@ describe("confirming a pairing", () => {
 
     const lapsed = seat.alarm(claimed.state, T0 + 11_000, socketAt(T0 + 10_000), rules);
     expect(lapsed.state.kind).toBe("waiting");
-    expect(types(lapsed.effects)).not.toContain("list.remove");
+    expect(types(lapsed.effects)).toContain("list.put");
+    expect(lapsed.effects.find((e) => e.type === "list.put")).toMatchObject({ entry: { enqueuedAt: T0, seatId: "seat-1" } });
     expect(seat.entryOf(lapsed.state as Extract<SeatState, { kind: "waiting" }>).enqueuedAt).toBe(T0);
     // A late connection of the claimer finds the pairing gone; the next newcomer gets the seat.
     expect(seat.confirm(lapsed.state, sessionId, T0 + 11_500, rules).reply).toBe(false);
@@ -170,18 +192,18 @@ describe("confirming a pairing", () => {
 });
 
 describe("the owner's own search", () => {
-  it("shields the seat while it runs and moves the owner on when it finds someone", () => {
+  it("runs one at a time and moves the owner on when it finds someone", () => {
     const s = opened();
     const began = seat.beginSearch(s, T0 + 500);
     expect(began.reply).toBe(true);
     expect(seat.beginSearch(began.state, T0 + 600).reply).toBe(false);
     const pairing = { sessionId: "elsewhere", token: "t", wsUrl: "wss://x/chat?sessionId=elsewhere", partnerId: "p", partnerName: "Ana", relaxed: [] };
-    const found = seat.endSearch(began.state, pairing, T0 + 700, rules);
+    const found = seat.endSearch(began.state, { seatId: "other-seat", pairing }, T0 + 700, rules);
     expect(found.state).toMatchObject({ kind: "matched", pairing });
     expect(types(found.effects)).toEqual(["list.remove", "send", "close"]);
   });
 
-  it("lifts the shield when it finds nobody, and lets a seat that ended meanwhile stay ended", () => {
+  it("lets the next search run when it finds nobody, and lets a seat that ended meanwhile stay ended", () => {
     const began = seat.beginSearch(opened(), T0 + 500).state;
     expect(seat.endSearch(began, null, T0 + 700, rules).state).toMatchObject({ kind: "waiting", searchingUntil: null });
     const left = seat.leave(began, "left").state;
@@ -189,10 +211,10 @@ describe("the owner's own search", () => {
   });
 
   it("runs again every search interval while the owner is present, and not when it is not", () => {
-    const s = opened();
-    expect(seat.nextAlarm(s, T0, socketAt(T0), rules)).toBe(T0 + 3_000);
-    expect(types(seat.alarm(s, T0 + 3_000, socketAt(T0 + 2_000), rules).effects)).toContain("search");
-    expect(types(seat.alarm(s, T0 + 8_000, noSocket, rules).effects)).not.toContain("search");
+    const looked = seat.endSearch(seat.beginSearch(opened(), T0 + 1_000).state, null, T0 + 1_000, rules).state;
+    expect(seat.nextAlarm(looked, T0 + 1_000, socketAt(T0 + 1_000), rules)).toBe(T0 + 4_000);
+    expect(types(seat.alarm(looked, T0 + 4_000, socketAt(T0 + 3_000), rules).effects)).toContain("search");
+    expect(types(seat.alarm(looked, T0 + 9_000, noSocket, rules).effects)).not.toContain("search");
   });
 
   it("looks again when the owner's socket comes back, unless it just looked", () => {
@@ -279,7 +301,7 @@ describe("deadlines", () => {
 
   it("wait for a search under way instead of asking for another", () => {
     const searching = seat.beginSearch(opened(), T0 + 2_900).state;
-    expect(seat.nextAlarm(searching, T0 + 6_000, socketAt(T0 + 5_000), rules)).toBe(T0 + 2_900 + seat.SEARCH_SHIELD_MS);
+    expect(seat.nextAlarm(searching, T0 + 6_000, socketAt(T0 + 5_000), rules)).toBe(T0 + 2_900 + seat.SEARCH_TIMEOUT_MS);
   });
 });
 

@@ -12,7 +12,7 @@ import { CLOSE } from "../worker/protocol";
 import { waitingListFor } from "../worker/waiting-list";
 import { connect, match, matched, newUser, pairUp, postMatch, sleep, ticketToken, uniqueMode, untilClosed, upgrade, wait, waitOnSocket, waitUntil } from "./helpers";
 
-const waitingIn = async (mode: string) => (await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now())).length;
+const waitingIn = async (mode: string) => (await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now(), 1000)).length;
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -202,7 +202,7 @@ describe("fingerprints", () => {
     const mode = uniqueMode();
     const user = newUser({ mode, deviceId: id });
     await wait(user);
-    const [entry] = await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now());
+    const [entry] = await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now(), 1000);
     expect(entry.device).toBe(ours);
   });
 });

@@ -116,8 +116,10 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     await this.apply(key, rules.socketGone(this.state, alias, Date.now(), this.live()));
   }
 
-  protected async onAlarm(key: string, state: RoomState): Promise<void> {
+  protected async onAlarm(key: string, loaded: RoomState): Promise<void> {
     const now = Date.now();
+    // A message is saved as its row only, so after a restart the newest row is the room's last activity.
+    const state = loaded.kind === "chatting" ? { ...loaded, lastActivity: Math.max(loaded.lastActivity, this.lastMessageAt()) } : loaded;
     // A socket that never said hello within a heartbeat timeout is not going to (its pings do not count).
     for (const ws of this.ctx.getWebSockets()) {
       const { alias, connectedAt } = attachmentOf(ws);
@@ -133,8 +135,8 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   }
 
   protected loaded(_key: string, state: RoomState): RoomState {
-    // A message is saved as its row only: the newest one is the room's last activity.
-    if (state.kind === "chatting") state.lastActivity = Math.max(state.lastActivity, this.lastMessageAt());
+    // The last activity saved may be older than the newest message: the idle alarm then comes
+    // early, reads the newest message (onAlarm) and moves on. Waking costs no query.
     // A confirmation in flight did not survive the restart: the claimer's next hello asks again.
     if (state.kind === "pending") state.confirming = false;
     return state;
@@ -205,14 +207,21 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   // ------------------------------------------------------------ history
 
   /** One write per message: older rows are trimmed in a batch every `historySize` messages. */
+  /**
+   * The partner's copy goes out first, so it is not held for the history write (the runtime
+   * holds every frame sent after a write until that write is durable). The sender's copy,
+   * its acknowledgement, is sent after: an acknowledged message is a stored message.
+   */
   private store(key: string, m: ChatMessage): void {
+    const frame = JSON.stringify({ type: "message", ...m } satisfies ServerFrame);
+    const sockets = this.sockets(key, "all");
+    for (const ws of sockets) if (attachmentOf(ws).alias !== m.from) send(ws, frame);
     const { seq } = this.sql
       .exec<{ seq: number }>("INSERT INTO messages (id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?) RETURNING seq", m.id, m.from, m.text, m.at, m.clientId ?? null)
       .one();
     meter("rows.written");
     if (seq % LIMITS.historySize === 0) meter("rows.written", this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - LIMITS.historySize).rowsWritten);
-    const frame = JSON.stringify({ type: "message", ...m } satisfies ServerFrame);
-    for (const ws of this.sockets(key, "all")) send(ws, frame);
+    for (const ws of sockets) if (attachmentOf(ws).alias === m.from) send(ws, frame);
     if (Math.random() < this.messageLogRate) log("chat.message", { sessionId: key, participant: m.from, length: m.text.length });
   }
 

@@ -30,11 +30,13 @@ function prefixOf(c: Criteria, scope: Scope): string {
 const keysOf = (e: QueueEntry): string[] => [`${prefixOf(e, "exact")}${at(e)}`, ...(e.anyLanguage ? [`${prefixOf(e, "any")}${at(e)}`] : [])];
 
 /**
- * A search reads at most this many pages (1,000 keys each) of a scope, however many waits
- * there are: its cost is bounded, and a scope that long has plenty of candidates anyway.
+ * A search reads at most this many pages of a scope, however many waits there are: its cost is
+ * bounded, and a scope that long has plenty of candidates anyway. The exact queue and the
+ * any-language index are in enqueue order, so a page of `limit` keys is the longest waiters;
+ * a whole language is in emotion order, so it is read in full pages and sorted.
  */
 const MAX_PAGES = 3;
-const ENOUGH = 50;
+const FULL_PAGE = 1000;
 
 export function kvWaitingList(kv: KVNamespace, t: Timings): WaitingList {
   return {
@@ -50,20 +52,20 @@ export function kvWaitingList(kv: KVNamespace, t: Timings): WaitingList {
         await kv.delete(key);
       }
     },
-    async fresh(around, scope, now) {
+    async fresh(around, scope, now, limit) {
       const fresh: QueueEntry[] = [];
+      const ordered = scope !== "language";
       let cursor: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
         meter("kv.list");
-        const res = await kv.list<QueueEntry>({ prefix: prefixOf(around, scope), cursor });
+        const res = await kv.list<QueueEntry>({ prefix: prefixOf(around, scope), cursor, limit: ordered ? limit : FULL_PAGE });
         for (const { metadata } of res.keys) {
           if (metadata && now - metadata.seenAt <= t.queueTtlMs && inScope(metadata, around, scope)) fresh.push(metadata);
         }
-        if (res.list_complete || fresh.length >= ENOUGH) break;
+        if (res.list_complete || fresh.length >= limit) break;
         cursor = res.cursor;
       }
-      // Keys sort by enqueue time within one emotion (and in the any-language index); a language spans several emotions, so sort.
-      return scope === "language" ? fresh.sort(queueOrder) : fresh;
+      return ordered ? fresh.slice(0, limit) : fresh.sort(queueOrder).slice(0, limit);
     },
   };
 }

@@ -36,7 +36,7 @@ export class MatchQueue extends DurableObject<Env> {
     await this.ctx.storage.delete(seatId);
   }
 
-  async fresh(around: Criteria, scope: Scope, now: number): Promise<QueueEntry[]> {
+  async fresh(around: Criteria, scope: Scope, now: number, limit: number): Promise<QueueEntry[]> {
     const fresh: QueueEntry[] = [];
     const forgotten: string[] = [];
     for (const entry of this.entries.values()) {
@@ -49,7 +49,7 @@ export class MatchQueue extends DurableObject<Env> {
       for (const id of forgotten) this.entries.delete(id);
       await this.ctx.storage.delete(forgotten);
     }
-    return fresh.sort(queueOrder);
+    return fresh.sort(queueOrder).slice(0, limit);
   }
 }
 
@@ -68,9 +68,9 @@ export function doWaitingList(env: Env): WaitingList {
       meter("queue.remove");
       await Promise.all(homes(entry).map((name) => queue(name).remove(entry.seatId)));
     },
-    async fresh(around, scope, now) {
+    async fresh(around, scope, now, limit) {
       meter("queue.read");
-      return queue(scope === "any" ? anyLanguageOf(around) : homeOf(around)).fresh(around, scope, now);
+      return queue(scope === "any" ? anyLanguageOf(around) : homeOf(around)).fresh(around, scope, now, limit);
     },
   };
 }

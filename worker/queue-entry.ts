@@ -27,8 +27,11 @@ export interface WaitingList {
   /** Adds an entry, or refreshes its `seenAt`. */
   put(entry: QueueEntry): Promise<void>;
   remove(entry: QueueEntry): Promise<void>;
-  /** Entries seen within the wait window, oldest first. `any` may return only entries that allow any language. */
-  fresh(around: Criteria, scope: Scope, now: number): Promise<QueueEntry[]>;
+  /**
+   * Entries seen within the wait window, oldest first, at most `limit` of them: a search needs
+   * the longest waiters, not the whole queue. `any` may return only entries that allow any language.
+   */
+  fresh(around: Criteria, scope: Scope, now: number, limit: number): Promise<QueueEntry[]>;
 }
 
 /** Human-readable name of a queue: mode, emotion and language ("any" when absent). */

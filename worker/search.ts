@@ -6,7 +6,7 @@
 import { widening, type Timings } from "./config";
 import type { Pairing } from "./protocol";
 import { before, type QueueEntry, type Scope } from "./queue-entry";
-import type { Seeker } from "./seat-rules";
+import type { Found, Seeker } from "./seat-rules";
 import { seatStub } from "./stubs";
 import { waitingListFor, type WaitingList } from "./waiting-list";
 import { relaxationBetween } from "./widening";
@@ -15,7 +15,13 @@ import { log } from "./log";
 /** Candidates tried per search: enough to get past a few taken seats, bounded so a request stays fast. */
 const CLAIM_ATTEMPTS = 4;
 /** Spread concurrent seekers over the longest waiters instead of all hitting the very oldest. */
-const CANDIDATE_WINDOW = 8;
+const CANDIDATE_WINDOW = 16;
+/**
+ * How much of a queue a search reads: the longest waiters, with room for entries it must skip
+ * (its own, avoided ones). A waiter further back than this cannot tell its place, and claims
+ * among the longest waiters instead.
+ */
+const READ_LIMIT = 64;
 
 export class Search {
   private readonly list: WaitingList;
@@ -31,24 +37,27 @@ export class Search {
   /** A newcomer holds no seat yet, so nobody can claim it meanwhile: it may take anyone in its exact queue. */
   async asNewcomer(): Promise<Pairing | null> {
     const strangers = (await this.candidates("exact")).slice(0, CANDIDATE_WINDOW);
-    return this.tryClaims(shuffle(strangers).slice(0, CLAIM_ATTEMPTS));
+    return (await this.tryClaims(shuffle(strangers).slice(0, CLAIM_ATTEMPTS)))?.pairing ?? null;
   }
 
   /**
-   * A waiter's own search (its seat is shielded from claims meanwhile). In its exact queue it
+   * A waiter's own search (its seat stays open to claims meanwhile: whichever pairing reaches it
+   * first stands, the other is given back). In its exact queue it
    * pairs off in order: whoever stands at an odd position takes the one just ahead, the others
    * wait to be taken, so waiters who search together pair up in one round instead of all
    * fighting over the oldest. After a while it widens, and then only claims people who queued
    * before it, so two waiters never try to take each other.
    */
-  async asWaiter(own: QueueEntry): Promise<Pairing | null> {
+  async asWaiter(own: QueueEntry): Promise<Found | null> {
     const exact = await this.candidates("exact", own);
     const position = exact.findIndex((e) => e.seatId === own.seatId);
     if (position % 2 !== 0) {
       const ahead = (position > 0 ? exact.slice(0, position) : exact.filter((e) => before(e, own))).filter((c) => this.isStranger(c));
       // The neighbour first; if it cannot be taken (a stale list, the same device), a few others.
-      const candidates = ahead.length ? [ahead.at(-1)!, ...shuffle(ahead.slice(0, -1)).slice(0, CLAIM_ATTEMPTS - 1)] : [];
-      const found = await this.tryClaims(candidates);
+      // Beyond the part of the queue read (position -1) there is no neighbour: a few of the longest waiters, at random.
+      const neighbour = position > 0 ? ahead.slice(-1) : [];
+      const others = shuffle(position > 0 ? ahead.slice(0, -1) : ahead).slice(0, CLAIM_ATTEMPTS - neighbour.length);
+      const found = await this.tryClaims([...neighbour, ...others]);
       if (found) return found;
     }
     return this.tryClaims(await this.widened(own));
@@ -76,7 +85,7 @@ export class Search {
   }
 
   private async candidates(scope: Scope, me?: QueueEntry): Promise<QueueEntry[]> {
-    const entries = await this.list.fresh(this.seeker.criteria, scope, Date.now());
+    const entries = await this.list.fresh(this.seeker.criteria, scope, Date.now(), READ_LIMIT);
     return entries.filter((c) => c.seatId === me?.seatId || this.isStranger(c));
   }
 
@@ -86,11 +95,11 @@ export class Search {
     return c.user !== s.user && c.device !== s.device && !s.avoid.includes(c.device);
   }
 
-  private async tryClaims(candidates: QueueEntry[]): Promise<Pairing | null> {
+  private async tryClaims(candidates: QueueEntry[]): Promise<Found | null> {
     for (const candidate of candidates) {
       try {
         const result = await seatStub(this.env, candidate.seatId).claim(candidate.seatId, this.seeker);
-        if (result.ok) return result.pairing;
+        if (result.ok) return { seatId: candidate.seatId, pairing: result.pairing };
       } catch (err) {
         // One broken seat must not fail the whole search: try the next.
         log("match.claim_failed", { seat: candidate.seatId, error: String(err) }, "warn");

@@ -1,9 +1,10 @@
 /**
  * The rules of a waiting seat, as pure functions: `(state, event, now, …) → { state, effects }`.
  * A seat is one person's wait. It is listed for seekers, offered only while its owner is
- * present (an open waiting socket, or a recent poll), claimed at most once at a time, and
- * given away for good only when the claimer actually connects to the chat: a claimer who
- * never shows up hands the seat back, at its original place in the queue.
+ * present (an open waiting socket, or a recent poll), claimed at most once at a time (and
+ * taken off the list meanwhile, so other seekers do not queue up behind a claim), and given
+ * away for good only when the claimer actually connects to the chat: a claimer who never
+ * shows up hands the seat back, listed again at its original place in the queue.
  *
  *   waiting ──claim──▶ claimed ──confirm──▶ matched ──(connect window)──▶ ended
  *      ▲                  │ window lapses
@@ -71,6 +72,8 @@ export type SeatEffect =
   | { type: "list.put"; entry: QueueEntry }
   | { type: "list.remove"; entry: QueueEntry }
   | { type: "room.open"; setup: RoomSetup }
+  /** Give back a claim this seat's own search made and can no longer use. */
+  | { type: "release"; seatId: string; sessionId: string }
   /** To the owner's waiting sockets. */
   | { type: "send"; frame: ServerFrame }
   | { type: "close"; code: number; reason: string }
@@ -88,14 +91,17 @@ export type Standing =
   | { kind: "matched"; pairing: Pairing }
   | { kind: "gone" };
 
-export type ClaimRefusal = "gone" | "taken" | "busy" | "absent" | "self" | "avoided" | "incompatible";
+export type ClaimRefusal = "gone" | "taken" | "absent" | "self" | "avoided" | "incompatible";
 export type ClaimResult = { ok: true; pairing: Pairing } | { ok: false; reason: ClaimRefusal };
 
 /** Ids a claim needs, made by the caller so these functions stay pure. */
 export type ClaimIds = { sessionId: string; ownerAlias: string; ownerToken: string; claimerAlias: string; claimerToken: string };
 
-/** A search shields its seat from claims this long at most; it takes milliseconds. */
-export const SEARCH_SHIELD_MS = 10_000;
+/** A seat runs one search of its own at a time; one that never reports back is given up after this. */
+export const SEARCH_TIMEOUT_MS = 10_000;
+
+/** What a seat's own search found: a claim on another seat (`seatId`) and the pairing it makes. */
+export type Found = { seatId: string; pairing: Pairing };
 
 type Live = Exclude<SeatState, { kind: "ended" }>;
 const step = <R>(state: SeatState, effects: SeatEffect[], reply: R): Step<R> => ({ state, effects, reply });
@@ -118,16 +124,23 @@ export function isPresent(s: Live, now: number, p: Presence, r: SeatRules): bool
   return socketAlive || now - s.polledAt <= r.pollPresenceMs;
 }
 
-export function open(seatId: string, token: string, owner: Seeker, now: number): Step {
-  const state: SeatState = { kind: "waiting", seatId, token, owner, polledAt: now, listedSeenAt: now, searchedAt: now, searchingUntil: null };
+/**
+ * Two people who arrive at the same instant both miss each other's seat: the later one finds
+ * the earlier when it first looks, this long after opening. Not at once: most seats are taken
+ * by a newcomer within that time (in a burst, nearly all), and a look costs a read of the list.
+ */
+export const FIRST_LOOK_MS = 1_000;
+
+export function open(seatId: string, token: string, owner: Seeker, now: number, r: SeatRules): Step {
+  // As if it had last looked so long ago that the next look is due FIRST_LOOK_MS from now.
+  const searchedAt = now + FIRST_LOOK_MS - r.searchEveryMs;
+  const state: SeatState = { kind: "waiting", seatId, token, owner, polledAt: now, listedSeenAt: now, searchedAt, searchingUntil: null };
   const queue = queueKeyOf(owner.criteria);
   return step(
     state,
     [
       { type: "list.put", entry: entryOf(state) },
       { type: "log", event: "match.enqueued", fields: { seat: seatId, queue } },
-      // Two people who arrive at the same instant both miss each other's seat: the later one finds the earlier here.
-      { type: "search" },
     ],
     undefined,
   );
@@ -157,7 +170,8 @@ export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number
   const { owner } = s;
   if (owner.user === stranger.user || owner.device === stranger.device) return refuse("self");
   if (owner.avoid.includes(stranger.device) || stranger.avoid.includes(owner.device)) return refuse("avoided");
-  if (isSearching(s, now)) return refuse("busy");
+  // A search of the owner's own may be under way: whichever pairing reaches this seat first
+  // stands, and the search gives back what it found (endSearch). Nobody waits on anybody.
   if (!isPresent(s, now, p, r)) return refuse("absent");
   const relaxed = relaxationBetween(
     { ...owner.criteria, enqueuedAt: owner.enqueuedAt, anyLanguage: owner.anyLanguage },
@@ -191,7 +205,12 @@ export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number
     kind: "claimed",
     claim: { sessionId: ids.sessionId, ownerPairing: pairing(owner.origin, ids.ownerToken, claimerSide), until: now + r.connectWindowMs },
   };
-  return step(claimed, [{ type: "room.open", setup }], { ok: true as const, pairing: pairing(stranger.origin, ids.claimerToken, ownerSide) });
+  // Off the list first: if the room cannot be opened, the claim is undone and the entry put back.
+  const effects: SeatEffect[] = [
+    { type: "list.remove", entry: entryOf(s) },
+    { type: "room.open", setup },
+  ];
+  return step(claimed, effects, { ok: true as const, pairing: pairing(stranger.origin, ids.claimerToken, ownerSide) });
 }
 
 /** The claimer connected to the chat: the seat is given away for good, and the owner told where to go. */
@@ -200,33 +219,46 @@ export function confirm(s: SeatState, sessionId: string, now: number, r: SeatRul
   if (s.kind === "matched" && s.pairing.sessionId === sessionId) return step(s, [], true);
   // A claimer a little late, before the seat handed itself back, is still welcome: it is here.
   if (s.kind !== "claimed" || s.claim.sessionId !== sessionId) return step(s, [], false);
-  return step(matched(s, s.claim.ownerPairing, now, r), handOver(s, s.claim.ownerPairing), true);
+  return step(matched(s, s.claim.ownerPairing, now, r), handOver(s, s.claim.ownerPairing, false), true);
 }
 
 /** The room for a claim could not be opened: the claim is undone at once. */
 export function claimFailed(s: SeatState, sessionId: string): Step {
-  return step(s.kind === "claimed" && s.claim.sessionId === sessionId ? unclaimed(s) : s, [], undefined);
+  if (s.kind !== "claimed" || s.claim.sessionId !== sessionId) return step(s, [], undefined);
+  const waiting = unclaimed(s);
+  return step(waiting, [relist(waiting)], undefined);
 }
 
-/** Back to waiting from a claim that did not become a pairing: the entry never left the list, so the place is kept. */
+/** The claimer gave this claim back (its own seat was taken meanwhile): waiting again, at the same place. */
+export function release(s: SeatState, sessionId: string): Step {
+  if (s.kind !== "claimed" || s.claim.sessionId !== sessionId) return step(s, [], undefined);
+  const waiting = unclaimed(s);
+  return step(waiting, [relist(waiting), { type: "log", event: "match.claim_released", fields: { seat: s.seatId, sessionId } }], undefined);
+}
+
+/** Back to waiting from a claim that did not become a pairing. */
 function unclaimed({ claim: _, ...rest }: Extract<SeatState, { kind: "claimed" }>): Extract<SeatState, { kind: "waiting" }> {
   return { ...rest, kind: "waiting", searchingUntil: null };
 }
 
-/** The owner's own search is about to claim an older seat: nobody may claim this one meanwhile. */
+/** Listed again under its original key (the key is the enqueue time and seat id), so the place in the queue is kept. */
+const relist = (s: Extract<SeatState, { kind: "waiting" }>): SeatEffect => ({ type: "list.put", entry: entryOf(s) });
+
+/** The owner's own search is about to look for an older seat to claim (one at a time). */
 export function beginSearch(s: SeatState, now: number): Step<boolean> {
   if (s.kind !== "waiting" || isSearching(s, now)) return step(s, [], false);
-  return { state: { ...s, searchingUntil: now + SEARCH_SHIELD_MS, searchedAt: now }, effects: [], reply: true, persist: false };
+  return { state: { ...s, searchingUntil: now + SEARCH_TIMEOUT_MS, searchedAt: now }, effects: [], reply: true, persist: false };
 }
 
 /**
  * The search ended. If it claimed another seat, this owner is the claimer there and must
- * connect; a seat that ended meanwhile (its owner left) just lets that claim lapse.
+ * connect, unless this seat was taken (or ended) meanwhile: then the find is given back at
+ * once, so nobody is in two pairings and the other waiter loses nothing.
  */
-export function endSearch(s: SeatState, found: Pairing | null, now: number, r: SeatRules): Step {
-  if (s.kind !== "waiting") return step(s, [], undefined);
+export function endSearch(s: SeatState, found: Found | null, now: number, r: SeatRules): Step {
+  if (s.kind !== "waiting") return step(s, found ? [{ type: "release", seatId: found.seatId, sessionId: found.pairing.sessionId }] : [], undefined);
   if (!found) return { state: { ...s, searchingUntil: null }, effects: [], reply: undefined, persist: false };
-  return step(matched(s, found, now, r), handOver(s, found), undefined);
+  return step(matched(s, found.pairing, now, r), handOver(s, found.pairing, true), undefined);
 }
 
 /** The owner leaves (Cancel, Stop), starts a new search that replaces this one, or was banned. */
@@ -253,10 +285,9 @@ export function alarm(s: SeatState, now: number, p: Presence, r: SeatRules): Ste
   const effects: SeatEffect[] = [];
   if (s.kind === "claimed" && now >= s.claim.until) {
     // The claimer never connected.
-    next = unclaimed(s);
-    effects.push({ type: "log", event: "match.claim_lapsed", fields: { seat: s.seatId, sessionId: s.claim.sessionId }, level: "warn" });
-  }
-  if (seen > next.listedSeenAt && now >= next.listedSeenAt + refreshEvery(r)) {
+    next = { ...unclaimed(s), listedSeenAt: Math.max(s.listedSeenAt, seen) };
+    effects.push(relist(next), { type: "log", event: "match.claim_lapsed", fields: { seat: s.seatId, sessionId: s.claim.sessionId }, level: "warn" });
+  } else if (next.kind === "waiting" && seen > next.listedSeenAt && now >= next.listedSeenAt + refreshEvery(r)) {
     next = { ...next, listedSeenAt: seen };
     effects.push({ type: "list.put", entry: entryOf(next) });
   }
@@ -291,7 +322,7 @@ export function nextAlarm(s: SeatState, now: number, p: Presence, r: SeatRules):
   const seen = lastSign(s, p);
   const deadlines = [seen + r.queueTtlMs, ...wideningTimes(s.owner, r).filter((at) => at > now)];
   // Only deadlines with something to do: a past one would wake the seat over and over.
-  if (seen > s.listedSeenAt) deadlines.push(s.listedSeenAt + refreshEvery(r));
+  if (s.kind === "waiting" && seen > s.listedSeenAt) deadlines.push(s.listedSeenAt + refreshEvery(r));
   if (s.kind === "claimed") deadlines.push(s.claim.until);
   if (s.kind === "waiting" && isPresent(s, now, p, r)) deadlines.push(Math.max(s.searchedAt + r.searchEveryMs, s.searchingUntil ?? 0));
   return Math.min(...deadlines);
@@ -323,9 +354,10 @@ function matched(s: Live, pairing: Pairing, now: number, r: SeatRules): SeatStat
   return { seatId, token, owner, polledAt, listedSeenAt, searchedAt, kind: "matched", pairing, until: now + r.connectWindowMs };
 }
 
-function handOver(s: Live, pairing: Pairing): SeatEffect[] {
+/** The owner is told where its chat is; `listed`: the entry is still on the list (a claim took it off already). */
+function handOver(s: Live, pairing: Pairing, listed: boolean): SeatEffect[] {
   return [
-    { type: "list.remove", entry: entryOf(s) },
+    ...(listed ? [{ type: "list.remove", entry: entryOf(s) } as const] : []),
     { type: "send", frame: { type: "matched", ...pairing } },
     { type: "close", code: CLOSE.matched, reason: "matched" },
   ];
@@ -338,8 +370,7 @@ function ending(s: Live, reason: CloseReason): SeatEffect[] {
     { type: "close", code: CLOSE.ended, reason: `wait ended: ${reason}` },
     { type: "erase" },
   ];
-  if (s.kind !== "matched") {
-    effects.push({ type: "list.remove", entry: entryOf(s) });
-  }
+  // Only a waiting seat is listed: a claim and a match took it off already.
+  if (s.kind === "waiting") effects.push({ type: "list.remove", entry: entryOf(s) });
   return effects;
 }

@@ -37,7 +37,19 @@ const MAX_UNIDENTIFIED = 4;
 /** Where each unit's state is stored. */
 const UNIT_KEY = "unit:";
 
-export const attachmentOf = (ws: WebSocket): Attachment => ws.deserializeAttachment() as Attachment;
+/** Attachments read once per socket object: every frame and every broadcast asks, and deserializing is not free. */
+const attachments = new WeakMap<WebSocket, Attachment>();
+
+export function attachmentOf(ws: WebSocket): Attachment {
+  let a = attachments.get(ws);
+  if (!a) attachments.set(ws, (a = ws.deserializeAttachment() as Attachment));
+  return a;
+}
+
+function attach(ws: WebSocket, a: Attachment): void {
+  ws.serializeAttachment(a);
+  attachments.set(ws, a);
+}
 
 export abstract class SocketObject<S extends { kind: string }, E> extends DurableObject<Env> {
   /** Every unit by key. Erased units are forgotten, unless `keepsEnded` (a room answers "ended" until evicted). */
@@ -98,7 +110,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     if (state.kind === "ended") return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [key]);
-    server.serializeAttachment({ unit: key, alias: null, connectedAt: Date.now(), network: request.headers.get(NETWORK_HEADER) ?? "" } satisfies Attachment);
+    attach(server, { unit: key, alias: null, connectedAt: Date.now(), network: request.headers.get(NETWORK_HEADER) ?? "" });
     const unidentified = this.ctx.getWebSockets(key).filter((ws) => attachmentOf(ws).alias === null);
     for (const ws of unidentified.slice(0, -MAX_UNIDENTIFIED)) close(ws, CLOSE.unauthorized, "identify with a hello frame first");
     return new Response(null, { status: 101, webSocket: client });
@@ -223,7 +235,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
 
   /** The socket said hello as `alias`: from now on it is that participant's. */
   protected adopt(ws: WebSocket, alias: string): void {
-    ws.serializeAttachment({ ...attachmentOf(ws), alias } satisfies Attachment);
+    attach(ws, { ...attachmentOf(ws), alias });
   }
 
   /** Open, identified sockets of a unit: of one alias, or of everyone. */

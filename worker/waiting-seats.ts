@@ -12,12 +12,13 @@
 import { nanoid } from "nanoid";
 import { timings, widening, type Timings } from "./config";
 import { log } from "./log";
-import { CLOSE, type Pairing, type ParsedClientFrame } from "./protocol";
+import { meter } from "./metering";
+import { CLOSE, type ParsedClientFrame } from "./protocol";
 import * as rules from "./seat-rules";
-import { entryOf, standingOf, type ClaimResult, type Presence, type SeatEffect, type SeatRules, type SeatState, type Seeker, type Standing } from "./seat-rules";
+import { entryOf, standingOf, type ClaimResult, type Found, type Presence, type SeatEffect, type SeatRules, type SeatState, type Seeker, type Standing } from "./seat-rules";
 import { Search } from "./search";
 import { SocketObject, close, send } from "./socket-object";
-import { roomStub } from "./stubs";
+import { roomStub, seatStub } from "./stubs";
 import { waitingListFor, type WaitingList } from "./waiting-list";
 
 /** KV allows one write per second per key: a failed list write is tried once more after that. */
@@ -51,7 +52,7 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
       if (s.kind !== "ended" && s.owner.device === owner.device && s.owner.user === owner.user) await this.apply(id, rules.leave(s, "superseded"));
     }
     const token = nanoid(32);
-    const opened = rules.open(seatId, token, owner, Date.now());
+    const opened = rules.open(seatId, token, owner, Date.now(), this.rules);
     await this.apply(seatId, opened);
     // Its first search may have found someone; or a newer request of the same user replaced it
     // meanwhile, and this answer is the older one's: it learns so on its first poll or hello.
@@ -71,9 +72,17 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
   /** A stranger asks to take this seat. */
   async claim(seatId: string, stranger: Seeker): Promise<ClaimResult> {
     const seat = this.units.get(seatId);
-    if (!seat) return { ok: false, reason: "gone" };
+    if (!seat) return meter("claim.refused.gone"), { ok: false, reason: "gone" };
     const ids = { sessionId: nanoid(), ownerAlias: nanoid(10), ownerToken: nanoid(32), claimerAlias: nanoid(10), claimerToken: nanoid(32) };
-    return this.apply(seatId, rules.claim(seat, stranger, ids, Date.now(), this.presence(seatId), this.rules));
+    const result = await this.apply(seatId, rules.claim(seat, stranger, ids, Date.now(), this.presence(seatId), this.rules));
+    meter(result.ok ? "claim.accepted" : `claim.refused.${result.reason}`);
+    return result;
+  }
+
+  /** The claimer's own seat was taken while it claimed this one: the claim is given back. */
+  async release(seatId: string, sessionId: string): Promise<void> {
+    const seat = this.units.get(seatId);
+    if (seat) await this.apply(seatId, rules.release(seat, sessionId));
   }
 
   /** From the chat room: the claimer connected. True if the pairing stands. */
@@ -163,6 +172,8 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
       case "close":
         for (const ws of this.sockets(seatId, OWNER)) close(ws, e.code, e.reason);
         return;
+      case "release":
+        return seatStub(this.env, e.seatId).release(e.seatId, e.sessionId);
       case "search":
         return this.search(seatId);
       case "log":
@@ -172,7 +183,7 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
     }
   }
 
-  /** The owner's own search, with the seat shielded from claims while it runs. */
+  /** The owner's own search, one at a time. */
   private async search(seatId: string): Promise<void> {
     const seat = this.units.get(seatId);
     if (!seat) return;
@@ -180,27 +191,31 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
     if (!began.reply) return;
     await this.apply(seatId, began);
     const s = began.state as Extract<SeatState, { kind: "waiting" }>;
-    let found: Pairing | null = null;
+    let found: Found | null = null;
     try {
       found = await new Search(this.env, this.t, s.owner).asWaiter(entryOf(s));
     } catch (err) {
       log("match.search_failed", { seat: seatId, error: String(err) }, "warn");
     }
-    // The seat may have ended meanwhile (its owner left): a claim it made then simply lapses.
+    // The seat may have been taken or ended meanwhile: endSearch gives back what it found.
     const now = this.units.get(seatId);
     if (now) await this.apply(seatId, rules.endSearch(now, found, Date.now(), this.rules));
+    else if (found) await seatStub(this.env, found.seatId).release(found.seatId, found.pairing.sessionId);
   }
 
-  /** The waiting list is an index: a failed write is retried once, then left to the next refresh or KV's own expiry. */
+  /**
+   * The waiting list is an index: a failed write (KV allows one per second per key) is retried
+   * once a moment later, without holding up the claim or pairing it belongs to, then left to
+   * the next refresh or KV's own expiry.
+   */
   private async bestEffort(seatId: string, what: string, write: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (err) {
-        log("list.write_failed", { seat: seatId, what, attempt, error: String(err) }, "warn");
-        if (attempt === 2) return;
-        await new Promise((r) => setTimeout(r, LIST_RETRY_MS));
-      }
+    try {
+      await write();
+    } catch (err) {
+      log("list.write_failed", { seat: seatId, what, attempt: 1, error: String(err) }, "warn");
+      void new Promise((r) => setTimeout(r, LIST_RETRY_MS))
+        .then(write)
+        .catch((again) => log("list.write_failed", { seat: seatId, what, attempt: 2, error: String(again) }, "warn"));
     }
   }
 

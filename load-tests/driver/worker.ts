@@ -145,6 +145,7 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
             stopSendingAt: c.t0 + c.rampMs + c.quietMs + c.holdMs + c.rampDownMs * share,
             quietUntil: c.quietMs ? c.t0 + c.rampMs + c.quietMs : 0,
             ...(c.heartbeatMs ? { heartbeatMs: c.heartbeatMs } : {}),
+            steadyWindow: steadyWindowOf(c),
             sendEveryMs: c.sendEveryMs,
             matchTimeoutMs: c.matchTimeoutMs,
             pollEveryMs: c.pollEveryMs,
@@ -174,6 +175,16 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
     failures,
   };
 }
+
+/**
+ * The steady part of a run: once every chat has had a full sending period after the quiet
+ * phase (plus slack), until the hold ends and chats start to leave.
+ */
+function steadyWindowOf(c: WorkerConfig): [number, number] {
+  const talking = c.t0 + c.rampMs + c.quietMs;
+  return [talking + c.sendEveryMs + STEADY_SLACK_MS, talking + c.holdMs];
+}
+const STEADY_SLACK_MS = 2_000;
 
 function sleepUntil(at: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - now())));
