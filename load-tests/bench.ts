@@ -1,108 +1,283 @@
 /**
- * `npm run bench`: the `chats` scenario at increasing concurrency, against the service
- * (a fresh workerd per step, no `wrangler dev` proxy in front: see local-server.ts) and
- * against the floor (a bare Node relay) under the same driver and load, so each step says
- * how far the service is from what this machine can do at all. Once the service fails a
- * step it is not run at higher ones (the floor still is). Prints a markdown table and
- * writes JSON to bench-results/.
+ * `npm run bench`: the service beside two references, under the same driver, in one run:
+ * - the floor: a bare Node relay (floor/relay.ts), the least any server can cost here;
+ * - the reference room: a minimal hibernating relay room on the same runtime, written the way
+ *   Cloudflare's workers-chat-demo writes its room (reference/relay-room.ts).
  *
- * Then the idle phase: chats that only ping (every 10 s, like the web page) for a minute,
- * and what the server spends on them per idle chat-minute, service beside floor.
+ * 1. Steps: chats at increasing concurrency (users arrive at --ramp-rate, chat at the standard
+ *    pace through the hold, leave over 10 s). Delivery is reported for the steady part (every
+ *    chat up and talking) and for the whole run. The service is not run past a step it failed.
+ * 2. A burst: --burst users in four queues arriving at --burst-rate, with both matchmaker
+ *    backends: time to match and server CPU per matched user.
+ * 3. The idle phase: chats that only ping (every 10 s, like the page) for a minute: server CPU
+ *    per idle chat-minute.
+ * 4. Models: the busiest objects' request rates at 10,000 and 100,000 chats (capacity) and the
+ *    monthly Cloudflare bill for 10,000 chats (cost), from the service's own operation counts
+ *    and the dated price table in cloudflare-prices.json, with the assumptions printed.
  *
- *   npm run bench -- [--steps 100,1000,2000] [--ramp-rate 25] [--hold 60] [--idle-chats 1000] [--idle 60] [--json]
+ *   npm run bench -- [--steps 1000,2000,2700] [--ramp-rate 25] [--hold 45] [--burst 4000] [--burst-rate 500]
+ *                    [--idle-chats 1000] [--idle 60] [--chat-minutes 5] [--json]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
-import { formatSummary, runLoad, type LoadSummary } from "./driver/run.ts";
-import { cpuSecondsOf, openFilesOf, rssOf, startFloor, startService, type LocalServer } from "./local-server.ts";
+import { formatSummary, runLoad, type LoadOptions, type LoadSummary } from "./driver/run.ts";
+import { REFERENCE_CONFIG, cpuSecondsOf, openFilesOf, rssOf, startFloor, startService, type LocalServer } from "./local-server.ts";
+import { SOFT_LIMIT_PER_OBJECT, capacity, loadPrices, monthlyBill, type Assumptions, type Bill, type Measured, type Operations } from "./models.ts";
+import { SEND_EVERY_MS } from "./scenario.ts";
+import { SHARDS } from "../worker/constants.ts";
 
 /** Open files any one process may hold here. */
 const FD_CEILING = 20_000;
-/** What workerd holds per chat during the hold: 2 files per client socket, 3 for the room's SQLite. */
-const SERVER_FILES_PER_CHAT = 2 * 2 + 3;
-/**
- * Vars for the service's runs: no per-message log line, whose cost is the log pipeline's
- * (Workers Logs in production), not the service's.
- */
+/** No per-message log line: its cost is the log pipeline's (Workers Logs in production), not the service's. */
 const SERVICE_VARS = { MESSAGE_LOG_SAMPLE_RATE: "0" };
-
-/** openFilesPeak: the busiest server process, since the ceiling is per process. */
-type ServerSample = { rssPeakBytes: number; cpuCores: number; openFilesPeak: number };
-type StepResult = { chats: number; server: "service" | "floor"; load: LoadSummary; resources: ServerSample };
 
 const { values } = parseArgs({
   options: {
-    steps: { type: "string", default: "100,500,1000,2000" },
-    // Users arriving per second during the ramp; a browser would not arrive faster either.
+    steps: { type: "string", default: "1000,2000,2700" },
+    // Users arriving per second during a step's ramp; a browser would not arrive faster either.
     "ramp-rate": { type: "string", default: "25" },
-    hold: { type: "string", default: "60" },
+    hold: { type: "string", default: "45" },
+    burst: { type: "string", default: "4000" },
+    "burst-rate": { type: "string", default: "500" },
     "idle-chats": { type: "string", default: "1000" },
     idle: { type: "string", default: "60" },
+    "chat-minutes": { type: "string", default: "5" },
     json: { type: "boolean", default: false },
   },
 });
 const steps = values.steps!.split(",").filter(Boolean).map(Number);
-const idleChats = Number(values["idle-chats"]);
-const idleS = Number(values.idle);
 const rampRate = Number(values["ramp-rate"]);
 const holdS = Number(values.hold);
+const burstUsers = Number(values.burst);
+const burstRate = Number(values["burst-rate"]);
+const idleChats = Number(values["idle-chats"]);
+const idleS = Number(values.idle);
+const assumptions: Assumptions = {
+  chatMinutes: Number(values["chat-minutes"]),
+  messagesPerChatMinute: 2 * (60_000 / SEND_EVERY_MS),
+  busiestQueueShare: 0.2,
+  shards: SHARDS,
+};
 
-async function measure(server: LocalServer, chats: number): Promise<{ load: LoadSummary; resources: ServerSample }> {
-  const pids = server.serverPids();
-  const cpuBefore = pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
-  const started = Date.now();
-  let rssPeakBytes = 0;
-  let openFilesPeak = 0;
-  const sampler = setInterval(() => {
-    rssPeakBytes = Math.max(rssPeakBytes, pids.reduce((sum, pid) => sum + rssOf(pid), 0));
-    openFilesPeak = Math.max(openFilesPeak, ...pids.map(openFilesOf));
-  }, 1000);
+type Server = "service" | "service (durable-object)" | "reference" | "floor";
+type Resources = { rssPeakBytes: number; cpuCores: number; openFilesPeak: number; cpuSeconds: number };
+type Run = { server: Server; chats: number; load: LoadSummary; resources: Resources; measured: Measured | null };
+
+async function start(server: Server): Promise<LocalServer> {
+  if (server === "floor") return startFloor();
+  if (server === "reference") return startService({ runtime: "workerd", config: REFERENCE_CONFIG });
+  return startService({ runtime: "workerd", vars: { ...SERVICE_VARS, ...(server === "service" ? {} : { MATCHMAKER: "durable-object" }) } });
+}
+
+const isService = (s: Server) => s.startsWith("service");
+
+async function operations(server: LocalServer): Promise<Operations> {
   try {
-    const load = await runLoad({ baseUrl: server.baseUrl, chats, rampS: (2 * chats) / rampRate, holdS, rampDownS: 10 });
-    const cpuCores = (pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0) - cpuBefore) / ((Date.now() - started) / 1000);
-    return { load, resources: { rssPeakBytes, cpuCores, openFilesPeak } };
-  } finally {
-    clearInterval(sampler);
+    const res = await fetch(`${server.baseUrl}/api/stats?fresh`, { signal: AbortSignal.timeout(10_000) });
+    return res.ok ? ((await res.json()) as { operations: Operations }).operations : {};
+  } catch {
+    return {};
   }
 }
 
-async function step(chats: number, server: StepResult["server"]): Promise<StepResult> {
-  const local = server === "service" ? await startService({ runtime: "workerd", vars: SERVICE_VARS }) : await startFloor();
+/**
+ * Runs the driver against a fresh server, sampling its processes. `window` (epoch ms) is where
+ * CPU is measured (default: the whole run); `steady` is where operations per message are read.
+ */
+async function run(server: Server, chats: number, o: Omit<LoadOptions, "baseUrl" | "chats" | "t0">, window?: (t0: number) => [number, number]): Promise<Run> {
+  const local = await start(server);
   try {
-    console.error(`\n── ${server}: ${chats} chats (${((2 * chats) / rampRate).toFixed(0)} s ramp, ${holdS} s hold)`);
-    const result = { chats, server, ...(await measure(local, chats)) };
-    console.error(formatSummary(result.load));
-    return result;
+    const pids = local.serverPids();
+    const cpu = () => pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+    const t0 = Date.now() + 1500;
+    let rssPeakBytes = 0;
+    let openFilesPeak = 0;
+    const sampler = setInterval(() => {
+      rssPeakBytes = Math.max(rssPeakBytes, pids.reduce((sum, pid) => sum + rssOf(pid), 0));
+      openFilesPeak = Math.max(openFilesPeak, ...pids.map(openFilesOf));
+    }, 1000);
+    const [from, to] = window?.(t0) ?? [t0, Infinity];
+    const cpuAt: { from?: number; to?: number; toAt?: number } = {};
+    const timers = [setTimeout(() => (cpuAt.from = cpu()), from - Date.now())];
+    if (to !== Infinity) timers.push(setTimeout(() => Object.assign(cpuAt, { to: cpu(), toAt: Date.now() }), to - Date.now()));
+    // Operations per message: read around the steady window, where only messages flow.
+    const steadyFrom = t0 + (o.rampS + (o.quietS ?? 0)) * 1000 + SEND_EVERY_MS + 2000;
+    const steadyTo = t0 + (o.rampS + (o.quietS ?? 0) + o.holdS) * 1000;
+    const steadyOps: { from?: Operations; to?: Operations } = {};
+    if (isService(server) && steadyTo > steadyFrom) {
+      timers.push(setTimeout(async () => (steadyOps.from = await operations(local)), steadyFrom - Date.now()));
+      timers.push(setTimeout(async () => (steadyOps.to = await operations(local)), steadyTo - Date.now()));
+    }
+    console.error(`\n── ${server}: ${chats} chats (${o.rampS.toFixed(0)} s ramp, ${o.holdS} s hold)`);
+    let load: LoadSummary;
+    try {
+      load = await runLoad({ ...o, baseUrl: local.baseUrl, chats, t0 });
+    } finally {
+      timers.forEach(clearTimeout);
+      clearInterval(sampler);
+    }
+    const end = cpuAt.to ?? cpu();
+    const seconds = ((cpuAt.toAt ?? Date.now()) - from) / 1000;
+    const cpuSeconds = end - (cpuAt.from ?? 0);
+    const resources = { rssPeakBytes, openFilesPeak, cpuSeconds, cpuCores: cpuSeconds / seconds };
+    console.error(formatSummary(load));
+    let measured: Measured | null = null;
+    if (isService(server)) {
+      const total = await operations(local);
+      const steadyMessages = load.trends.steady_delivery_latency?.count ?? 0;
+      const perMessage =
+        steadyOps.from && steadyOps.to && steadyMessages
+          ? Object.fromEntries(Object.entries(steadyOps.to).map(([k, v]) => [k, (v - (steadyOps.from![k] ?? 0)) / steadyMessages]))
+          : null;
+      const users = load.trends.match_time?.count ?? 0;
+      measured = { users, messages: load.counters.messages_delivered ?? 0, operations: total, perMessage, cpuMsPerUser: 0 };
+    }
+    return { server, chats, load, resources, measured };
   } finally {
     await local.stop();
   }
 }
 
-/** The step's own promise, minus latency: a slow step is a result, a broken one ends the escalation. */
-function sustained(r: StepResult): boolean {
+// ---------------------------------------------------------------- the runs
+
+const stepRuns: Run[] = [];
+let serviceBrokeAt: number | undefined;
+for (const chats of steps) {
+  const o = { rampS: (2 * chats) / rampRate, holdS, rampDownS: 10 };
+  for (const server of ["service", "reference", "floor"] as const) {
+    if (server === "service" && serviceBrokeAt !== undefined) {
+      console.error(`\n── service: ${chats} chats skipped (failed at ${serviceBrokeAt})`);
+      continue;
+    }
+    const r = await run(server, chats, o);
+    stepRuns.push(r);
+    if (server === "service" && !sustained(r)) serviceBrokeAt = chats;
+  }
+}
+
+const BURST_QUIET_S = 30;
+const burstRuns: Run[] = [];
+if (burstUsers > 0) {
+  const chats = Math.floor(burstUsers / 2);
+  const rampS = burstUsers / burstRate;
+  // Matching only: chats stay quiet after it (pings are answered by the runtime), CPU is measured until just before they talk.
+  const o = { rampS, quietS: BURST_QUIET_S, holdS: 2, rampDownS: 5, matchTimeoutMs: 60_000 };
+  for (const server of ["service", "service (durable-object)", "reference", "floor"] as const) {
+    const r = await run(server, chats, o, (t0) => [t0, t0 + (rampS + BURST_QUIET_S - 1) * 1000]);
+    const matched = r.load.trends.match_time?.count ?? 0;
+    if (r.measured) r.measured.cpuMsPerUser = (r.resources.cpuSeconds * 1000) / Math.max(1, matched);
+    burstRuns.push(r);
+  }
+}
+
+const IDLE_HEARTBEAT_MS = 10_000;
+/** Chats settle (late pairings, first pings) before the quiet window is measured. */
+const IDLE_SETTLE_MS = 5_000;
+const idleRuns: Run[] = [];
+if (idleChats > 0 && idleS > 0) {
+  const rampS = (2 * idleChats) / rampRate;
+  const o = { rampS, quietS: idleS, holdS: 5, rampDownS: 5, heartbeatMs: IDLE_HEARTBEAT_MS };
+  for (const server of ["service", "reference", "floor"] as const) {
+    idleRuns.push(await run(server, idleChats, o, (t0) => [t0 + rampS * 1000 + IDLE_SETTLE_MS, t0 + (rampS + idleS) * 1000 - 1000]));
+  }
+}
+
+// ---------------------------------------------------------------- tables
+
+/** A step's own promise, minus latency: a slow step is a result, a broken one ends the escalation. */
+function sustained(r: Run): boolean {
   const c = r.load.counters;
   return r.load.chatsHeld >= 0.99 * r.chats && c.messages_lost === 0 && c.pairing_errors === 0 && (r.load.rates.match_success ?? 0) > 0.99;
 }
 
 const f = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–" : v < 10 ? v.toFixed(1) : v.toFixed(0));
-const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(1)}×` : "–");
+const f2 = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–" : v < 1 ? v.toFixed(2) : f(v));
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(1)}×` : "–");
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+const money = (d: number) => `$${d < 10 ? d.toFixed(2) : Math.round(d).toLocaleString("en-US")}`;
+const big = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
 
-function table(results: StepResult[]): string {
-  const head =
-    "| step (chats) | server | chats held | sockets | match p50 / p99 ms | delivery p50 / p95 / p99 ms | service ÷ floor (p50 / p95 / p99) | match success | lost | pairing errors | server RSS | server CPU (cores) | server open files (peak) | client CPU (max per proc) |";
-  const rows = [head, `|${"---|".repeat(14)}`];
-  for (const r of results) {
-    const d = r.load.trends.delivery_latency;
+/** Which of this machine's limits a run came closest to: open files per process, memory, or the one thread's CPU. */
+function limitOf(r: Run): string {
+  const usage = [
+    { what: "open files", share: r.resources.openFilesPeak / FD_CEILING },
+    { what: "memory", share: r.resources.rssPeakBytes / totalmem() },
+    { what: "CPU (one thread)", share: r.resources.cpuCores },
+  ].sort((a, b) => b.share - a.share);
+  return `${usage[0].what} ${(usage[0].share * 100).toFixed(0)} %`;
+}
+
+function stepTable(runs: Run[]): string {
+  const rows = [
+    "| chats | server | held | match p50 / p99 ms | steady delivery p50 / p95 / p99 ms | ÷ floor (p99) | ÷ reference (p99) | whole run p99 ms | lost | pairing errors | RSS | CPU (cores) | open files (peak) | closest limit |",
+    `|${"---|".repeat(14)}`,
+  ];
+  for (const r of runs) {
+    const d = r.load.trends.steady_delivery_latency;
+    const peer = (s: Server) => runs.find((o) => o.chats === r.chats && o.server === s)?.load.trends.steady_delivery_latency;
     const m = r.load.trends.match_time;
-    const floor = results.find((o) => o.chats === r.chats && o.server === "floor")?.load.trends.delivery_latency;
-    const vsFloor = r.server === "service" ? `${ratio(d?.p50, floor?.p50)} / ${ratio(d?.p95, floor?.p95)} / ${ratio(d?.p99, floor?.p99)}` : "";
-    const held = r.load.chatsHeld < r.chats ? `**${r.load.chatsHeld}** of ${r.chats}` : String(r.load.chatsHeld);
+    const held = r.load.chatsHeld < r.chats ? `**${r.load.chatsHeld}**` : String(r.load.chatsHeld);
     rows.push(
-      `| ${r.chats} | ${r.server} | ${held} | ${r.load.socketsPeak} | ${f(m?.p50)} / ${f(m?.p99)} | ${f(d?.p50)} / ${f(d?.p95)} / ${f(d?.p99)} | ${vsFloor} | ${((r.load.rates.match_success ?? 0) * 100).toFixed(1)} % | ${r.load.counters.messages_lost} | ${r.load.counters.pairing_errors} | ${mib(r.resources.rssPeakBytes)} | ${r.resources.cpuCores.toFixed(2)} | ${r.resources.openFilesPeak} | ${Math.max(...r.load.clientCpu).toFixed(2)} |`,
+      `| ${r.chats} | ${r.server} | ${held} | ${f(m?.p50)} / ${f(m?.p99)} | ${f2(d?.p50)} / ${f2(d?.p95)} / ${f2(d?.p99)} | ${r.server === "floor" ? "" : ratio(d?.p99, peer("floor")?.p99)} | ` +
+        `${r.server === "service" ? ratio(d?.p99, peer("reference")?.p99) : ""} | ${f(r.load.trends.delivery_latency?.p99)} | ${r.load.counters.messages_lost} | ${r.load.counters.pairing_errors} | ` +
+        `${mib(r.resources.rssPeakBytes)} | ${r.resources.cpuCores.toFixed(2)} | ${r.resources.openFilesPeak} | ${limitOf(r)} |`,
     );
   }
+  return rows.join("\n");
+}
+
+function burstTable(runs: Run[]): string {
+  const rows = ["| server | users | arriving | matched | match p50 / p95 / p99 ms | server CPU per matched user | ÷ reference | CPU (cores) |", "|---|---|---|---|---|---|---|---|"];
+  const perUser = (r: Run) => (r.resources.cpuSeconds * 1000) / Math.max(1, r.load.trends.match_time?.count ?? 0);
+  const reference = runs.find((r) => r.server === "reference");
+  for (const r of runs) {
+    const m = r.load.trends.match_time;
+    rows.push(
+      `| ${r.server} | ${r.load.users} | ${burstRate}/s | ${m?.count ?? 0} | ${f(m?.p50)} / ${f(m?.p95)} / ${f(m?.p99)} | ${perUser(r).toFixed(2)} ms | ${isService(r.server) && reference ? ratio(perUser(r), perUser(reference)) : ""} | ${r.resources.cpuCores.toFixed(2)} |`,
+    );
+  }
+  return rows.join("\n");
+}
+
+function idleTable(runs: Run[]): string {
+  const perChatMinute = (r: Run) => (r.resources.cpuCores / Math.max(1, r.load.chatsHeld)) * 60_000;
+  const floor = runs.find((r) => r.server === "floor");
+  const rows = ["| idle phase | chats held | server CPU while quiet (cores) | CPU per idle chat-minute | ÷ floor | lost | pairing errors |", "|---|---|---|---|---|---|---|"];
+  for (const r of runs) {
+    rows.push(
+      `| ${r.server} | ${r.load.chatsHeld} of ${r.chats} | ${r.resources.cpuCores.toFixed(3)} | ${perChatMinute(r).toFixed(2)} ms | ${r.server !== "floor" && floor ? ratio(perChatMinute(r), perChatMinute(floor)) : ""} | ${r.load.counters.messages_lost} | ${r.load.counters.pairing_errors} |`,
+    );
+  }
+  return rows.join("\n");
+}
+
+function capacityTable(kv: Measured, queues: Measured | null): string {
+  const rows = [
+    "| object | calls per arriving user | busiest object's share | req/s per 1,000 chats | req/s per arriving user/s | at 10,000 chats | at 100,000 chats | under 1,000/s at 100,000? |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of capacity(kv, queues, assumptions)) {
+    const share = r.busiestShare ? `${(r.busiestShare * 100).toFixed(1)} %` : "–";
+    rows.push(
+      `| ${r.object} | ${r.perUser ? r.perUser.toFixed(2) : "–"} | ${share} | ${r.per1000Chats.toFixed(2)} | ${r.perArrivalPerS ? r.perArrivalPerS.toFixed(3) : "–"} | ${r.at10k.toFixed(1)} | ${r.at100k.toFixed(0)} | ${r.at100k < SOFT_LIMIT_PER_OBJECT ? "yes" : "**no**"} |`,
+    );
+  }
+  return rows.join("\n");
+}
+
+function costTable(bills: Bill[]): string {
+  const prices = loadPrices();
+  const items = bills[0].lines.map((l) => l.item);
+  const rows = [`| item (${prices.plan.name}, prices of ${prices.asOf}) | ${bills.map((b) => b.scenario).join(" | ")} |`, `|---|${bills.map(() => "---|").join("")}`];
+  for (const item of items) {
+    const cells = bills.map((b) => {
+      const l = b.lines.find((x) => x.item === item)!;
+      return `${big(l.usage)} → ${money(l.dollars)}`;
+    });
+    rows.push(`| ${prices.items[item].unit} | ${cells.join(" | ")} |`);
+  }
+  rows.push(`| **total per month** (plan included) | ${bills.map((b) => `**${money(b.total)}**`).join(" | ")} |`);
   return rows.join("\n");
 }
 
@@ -114,92 +289,49 @@ function machine(): string {
   return `${cpus().length} × ${model}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, miniflare ${version("miniflare")}, workerd ${workerd}`;
 }
 
-// ---------------------------------------------------------------- idle phase
+// ---------------------------------------------------------------- output
 
-/** The web page's heartbeat: what an idle chat costs is mostly what its pings cost. */
-const IDLE_HEARTBEAT_MS = 10_000;
-/** Chats settle (late pairings, first pings) before the quiet window is measured. */
-const IDLE_SETTLE_MS = 5_000;
-type IdleResult = { server: StepResult["server"]; chats: number; chatsHeld: number; cpuCores: number; cpuMsPerChatMinute: number; lost: number; pairingErrors: number };
+const sections: string[] = [];
+if (stepRuns.length) sections.push(stepTable(stepRuns));
+if (burstRuns.length) sections.push(burstTable(burstRuns));
+if (idleRuns.length) sections.push(idleTable(idleRuns));
 
-async function idlePhase(server: StepResult["server"]): Promise<IdleResult> {
-  const local = server === "service" ? await startService({ runtime: "workerd", vars: SERVICE_VARS }) : await startFloor();
-  try {
-    const rampS = (2 * idleChats) / rampRate;
-    console.error(`\n── idle phase, ${server}: ${idleChats} chats (${rampS.toFixed(0)} s ramp, ${idleS} s quiet with pings every ${IDLE_HEARTBEAT_MS / 1000} s)`);
-    const pids = local.serverPids();
-    const cpuNow = () => pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
-    const t0 = Date.now() + 1500;
-    const from = t0 + rampS * 1000 + IDLE_SETTLE_MS;
-    const to = t0 + (rampS + idleS) * 1000 - 1000;
-    const window: { cpu?: number; at?: number; cores?: number } = {};
-    const start = setTimeout(() => Object.assign(window, { cpu: cpuNow(), at: Date.now() }), from - Date.now());
-    const stop = setTimeout(() => (window.cores = (cpuNow() - window.cpu!) / ((Date.now() - window.at!) / 1000)), to - Date.now());
-    let load: LoadSummary;
-    try {
-      load = await runLoad({ baseUrl: local.baseUrl, chats: idleChats, rampS, quietS: idleS, holdS: 5, rampDownS: 5, heartbeatMs: IDLE_HEARTBEAT_MS, t0 });
-    } finally {
-      clearTimeout(start);
-      clearTimeout(stop);
-    }
-    console.error(formatSummary(load));
-    const cores = window.cores ?? NaN;
-    return {
-      server,
-      chats: idleChats,
-      chatsHeld: load.chatsHeld,
-      cpuCores: cores,
-      // CPU seconds per second spread over the chats held, per minute, in ms.
-      cpuMsPerChatMinute: (cores / Math.max(1, load.chatsHeld)) * 60_000,
-      lost: load.counters.messages_lost ?? 0,
-      pairingErrors: load.counters.pairing_errors ?? 0,
-    };
-  } finally {
-    await local.stop();
-  }
-}
-
-function idleTable(rows: IdleResult[]): string {
-  const floor = rows.find((r) => r.server === "floor");
-  const out = [
-    "| idle phase | chats held | server CPU while quiet (cores) | CPU per idle chat-minute | ÷ floor | lost | pairing errors |",
-    "|---|---|---|---|---|---|---|",
+// The models use the busiest step the service sustained (messages and matching alike), the burst's CPU per user, and its queue-object counts.
+const serviceSteps = stepRuns.filter((r) => r.server === "service" && sustained(r) && r.measured?.perMessage);
+const basis = serviceSteps.at(-1)?.measured ?? null;
+const burstKv = burstRuns.find((r) => r.server === "service")?.measured;
+const burstDo = burstRuns.find((r) => r.server === "service (durable-object)")?.measured ?? null;
+let models: unknown = null;
+if (basis) {
+  basis.cpuMsPerUser = burstKv?.cpuMsPerUser ?? 0;
+  const prices = loadPrices();
+  const bills = [
+    monthlyBill(basis, 10_000, assumptions, prices, "standard", true),
+    monthlyBill(basis, 10_000, assumptions, prices, "quiet", true),
+    monthlyBill(basis, 10_000, assumptions, prices, "quiet", false),
   ];
-  for (const r of rows) {
-    const vsFloor = r.server === "service" && floor ? ratio(r.cpuMsPerChatMinute, floor.cpuMsPerChatMinute) : "";
-    out.push(`| ${r.server} | ${r.chatsHeld} of ${r.chats} | ${r.cpuCores.toFixed(3)} | ${r.cpuMsPerChatMinute.toFixed(2)} ms | ${vsFloor} | ${r.lost} | ${r.pairingErrors} |`);
-  }
-  return out.join("\n");
+  sections.push(capacityTable(basis, burstDo), costTable(bills));
+  models = { capacity: capacity(basis, burstDo, assumptions), bills, prices: { asOf: prices.asOf, sources: prices.sources } };
 }
 
-const results: StepResult[] = [];
-let serviceBrokeAt: number | undefined;
-for (const chats of steps) {
-  if (SERVER_FILES_PER_CHAT * chats > FD_CEILING) {
-    console.error(`note: ${chats} chats need about ${SERVER_FILES_PER_CHAT * chats} open files in workerd, above one process's ${FD_CEILING}`);
-  }
-  if (serviceBrokeAt === undefined) {
-    const service = await step(chats, "service");
-    results.push(service);
-    if (!sustained(service)) serviceBrokeAt = chats;
-  } else {
-    console.error(`\n── service: ${chats} chats skipped (failed at ${serviceBrokeAt})`);
-  }
-  results.push(await step(chats, "floor"));
-}
-
-const idle: IdleResult[] = idleChats > 0 && idleS > 0 ? [await idlePhase("service"), await idlePhase("floor")] : [];
-
-const output = [results.length ? table(results) : "", idle.length ? idleTable(idle) : ""].filter(Boolean).join("\n\n");
-const about = `Machine: ${machine()}. Each step: users arrive at ${rampRate}/s, hold ${holdS} s, one message per user every 5 s. ` +
-  "Service: the worker on one workerd process through Miniflare (no wrangler dev proxy), Durable Objects in SQLite on tmpfs, " +
-  `vars from wrangler.toml plus ${Object.entries(SERVICE_VARS).map(([k, v]) => `${k}=${v}`).join(", ")} (per-message log line off). ` +
-  "Bold chats held: the step did not sustain its target. " +
-  (serviceBrokeAt === undefined ? "" : `The service failed at ${serviceBrokeAt} chats and was not run at higher steps. `) +
-  `Server open files: the busiest server process at peak; one process may hold ${FD_CEILING}.` +
-  (idle.length ? ` Idle phase: ${idleChats} chats arrive at ${rampRate}/s, then ping every ${IDLE_HEARTBEAT_MS / 1000} s and send nothing for ${idleS} s; server CPU is measured over that quiet window minus its first ${IDLE_SETTLE_MS / 1000} s.` : "");
-const json = JSON.stringify({ machine: machine(), rampRate, holdS, serviceVars: SERVICE_VARS, serviceBrokeAt, results, idle }, null, 2);
-console.log(values.json ? json : `${output}\n\n${about}`);
+const about = [
+  `Machine: ${machine()}.`,
+  `Steps: users arrive at ${rampRate}/s, chat at one message per user every ${SEND_EVERY_MS / 1000} s through a ${holdS} s hold, leave over 10 s; "steady" counts messages sent once every chat was up and talking until the hold ended.`,
+  `Service and reference: one workerd process through Miniflare (no wrangler dev proxy), Durable Objects in SQLite on tmpfs; the service with wrangler.toml's vars plus ${Object.entries(SERVICE_VARS).map(([k, v]) => `${k}=${v}`).join(", ")}.`,
+  serviceBrokeAt === undefined ? "" : `The service failed at ${serviceBrokeAt} chats and was not run at higher steps.`,
+  `Bold "held": the step did not hold its chats. Open files: the busiest server process at peak; one process may hold ${FD_CEILING}.`,
+  burstRuns.length ? `Burst: ${burstUsers} users in four queues at ${burstRate}/s; CPU measured from the first arrival to ${BURST_QUIET_S} s after the last (chats stay quiet meanwhile).` : "",
+  idleRuns.length ? `Idle: ${idleChats} chats ping every ${IDLE_HEARTBEAT_MS / 1000} s and send nothing for ${idleS} s; CPU over that window minus its first ${IDLE_SETTLE_MS / 1000} s.` : "",
+  basis
+    ? `Models: operations per pairing and per message from the service's ${serviceSteps.at(-1)!.chats}-chat step, CPU per user from the burst; average chat ${assumptions.chatMinutes} min, ` +
+      `${assumptions.messagesPerChatMinute} messages per chat-minute, the busiest queue ${assumptions.busiestQueueShare * 100} % of arrivals, every shard always awake, ` +
+      "a room awake from pairing to 10 s after its last event, WebSocket pings answered by the runtime (not billed), Worker CPU priced at the local figure (an upper bound)."
+    : "",
+]
+  .filter(Boolean)
+  .join(" ");
+const json = JSON.stringify({ machine: machine(), rampRate, holdS, burstUsers, burstRate, assumptions, serviceBrokeAt, steps: stepRuns, burst: burstRuns, idle: idleRuns, models }, null, 2);
+console.log(values.json ? json : `${sections.join("\n\n")}\n\n${about}`);
 mkdirSync("bench-results", { recursive: true });
 const file = `bench-results/bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
 writeFileSync(file, json);

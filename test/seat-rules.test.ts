@@ -229,6 +229,13 @@ describe("the owner's own search", () => {
     expect(seat.nextAlarm(unshielded, T0 + 14_001, socketAt(T0 + 14_000), rules)).toBe(T0 + 15_000);
     expect(types(seat.alarm(unshielded, T0 + 15_000, socketAt(T0 + 14_500), rules).effects)).toContain("search");
   });
+
+  it("puts the entry again when the search widens, so a backend can index it by its wider scope", () => {
+    const s = seat.endSearch(seat.beginSearch(opened(), T0 + 14_000).state, null, T0 + 14_001, rules).state;
+    const widened = seat.alarm(s, T0 + 15_000, socketAt(T0 + 14_500), rules);
+    expect(types(widened.effects)).toEqual(["list.put", "search"]);
+    expect(widened.effects[0]).toMatchObject({ entry: { enqueuedAt: T0, seenAt: T0 + 14_500 } });
+  });
 });
 
 describe("polls", () => {

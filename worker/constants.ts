@@ -52,6 +52,12 @@ export const PING = '{"type":"ping"}';
 export const PONG = '{"type":"pong"}';
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 
+/**
+ * How many objects share each sharded job (worker/stubs.ts). Each is single-threaded with a
+ * soft limit of about 1,000 requests a second; the bench's capacity model reads these.
+ */
+export const SHARDS = { seats: 64, devices: 64, stats: 8 } as const;
+
 /** Paths of the two sockets: the wait (a waiting seat) and the chat (a room). */
 export const WAIT_PATH = "/wait";
 export const CHAT_PATH = "/chat";

@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import { allowedOrigins } from "./config";
 import { ApiError, errorResponse, rateLimited } from "./errors";
 import { log } from "./log";
+import { meter } from "./metering";
 import { match } from "./matchmaker";
 import { roomStub, seatStub } from "./stubs";
 import { networkKey } from "./client-address";
@@ -24,6 +25,12 @@ export { Stats } from "./stats";
 export { WaitingSeats } from "./waiting-seats";
 
 const app = new Hono<{ Bindings: Env }>();
+
+// Every request the Worker serves (the page itself is served by Static Assets, not counted): the bench's cost model reads it.
+app.use("*", async (_c, next) => {
+  meter("worker.request");
+  await next();
+});
 
 /** The page's own origin always works; others only when listed in ALLOWED_ORIGINS. */
 const originAllowed = (origin: string, requestUrl: string, env: Env): boolean =>

@@ -1,13 +1,17 @@
 /**
  * MatchQueue: the strongly consistent waiting-list backend (MATCHMAKER = "durable-object").
- * One object per mode and language holds that language's waiting entries in memory (and in
- * its storage, to survive eviction); one more per mode holds the entries that accept any
- * language. A seeker reads one object instead of listing KV: no KV operation on the hot
- * path, and what it reads is never stale. Each object is single-threaded, so a very hot
- * language is bounded by one object's budget (about 1,000 requests/s).
+ * Each object holds its waiting entries in memory (and in its storage, to survive eviction).
+ * One object per exact queue (mode, language, feeling) takes every wait, so the load of a
+ * popular language is spread over its feelings; waits that widened are also indexed by
+ * language (one object per mode and language: only waits past the feeling threshold) and,
+ * for those who accept any language, by mode. A seeker reads one object instead of listing
+ * KV: no KV operation on the hot path, and what it reads is never stale. Each object is
+ * single-threaded with a budget of about 1,000 requests a second; the bench's capacity model
+ * prints the busiest one's rate.
  */
 import { DurableObject } from "cloudflare:workers";
 import { timings, type Timings } from "./config";
+import type { WideningSettings } from "./widening";
 import { meter } from "./metering";
 import { queueStub } from "./stubs";
 import { inScope, queueOrder, type Criteria, type QueueEntry, type Scope, type WaitingList } from "./queue-entry";
@@ -53,24 +57,39 @@ export class MatchQueue extends DurableObject<Env> {
   }
 }
 
-const homeOf = (c: Criteria) => `${c.mode}:${c.language}`;
-const anyLanguageOf = (c: Criteria) => `${c.mode}:*`;
+/** The object that holds a scope's entries around these criteria. */
+export function queueNameOf(c: Criteria, scope: Scope): string {
+  if (scope === "any") return `${c.mode}:*`;
+  if (scope === "language") return `${c.mode}:${c.language}:*`;
+  return `${c.mode}:${c.language}:${c.emotion}`;
+}
 
-export function doWaitingList(env: Env): WaitingList {
+export function doWaitingList(env: Env, w: WideningSettings): WaitingList {
   const queue = (name: string) => queueStub(env, name);
-  const homes = (e: QueueEntry) => (e.anyLanguage ? [homeOf(e), anyLanguageOf(e)] : [homeOf(e)]);
+  /** Every wait is in its exact queue; widened waits also in the wider indexes (a seat puts its entry again when its wait widens). */
+  const homes = (e: QueueEntry, now: number): string[] => {
+    const waited = now - e.enqueuedAt;
+    return [
+      queueNameOf(e, "exact"),
+      ...(waited >= w.emotionAfterMs ? [queueNameOf(e, "language")] : []),
+      ...(e.anyLanguage && waited >= w.languageAfterMs ? [queueNameOf(e, "any")] : []),
+    ];
+  };
+  const everywhere = (e: QueueEntry): string[] => [queueNameOf(e, "exact"), queueNameOf(e, "language"), ...(e.anyLanguage ? [queueNameOf(e, "any")] : [])];
   return {
     async put(entry) {
       meter("queue.put");
-      await Promise.all(homes(entry).map((name) => queue(name).put(entry)));
+      await Promise.all(homes(entry, Date.now()).map((name) => queue(name).put(entry)));
     },
     async remove(entry) {
       meter("queue.remove");
-      await Promise.all(homes(entry).map((name) => queue(name).remove(entry.seatId)));
+      // Wherever it may have been put (an index it never reached ignores the call).
+      const listed = Date.now() - entry.enqueuedAt >= w.emotionAfterMs ? everywhere(entry) : [queueNameOf(entry, "exact")];
+      await Promise.all(listed.map((name) => queue(name).remove(entry.seatId)));
     },
     async fresh(around, scope, now, limit) {
       meter("queue.read");
-      return queue(scope === "any" ? anyLanguageOf(around) : homeOf(around)).fresh(around, scope, now, limit);
+      return queue(queueNameOf(around, scope)).fresh(around, scope, now, limit);
     },
   };
 }

@@ -15,114 +15,17 @@
  * WaitingSeats (waiting-seats.ts) loads the state, applies these functions, saves, and carries
  * out the effects. Nothing here reads a clock, storage or the network.
  */
-import type { LogFields } from "./log";
 import type { CloseReason, Pairing, ServerFrame } from "./protocol";
 import { CHAT_PATH, CLOSE, PROTOCOL_VERSION, socketUrl } from "./protocol";
-import { queueKeyOf, type Criteria, type QueueEntry } from "./queue-entry";
+import { queueKeyOf } from "./queue-entry";
 import type { RoomSetup } from "./room-rules";
-import { relaxationBetween, wideningIn, type WideningSettings } from "./widening";
+import { SEARCH_TIMEOUT_MS, entryOf, isPresent, lastSign, queueKeyOfSeat, standingOf } from "./seat-state";
+import type { ClaimIds, ClaimRefusal, ClaimResult, Found, Live, Presence, SeatEffect, SeatRules, SeatState, Seeker, Standing, Step } from "./seat-state";
+import { relaxationBetween, wideningIn } from "./widening";
 
-/** Someone looking for a stranger: fingerprints, never raw ids. */
-export type Seeker = {
-  name: string;
-  user: string;
-  device: string;
-  /** Devices this one must not meet (recent partners, blocked). */
-  avoid: string[];
-  criteria: Criteria;
-  anyLanguage: boolean;
-  /** When this person started looking: now for a newcomer; widening weighs how long both waited. */
-  enqueuedAt: number;
-  /** Where this person reaches the service, for the socket URLs it is given. */
-  origin: string;
-};
+export * from "./seat-state";
 
-export type SeatRules = {
-  queueTtlMs: number;
-  /** A present waiter looks again this often: the queue changes as people come and go. */
-  searchEveryMs: number;
-  pollPresenceMs: number;
-  heartbeatTimeoutMs: number;
-  connectWindowMs: number;
-  widening: WideningSettings;
-};
-
-/** What the seat's owner proved last, besides polls: the newest sign of life of an open waiting socket. */
-export type Presence = { socketSeenAt: number | null };
-
-type Seat = {
-  seatId: string;
-  token: string;
-  owner: Seeker;
-  /** The owner's last poll (or the request that opened the seat). */
-  polledAt: number;
-  /** The `seenAt` the list entry carries now. */
-  listedSeenAt: number;
-  /** When the owner's own search last began. */
-  searchedAt: number;
-};
-
-export type SeatState =
-  | (Seat & { kind: "waiting"; searchingUntil: number | null })
-  | (Seat & { kind: "claimed"; claim: { sessionId: string; ownerPairing: Pairing; until: number } })
-  | (Seat & { kind: "matched"; pairing: Pairing; until: number })
-  | { kind: "ended"; seatId: string; reason: CloseReason };
-
-export type SeatEffect =
-  | { type: "list.put"; entry: QueueEntry }
-  | { type: "list.remove"; entry: QueueEntry }
-  | { type: "room.open"; setup: RoomSetup }
-  /** Give back a claim this seat's own search made and can no longer use. */
-  | { type: "release"; seatId: string; sessionId: string }
-  /** To the owner's waiting sockets. */
-  | { type: "send"; frame: ServerFrame }
-  | { type: "close"; code: number; reason: string }
-  /** Look for an older seat to claim, as this seat's owner. */
-  | { type: "search" }
-  | { type: "log"; event: string; fields: LogFields; level?: "info" | "warn" }
-  /** Forget everything stored: the seat is over. */
-  | { type: "erase" };
-
-/** `persist: false`: nothing worth saving changed (a search's shield: after a restart no search is under way anyway). */
-export type Step<R = undefined> = { state: SeatState; effects: SeatEffect[]; reply: R; persist?: false };
-
-export type Standing =
-  | { kind: "waiting"; seatId: string; queueKey: string; enqueuedAt: number; anyLanguage: boolean }
-  | { kind: "matched"; pairing: Pairing }
-  | { kind: "gone" };
-
-export type ClaimRefusal = "gone" | "taken" | "absent" | "self" | "avoided" | "incompatible";
-export type ClaimResult = { ok: true; pairing: Pairing } | { ok: false; reason: ClaimRefusal };
-
-/** Ids a claim needs, made by the caller so these functions stay pure. */
-export type ClaimIds = { sessionId: string; ownerAlias: string; ownerToken: string; claimerAlias: string; claimerToken: string };
-
-/** A seat runs one search of its own at a time; one that never reports back is given up after this. */
-export const SEARCH_TIMEOUT_MS = 10_000;
-
-/** What a seat's own search found: a claim on another seat (`seatId`) and the pairing it makes. */
-export type Found = { seatId: string; pairing: Pairing };
-
-type Live = Exclude<SeatState, { kind: "ended" }>;
 const step = <R>(state: SeatState, effects: SeatEffect[], reply: R): Step<R> => ({ state, effects, reply });
-
-export const queueKeyOfSeat = (s: Live): string => queueKeyOf(s.owner.criteria);
-
-export function entryOf({ seatId, listedSeenAt, owner }: Live): QueueEntry {
-  const { criteria, enqueuedAt, user, device, anyLanguage } = owner;
-  return { ...criteria, seatId, enqueuedAt, seenAt: listedSeenAt, user, device, anyLanguage };
-}
-
-/** The newest proof that the owner is there: a poll, or a live waiting socket. */
-export function lastSign(s: Live, p: Presence): number {
-  return Math.max(s.polledAt, p.socketSeenAt ?? 0);
-}
-
-/** Offered to newcomers only while someone is really there: a live socket, or a poll within two intervals. */
-export function isPresent(s: Live, now: number, p: Presence, r: SeatRules): boolean {
-  const socketAlive = p.socketSeenAt !== null && now - p.socketSeenAt <= r.heartbeatTimeoutMs;
-  return socketAlive || now - s.polledAt <= r.pollPresenceMs;
-}
 
 /**
  * Two people who arrive at the same instant both miss each other's seat: the later one finds
@@ -149,15 +52,15 @@ export function open(seatId: string, token: string, owner: Seeker, now: number, 
 /** The owner asks where it stands. A poll is a sign of life, and a waiting owner searches too. */
 export function poll(s: SeatState, token: string, user: string, now: number, p: Presence, r: SeatRules): Step<Standing> {
   if (s.kind === "ended" || s.token !== token || s.owner.user !== user) return step(s, [], { kind: "gone" });
-  const polled = { ...s, polledAt: now };
-  const effects: SeatEffect[] = searchDue(polled, now, p, r) && !(polled.kind === "waiting" && isSearching(polled, now)) ? [{ type: "search" }] : [];
+  let polled: Live = { ...s, polledAt: now };
+  const effects: SeatEffect[] = [];
+  if (polled.kind === "waiting" && widenedSince(polled, now, p, r)) {
+    // As at the alarm: the entry is put again when the wait widens, before the wider search.
+    polled = { ...polled, listedSeenAt: now };
+    effects.push({ type: "list.put", entry: entryOf(polled) });
+  }
+  if (searchDue(polled, now, p, r) && !(polled.kind === "waiting" && isSearching(polled, now))) effects.push({ type: "search" });
   return step(polled, effects, standingOf(polled));
-}
-
-export function standingOf(s: SeatState): Standing {
-  if (s.kind === "ended") return { kind: "gone" };
-  if (s.kind === "matched") return { kind: "matched", pairing: s.pairing };
-  return { kind: "waiting", seatId: s.seatId, queueKey: queueKeyOfSeat(s), enqueuedAt: s.owner.enqueuedAt, anyLanguage: s.owner.anyLanguage };
 }
 
 const isSearching = (s: Extract<SeatState, { kind: "waiting" }>, now: number) => s.searchingUntil !== null && s.searchingUntil > now;
@@ -287,8 +190,10 @@ export function alarm(s: SeatState, now: number, p: Presence, r: SeatRules): Ste
     // The claimer never connected.
     next = { ...unclaimed(s), listedSeenAt: Math.max(s.listedSeenAt, seen) };
     effects.push(relist(next), { type: "log", event: "match.claim_lapsed", fields: { seat: s.seatId, sessionId: s.claim.sessionId }, level: "warn" });
-  } else if (next.kind === "waiting" && seen > next.listedSeenAt && now >= next.listedSeenAt + refreshEvery(r)) {
-    next = { ...next, listedSeenAt: seen };
+  } else if (next.kind === "waiting" && ((seen > next.listedSeenAt && now >= next.listedSeenAt + refreshEvery(r)) || widenedSince(next, now, p, r))) {
+    // Refreshed well inside the window readers trust, and when the wait widens: a backend may
+    // index long waits by their wider scope (the queue objects do).
+    next = { ...next, listedSeenAt: Math.max(next.listedSeenAt, seen) };
     effects.push({ type: "list.put", entry: entryOf(next) });
   }
   if (searchDue(next, now, p, r)) effects.push({ type: "search" });
@@ -340,8 +245,12 @@ const wideningTimes = (owner: Seeker, r: SeatRules): number[] => [
  */
 function searchDue(s: SeatState, now: number, p: Presence, r: SeatRules): boolean {
   if (s.kind !== "waiting" || !isPresent(s, now, p, r)) return false;
-  const widenedSince = wideningTimes(s.owner, r).some((at) => at <= now && at > s.searchedAt);
-  return widenedSince || now >= s.searchedAt + r.searchEveryMs;
+  return widenedSince(s, now, p, r) || now >= s.searchedAt + r.searchEveryMs;
+}
+
+/** A present waiter's search widened since it last looked. */
+function widenedSince(s: Extract<SeatState, { kind: "waiting" }>, now: number, p: Presence, r: SeatRules): boolean {
+  return isPresent(s, now, p, r) && wideningTimes(s.owner, r).some((at) => at <= now && at > s.searchedAt);
 }
 
 /** The list entry carries the owner's last sign of life; refreshed well inside the window readers trust. */

@@ -123,6 +123,8 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
    */
   async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     meter(`${this.kind}.event`);
+    // Billed apart from other requests (20 incoming frames count as one).
+    meter(`${this.kind}.frame`);
     const now = Date.now();
     this.lastFrameAt.set(ws, now);
     const { unit, alias } = attachmentOf(ws);

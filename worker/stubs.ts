@@ -9,15 +9,10 @@
  */
 import { nanoid } from "nanoid";
 import { meterCall } from "./metering";
+import { SHARDS } from "./protocol";
 
-/**
- * Shard counts. Each shard is one object, single-threaded, with a soft limit of about 1,000
- * requests a second; `npm run bench` prints the busiest shard's rate per 1,000 chats, and
- * these leave room well past 100,000 concurrent chats (README: "Capacity").
- */
-export const SEAT_SHARDS = 64;
-export const DEVICE_SHARDS = 64;
-export const STATS_SHARDS = 8;
+/** `npm run bench` prints the busiest shard's rate per 1,000 chats: these leave room well past 100,000 concurrent chats (README: "Capacity"). */
+export const { seats: SEAT_SHARDS, devices: DEVICE_SHARDS, stats: STATS_SHARDS } = SHARDS;
 
 /** A stable shard for an id: FNV-1a, so every caller agrees without asking anyone. */
 export function shardOf(id: string, shards: number): number {

@@ -4,7 +4,7 @@
  * - "kv" (default): one KV key per waiting user, listed by prefix (kv-waiting-list.ts);
  * - "durable-object": MatchQueue objects that hold the entries themselves (match-queue.ts).
  */
-import type { Timings } from "./config";
+import { widening, type Timings } from "./config";
 import { kvWaitingList } from "./kv-waiting-list";
 import { doWaitingList } from "./match-queue";
 import type { WaitingList } from "./queue-entry";
@@ -12,5 +12,5 @@ import type { WaitingList } from "./queue-entry";
 export type { WaitingList };
 
 export function waitingListFor(env: Env, t: Timings): WaitingList {
-  return env.MATCHMAKER === "durable-object" ? doWaitingList(env) : kvWaitingList(env.QUEUE, t);
+  return env.MATCHMAKER === "durable-object" ? doWaitingList(env, widening(env)) : kvWaitingList(env.QUEUE, t);
 }
