@@ -177,7 +177,7 @@ describe("room cleanup", () => {
       const silent = (await state.storage.get<RoomState>(unit)) as Extract<RoomState, { kind: "chatting" }>;
       silent.lastActivity -= 301_000;
       await state.storage.put(unit, silent);
-      state.storage.sql.exec("UPDATE messages SET at = at - 301000");
+      state.storage.sql.exec("UPDATE history SET at = at - 301000");
       (instance as unknown as { units: Map<string, RoomState> }).units.set(aliceMatch.sessionId, silent);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
@@ -188,7 +188,7 @@ describe("room cleanup", () => {
       await instance.alarm();
       expect(await state.storage.get(unit)).toBeUndefined();
       expect(await state.storage.getAlarm()).toBeNull();
-      expect([...state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages'")]).toEqual([]);
+      expect([...state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'history'")]).toEqual([]);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(false);
     // Storage is empty, so once this instance is gone the room is unknown (404); until then, ended (410).

@@ -23,6 +23,8 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private readonly messageLogRate: number;
   /** The seat's answer for the claimer's first connection, while it is on its way. */
   private confirming: Promise<unknown> | null = null;
+  /** Messages stored so far (null until read in this wake). */
+  private sent: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, "room", true);
@@ -45,7 +47,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   async open(setup: RoomSetup): Promise<void> {
     if (this.state) throw new Error(`room ${setup.sessionId} already used`);
     this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL, client_id TEXT)",
+      "CREATE TABLE IF NOT EXISTS history (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, id TEXT NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL, client_id TEXT)",
     );
     await this.apply(setup.sessionId, { state: rules.open(setup, Date.now()), effects: [], reply: undefined });
   }
@@ -206,21 +208,31 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
 
   // ------------------------------------------------------------ history
 
-  /** One write per message: older rows are trimmed in a batch every `historySize` messages. */
   /**
-   * The partner's copy goes out first, so it is not held for the history write (the runtime
-   * holds every frame sent after a write until that write is durable). The sender's copy,
-   * its acknowledgement, is sent after: an acknowledged message is a stored message.
+   * One row written per message: the history is a ring of `historySize` slots, each message
+   * overwriting the oldest (a trim would write a second row per message, and rows written are
+   * what storage bills). The partner's copy goes out first, so it is not held for the write
+   * (the runtime holds every frame sent after a write until that write is durable). The
+   * sender's copy, its acknowledgement, is sent after: an acknowledged message is a stored one.
    */
   private store(key: string, m: ChatMessage): void {
     const frame = JSON.stringify({ type: "message", ...m } satisfies ServerFrame);
     const sockets = this.sockets(key, "all");
     for (const ws of sockets) if (attachmentOf(ws).alias !== m.from) send(ws, frame);
-    const { seq } = this.sql
-      .exec<{ seq: number }>("INSERT INTO messages (id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?) RETURNING seq", m.id, m.from, m.text, m.at, m.clientId ?? null)
-      .one();
-    meter("rows.written");
-    if (seq % LIMITS.historySize === 0) meter("rows.written", this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - LIMITS.historySize).rowsWritten);
+    const seq = this.messageCount() + 1;
+    const written = this.sql.exec(
+      "INSERT INTO history (slot, seq, id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, id = excluded.id, sender = excluded.sender, text = excluded.text, at = excluded.at, client_id = excluded.client_id",
+      seq % LIMITS.historySize,
+      seq,
+      m.id,
+      m.from,
+      m.text,
+      m.at,
+      m.clientId ?? null,
+    );
+    this.sent = seq;
+    meter("rows.written", written.rowsWritten);
     for (const ws of sockets) if (attachmentOf(ws).alias === m.from) send(ws, frame);
     if (Math.random() < this.messageLogRate) log("chat.message", { sessionId: key, participant: m.from, length: m.text.length });
   }
@@ -228,24 +240,24 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private history(): ChatMessage[] {
     const rows = this.sql
       .exec<{ id: string; sender: string; text: string; at: number; client_id: string | null }>(
-        "SELECT id, sender, text, at, client_id FROM messages ORDER BY seq DESC LIMIT ?",
-        LIMITS.historySize,
+        "SELECT id, sender, text, at, client_id FROM history ORDER BY seq",
       )
       .toArray();
     meter("rows.read", rows.length);
-    return rows.reverse().map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}) }));
+    return rows.map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}) }));
   }
 
-  /** Messages ever sent in this room (AUTOINCREMENT never reuses a number). */
+  /** Messages ever sent in this room: read once per wake, then counted. */
   private messageCount(): number {
-    return this.tableExists() ? (this.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM messages").one().n ?? 0) : 0;
+    this.sent ??= this.tableExists() ? (this.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM history").one().n ?? 0) : 0;
+    return this.sent;
   }
 
   private lastMessageAt(): number {
-    return this.tableExists() ? (this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM messages").one().at ?? 0) : 0;
+    return this.tableExists() ? (this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM history").one().at ?? 0) : 0;
   }
 
   private tableExists(): boolean {
-    return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").toArray().length > 0;
+    return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'history'").toArray().length > 0;
   }
 }

@@ -11,7 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { meter, meterReadings } from "./metering";
 import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "./protocol";
-import { STATS_SHARDS, allSeatShards, shardOf, statsStub } from "./stubs";
+import { STATS_SHARDS, allSeatShards, allStatsShards, shardOf, statsStub } from "./stubs";
 
 export { STATS_SHARDS };
 
@@ -71,7 +71,7 @@ export function count(env: Env, event: StatsEvent, reporter: string): void {
 /** Exact counters summed over the shards, for operators and tests; the route serves `publicView` of it. */
 export async function statsReport(env: Env): Promise<StatsSnapshot<number>> {
   const [all, seats] = await Promise.all([
-    Promise.all(Array.from({ length: STATS_SHARDS }, (_, n) => statsStub(env, n).counts())),
+    Promise.all(allStatsShards(env).map((s) => s.counts())),
     Promise.all(allSeatShards(env).map((s) => s.waitingCounts())),
   ]);
   const waiting: { [queue: string]: number } = {};

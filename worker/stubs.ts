@@ -43,9 +43,11 @@ function metered<T extends object>(stub: T, kind: string, name: string | null): 
  */
 export const newSeatId = (device: string): string => `${shardOf(device, SEAT_SHARDS).toString(36).padStart(2, "0")}${nanoid(19)}`;
 
+const seatShard = (env: Env, shard: number) => env.WAITING_SEATS.get(env.WAITING_SEATS.idFromName(`seats-${shard}`));
+const statsShard = (env: Env, shard: number) => env.STATS.get(env.STATS.idFromName(`shard-${shard}`));
+
 function seats(env: Env, shard: number) {
-  const name = `seats-${shard}`;
-  return metered(env.WAITING_SEATS.get(env.WAITING_SEATS.idFromName(name)), "seats", name);
+  return metered(seatShard(env, shard), "seats", `seats-${shard}`);
 }
 
 /** The shard a seat id names (a malformed one reaches shard 0, which does not know it). */
@@ -54,8 +56,13 @@ export const seatStub = (env: Env, seatId: string) => seats(env, Math.min(SEAT_S
 /** The shard that holds a device's waits. */
 export const seatsOfDevice = (env: Env, device: string) => seats(env, shardOf(device, SEAT_SHARDS));
 
-/** Every seat shard, for what only all of them together know (how many wait where). */
-export const allSeatShards = (env: Env) => Array.from({ length: SEAT_SHARDS }, (_, n) => seats(env, n));
+/**
+ * Every seat shard and every counter shard, for what only all of them together know (how many
+ * wait where, how many chat). Not metered: the report counts the calls users cause, and
+ * reading it must not change it.
+ */
+export const allSeatShards = (env: Env) => Array.from({ length: SEAT_SHARDS }, (_, n) => seatShard(env, n));
+export const allStatsShards = (env: Env) => Array.from({ length: STATS_SHARDS }, (_, n) => statsShard(env, n));
 
 export function deviceStub(env: Env, device: string) {
   const name = `devices-${shardOf(device, DEVICE_SHARDS)}`;
@@ -64,10 +71,7 @@ export function deviceStub(env: Env, device: string) {
 
 export const roomStub = (env: Env, sessionId: string) => metered(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId)), "room", null);
 
-export function statsStub(env: Env, shard: number) {
-  const name = `shard-${shard}`;
-  return metered(env.STATS.get(env.STATS.idFromName(name)), "stats", name);
-}
+export const statsStub = (env: Env, shard: number) => metered(statsShard(env, shard), "stats", `shard-${shard}`);
 
 /** A MatchQueue (the "durable-object" backend): one per mode and language, and one per mode for any language. */
 export const queueStub = (env: Env, name: string) => metered(env.MATCH_QUEUE.get(env.MATCH_QUEUE.idFromName(name)), "queue", name);
