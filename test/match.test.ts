@@ -87,6 +87,16 @@ describe("POST /api/match", () => {
     expect(await match({ ...victim, ticket: victimWait.ticket })).toMatchObject({ matched: false, ticket: victimWait.ticket });
   });
 
+  it("ends the wait a client still holds when it finds a stranger as a newcomer, so it is never paired twice", async () => {
+    const user = newUser({ mode: uniqueMode() });
+    const earlier = await wait(user);
+    expect(await queueEntries(user.mode!)).toEqual([seatOf(earlier.ticket)]);
+    const elsewhere = uniqueMode();
+    await wait(newUser({ mode: elsewhere }));
+    await matched({ ...user, mode: elsewhere });
+    expect(await queueEntries(user.mode!)).toEqual([]);
+  });
+
   it("never lets a userId alone, or someone else's ticket, read a match", async () => {
     const mode = uniqueMode();
     const alice = newUser({ mode });

@@ -236,6 +236,15 @@ describe("the owner's own search", () => {
     expect(types(widened.effects)).toEqual(["list.put", "search"]);
     expect(widened.effects[0]).toMatchObject({ entry: { enqueuedAt: T0, seenAt: T0 + 14_500 } });
   });
+
+  it("puts the entry again when an owner who was away as the search widened comes back on its socket", () => {
+    const s = seat.endSearch(seat.beginSearch(opened(), T0 + 3_000).state, null, T0 + 3_001, rules).state;
+    // Away at the widening moment: nobody to offer, so the alarm puts nothing.
+    expect(types(seat.alarm(s, T0 + 15_000, noSocket, rules).effects)).not.toContain("list.put");
+    const back = seat.socketOpened(s, T0 + 16_000, socketAt(T0 + 16_000), rules);
+    expect(types(back.effects)).toEqual(["list.put", "search"]);
+    expect(back.effects[0]).toMatchObject({ entry: { enqueuedAt: T0, seenAt: T0 + 16_000 } });
+  });
 });
 
 describe("polls", () => {

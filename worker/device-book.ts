@@ -71,8 +71,9 @@ export class DeviceBook extends DurableObject<Env> {
   }
 
   private read(device: string): DeviceRecord {
-    meter("rows.read");
-    const row = this.sql.exec<{ record: string }>("SELECT record FROM devices WHERE device = ?", device).toArray()[0];
+    const found = this.sql.exec<{ record: string }>("SELECT record FROM devices WHERE device = ?", device);
+    const row = found.toArray()[0];
+    meter("rows.read", found.rowsRead);
     return row ? (JSON.parse(row.record) as DeviceRecord) : NO_RECORD;
   }
 

@@ -9,7 +9,7 @@ import { WAIT_PATH, socketUrl, type MatchFound, type MatchResponse, type MatchWa
 import { queueKeyOf } from "./queue-entry";
 import { Search } from "./search";
 import type { Seeker, Standing } from "./seat-rules";
-import { deviceStub, newSeatId, seatStub } from "./stubs";
+import { deviceStub, newSeatId, seatStub, seatsOfDevice } from "./stubs";
 import { wideningIn } from "./widening";
 
 /**
@@ -49,7 +49,11 @@ export async function match(env: Env, req: ParsedMatchRequest, client: { user: s
     if (own.kind !== "gone") return answer(own, ticket.token);
   }
   const pairing = await new Search(env, t, seeker).asNewcomer();
-  if (pairing) return found(pairing, seeker);
+  if (pairing) {
+    // A wait this user still holds on this device (a request re-sent without its ticket, another tab) must not pair them twice.
+    await seatsOfDevice(env, device).withdraw(user, device);
+    return found(pairing, seeker);
+  }
   // The seat's shard replaces any wait this user still holds on this device (a request re-sent without its ticket): one wait each.
   const seatId = newSeatId(device);
   const opened = await seatStub(env, seatId).open(seatId, seeker);

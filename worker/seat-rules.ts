@@ -52,15 +52,21 @@ export function open(seatId: string, token: string, owner: Seeker, now: number, 
 /** The owner asks where it stands. A poll is a sign of life, and a waiting owner searches too. */
 export function poll(s: SeatState, token: string, user: string, now: number, p: Presence, r: SeatRules): Step<Standing> {
   if (s.kind === "ended" || s.token !== token || s.owner.user !== user) return step(s, [], { kind: "gone" });
-  let polled: Live = { ...s, polledAt: now };
-  const effects: SeatEffect[] = [];
-  if (polled.kind === "waiting" && widenedSince(polled, now, p, r)) {
-    // As at the alarm: the entry is put again when the wait widens, before the wider search.
-    polled = { ...polled, listedSeenAt: now };
-    effects.push({ type: "list.put", entry: entryOf(polled) });
-  }
-  if (searchDue(polled, now, p, r) && !(polled.kind === "waiting" && isSearching(polled, now))) effects.push({ type: "search" });
-  return step(polled, effects, standingOf(polled));
+  const polled = ownerBack({ ...s, polledAt: now }, now, p, r);
+  return { ...polled, reply: standingOf(polled.state) };
+}
+
+/**
+ * The owner showed up (a poll, its waiting socket): it may look again. If its wait widened
+ * while it was away (the alarm then had no one to put it in the wider indexes for), the entry
+ * is put again first.
+ */
+function ownerBack(s: Live, now: number, p: Presence, r: SeatRules): Step {
+  const widened = s.kind === "waiting" && widenedSince(s, now, p, r);
+  const back: Live = widened ? { ...s, listedSeenAt: now } : s;
+  const effects: SeatEffect[] = widened ? [{ type: "list.put", entry: entryOf(back) }] : [];
+  if (searchDue(back, now, p, r) && !(back.kind === "waiting" && isSearching(back, now))) effects.push({ type: "search" });
+  return step(back, effects, undefined);
 }
 
 const isSearching = (s: Extract<SeatState, { kind: "waiting" }>, now: number) => s.searchingUntil !== null && s.searchingUntil > now;
@@ -202,7 +208,7 @@ export function alarm(s: SeatState, now: number, p: Presence, r: SeatRules): Ste
 
 /** The owner's waiting socket said hello: it is here, so it may look again (its place may have been taken meanwhile). */
 export function socketOpened(s: SeatState, now: number, p: Presence, r: SeatRules): Step {
-  return step(s, searchDue(s, now, p, r) ? [{ type: "search" }] : [], undefined);
+  return s.kind === "ended" ? step(s, [], undefined) : ownerBack(s, now, p, r);
 }
 
 /** A waiting socket closed: the wait window runs from its last sign of life. */

@@ -58,8 +58,8 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   private readonly deadlines = new Map<string, number>();
   /** Last frame per socket (pings are answered by the runtime, which keeps their time itself). */
   private readonly lastFrameAt = new Map<WebSocket, number>();
-  /** Frame budgets, per participant of a unit (so a reconnect does not refill it) or per socket before its hello. */
-  private readonly budgets = new Map<string | WebSocket, FloodGuard>();
+  /** Frame budgets by unit: per participant (so a reconnect does not refill it), or per socket before its hello. */
+  private readonly budgets = new Map<string, Map<string | WebSocket, FloodGuard>>();
   /** Sockets already handled as gone: a socket we closed ourselves still reports its close event. */
   private readonly departed = new WeakSet<WebSocket>();
   private scheduledAlarm: number | null = null;
@@ -168,12 +168,24 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     this.scheduledAlarm = null;
     if (this.units.size === 0) return void (await this.ctx.storage.deleteAll());
     const now = Date.now();
-    for (const [key, state] of [...this.units]) {
-      this.track(key, state);
-      const at = this.deadlines.get(key);
-      if (at !== undefined && at <= now) await this.onAlarm(key, state);
+    try {
+      for (const key of [...this.units.keys()]) {
+        // Read afresh: the units handled before this one awaited, and calls ran meanwhile.
+        const state = this.units.get(key);
+        if (!state) continue;
+        this.track(key, state);
+        const at = this.deadlines.get(key);
+        if (at === undefined || at > now) continue;
+        try {
+          await this.onAlarm(key, state);
+        } catch (err) {
+          // One unit's failure must not hold up the others' deadlines.
+          log("effect.failed", { ...this.ids(key), effect: "alarm", error: String(err) }, "warn");
+        }
+      }
+    } finally {
+      await this.rearm();
     }
-    await this.rearm();
   }
 
   /** Adopt a unit's new state, save it and the next alarm before anything leaves the object, then carry out the effects. */
@@ -222,6 +234,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   /** Forgets a unit's stored state: it is over (a room remembers in memory how it ended, until evicted). */
   protected async erase(key: string): Promise<void> {
     this.deadlines.delete(key);
+    this.budgets.delete(key);
     if (!this.keepsEnded) this.units.delete(key);
     meter("rows.written");
     await this.ctx.storage.delete(UNIT_KEY + key);
@@ -258,7 +271,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   protected forgetSocket(ws: WebSocket): void {
     this.departed.add(ws);
     this.lastFrameAt.delete(ws);
-    this.budgets.delete(ws);
+    this.budgets.get(attachmentOf(ws).unit)?.delete(ws);
   }
 
   protected reject(ws: WebSocket, key: string, code: ErrorCode, message: string, clientId?: string): void {
@@ -282,11 +295,13 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   }
 
   private budget(ws: WebSocket, unit: string, alias: string | null, now: number): FloodGuard {
-    const key = alias === null ? ws : `${unit}\n${alias}`;
-    let guard = this.budgets.get(key);
-    if (!guard) this.budgets.set(key, (guard = new FloodGuard(now)));
+    let ofUnit = this.budgets.get(unit);
+    if (!ofUnit) this.budgets.set(unit, (ofUnit = new Map()));
+    let guard = ofUnit.get(alias ?? ws);
+    if (!guard) ofUnit.set(alias ?? ws, (guard = new FloodGuard(now)));
     return guard;
   }
+
 
   private async gone(ws: WebSocket, code: number): Promise<void> {
     if (this.departed.has(ws)) return;

@@ -51,7 +51,10 @@ function seats(env: Env, shard: number) {
 }
 
 /** The shard a seat id names (a malformed one reaches shard 0, which does not know it). */
-export const seatStub = (env: Env, seatId: string) => seats(env, Math.min(SEAT_SHARDS - 1, parseInt(seatId.slice(0, 2), 36) || 0));
+export function seatStub(env: Env, seatId: string) {
+  const shard = /^[0-9a-z]{2}/.test(seatId) ? parseInt(seatId.slice(0, 2), 36) : 0;
+  return seats(env, shard < SEAT_SHARDS ? shard : 0);
+}
 
 /** The shard that holds a device's waits. */
 export const seatsOfDevice = (env: Env, device: string) => seats(env, shardOf(device, SEAT_SHARDS));

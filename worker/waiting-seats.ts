@@ -15,7 +15,7 @@ import { log } from "./log";
 import { meter } from "./metering";
 import { CLOSE, type ParsedClientFrame } from "./protocol";
 import * as rules from "./seat-rules";
-import { entryOf, standingOf, type ClaimResult, type Found, type Presence, type SeatEffect, type SeatRules, type SeatState, type Seeker, type Standing } from "./seat-rules";
+import { entryOf, standingOf, type ClaimResult, type Found, type Live, type Presence, type SeatEffect, type SeatRules, type SeatState, type Seeker, type Standing } from "./seat-rules";
 import { Search } from "./search";
 import { SocketObject, close, send } from "./socket-object";
 import { roomStub, seatStub } from "./stubs";
@@ -48,12 +48,13 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
    */
   async open(seatId: string, owner: Seeker): Promise<{ token: string; standing: Standing }> {
     if (this.units.has(seatId)) throw new Error(`seat ${seatId} already used`);
-    for (const [id, s] of [...this.units]) {
-      if (s.kind !== "ended" && s.owner.device === owner.device && s.owner.user === owner.user) await this.apply(id, rules.leave(s, "superseded"));
-    }
+    const older = this.waitsOf((s) => s.owner.device === owner.device && s.owner.user === owner.user);
     const token = nanoid(32);
     const opened = rules.open(seatId, token, owner, Date.now(), this.rules);
+    // The new seat is in place before anything is awaited, so a request that arrives meanwhile
+    // replaces it in turn: the latest request of a user always stands.
     await this.apply(seatId, opened);
+    await this.end(older, "superseded");
     // Its first search may have found someone; or a newer request of the same user replaced it
     // meanwhile, and this answer is the older one's: it learns so on its first poll or hello.
     const now = this.units.get(seatId);
@@ -92,9 +93,14 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
     return this.apply(seatId, rules.confirm(seat, sessionId, Date.now(), this.rules));
   }
 
+  /** The user found a stranger as a newcomer: a wait it still holds on this device ends. */
+  async withdraw(user: string, device: string): Promise<void> {
+    await this.end(this.waitsOf((s) => s.owner.device === device && s.owner.user === user), "superseded");
+  }
+
   /** From a device record: the device was banned, so its waits end (they all live in this shard). */
   async evict(device: string): Promise<void> {
-    for (const [id, s] of [...this.units]) if (s.kind !== "ended" && s.owner.device === device) await this.apply(id, rules.leave(s, "banned"));
+    await this.end(this.waitsOf((s) => s.owner.device === device), "banned");
   }
 
   /** How many wait in each queue here, for /api/stats (waits being claimed count as waiting). */
@@ -102,6 +108,18 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
     const counts: { [queue: string]: number } = {};
     for (const s of this.units.values()) if (s.kind === "waiting" || s.kind === "claimed") counts[rules.queueKeyOfSeat(s)] = (counts[rules.queueKeyOfSeat(s)] ?? 0) + 1;
     return counts;
+  }
+
+  private waitsOf(whose: (s: Live) => boolean): string[] {
+    return [...this.units].filter(([, s]) => s.kind !== "ended" && whose(s)).map(([id]) => id);
+  }
+
+  /** Ends these waits, each as it is by then (ending one awaits, and calls run meanwhile). */
+  private async end(seatIds: string[], reason: "superseded" | "banned"): Promise<void> {
+    for (const id of seatIds) {
+      const s = this.units.get(id);
+      if (s && s.kind !== "ended") await this.apply(id, rules.leave(s, reason));
+    }
   }
 
   private standing(seatId: string): Standing {
@@ -154,9 +172,9 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
   protected async perform(seatId: string, e: SeatEffect): Promise<void> {
     switch (e.type) {
       case "list.put":
-        return this.bestEffort(seatId, "list.put", () => this.list.put(e.entry));
+        return this.bestEffort(seatId, "list.put", () => this.list.put(e.entry), () => this.units.get(seatId)?.kind === "waiting");
       case "list.remove":
-        return this.bestEffort(seatId, "list.remove", () => this.list.remove(e.entry));
+        return this.bestEffort(seatId, "list.remove", () => this.list.remove(e.entry), () => this.units.get(seatId)?.kind !== "waiting");
       case "room.open":
         try {
           return await roomStub(this.env, e.setup.sessionId).open(e.setup);
@@ -173,7 +191,7 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
         for (const ws of this.sockets(seatId, OWNER)) close(ws, e.code, e.reason);
         return;
       case "release":
-        return seatStub(this.env, e.seatId).release(e.seatId, e.sessionId);
+        return this.giveBack(e.seatId, e.sessionId);
       case "search":
         return this.search(seatId);
       case "log":
@@ -200,21 +218,30 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
     // The seat may have been taken or ended meanwhile: endSearch gives back what it found.
     const now = this.units.get(seatId);
     if (now) await this.apply(seatId, rules.endSearch(now, found, Date.now(), this.rules));
-    else if (found) await seatStub(this.env, found.seatId).release(found.seatId, found.pairing.sessionId);
+    else if (found) await this.giveBack(found.seatId, found.pairing.sessionId);
+  }
+
+  /** A claim this seat no longer wants goes back; if that call fails, the claim lapses on its own within the connect window. */
+  private async giveBack(seatId: string, sessionId: string): Promise<void> {
+    await seatStub(this.env, seatId)
+      .release(seatId, sessionId)
+      .catch((err: unknown) => log("match.claim_failed", { seat: seatId, error: String(err) }, "warn"));
   }
 
   /**
    * The waiting list is an index: a failed write (KV allows one per second per key) is retried
    * once a moment later, without holding up the claim or pairing it belongs to, then left to
-   * the next refresh or KV's own expiry.
+   * the next refresh or KV's own expiry. The retry happens only if the seat still wants it
+   * (`stillWanted`): a late put must not list a seat taken meanwhile, nor a late remove unlist
+   * one that was given back.
    */
-  private async bestEffort(seatId: string, what: string, write: () => Promise<void>): Promise<void> {
+  private async bestEffort(seatId: string, what: string, write: () => Promise<void>, stillWanted: () => boolean): Promise<void> {
     try {
       await write();
     } catch (err) {
       log("list.write_failed", { seat: seatId, what, attempt: 1, error: String(err) }, "warn");
       void new Promise((r) => setTimeout(r, LIST_RETRY_MS))
-        .then(write)
+        .then(() => (stillWanted() ? write() : undefined))
         .catch((again) => log("list.write_failed", { seat: seatId, what, attempt: 2, error: String(again) }, "warn"));
     }
   }

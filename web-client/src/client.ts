@@ -506,8 +506,11 @@ export class ChatClient {
   // ------------------------------------------------------------ state helpers
 
   private receive(m: ChatMessage): void {
-    if (this.seen.has(m.id)) return;
-    this.seen.add(m.id);
+    // By the sender's clientId where there is one: the room relays a message before storing it,
+    // so if that write is lost the sender resends it (same clientId) and it arrives twice.
+    const key = m.clientId ? `${m.from}\n${m.clientId}` : m.id;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
     const mine = m.from === this.you;
     if (mine && m.clientId) this.outbox = this.outbox.filter((o) => o.clientId !== m.clientId);
     if (!mine) this.showTyping(false);
