@@ -75,7 +75,8 @@ export interface Socket {
 export interface SocketEvents {
   open(): void;
   message(data: string): void;
-  close(): void;
+  /** `code`: the close code, where the runtime tells it (it names why the server closed). */
+  close(code?: number): void;
   error(reason: string): void;
 }
 export interface Runtime {
@@ -297,8 +298,8 @@ export class ChatUser {
       message: (data) => {
         if (this.socket === socket) this.onFrame(data);
       },
-      close: () => {
-        if (this.socket === socket) this.onSocketGone("closed");
+      close: (code) => {
+        if (this.socket === socket) this.onSocketGone(`closed (${code ?? "no code"})`);
       },
       error: (reason) => {
         if (this.socket === socket) this.onSocketGone(`error: ${reason}`);
@@ -338,6 +339,8 @@ export class ChatUser {
 
   /** The chat fell through before it began: look again, from scratch. */
   private searchAgain(): void {
+    // The pairing that fell through is over: the next one is not a second pair.
+    if (this.socketSession) this.pairedIn.delete(this.socketSession);
     const socket = this.socket;
     this.socket = null;
     this.socketSession = null;

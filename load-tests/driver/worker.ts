@@ -74,10 +74,10 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
         events.open();
       });
       ws.on("message", (data) => events.message(data.toString()));
-      ws.on("close", () => {
+      ws.on("close", (code) => {
         if (counted) openSockets--;
         counted = false;
-        events.close();
+        events.close(code);
       });
       ws.on("error", (err) => events.error(err.message));
       return {
