@@ -294,6 +294,8 @@ export class ChatUser {
       open: () => {
         this.rt.record("ws_connect_time", this.rt.now() - connectStart);
         socket.send(JSON.stringify({ type: "hello", token: pairing.token }));
+        // Like the page's transport: a chat socket pings from the start, also while its partner is on the way.
+        this.heartbeat(socket);
       },
       message: (data) => {
         if (this.socket === socket) this.onFrame(data);
@@ -373,7 +375,6 @@ export class ChatUser {
     // Spread first messages over one period so a ramp does not send in lockstep.
     const firstAt = Math.max(this.rt.now(), this.o.quietUntil) + Math.random() * this.o.sendEveryMs;
     this.after(firstAt - this.rt.now(), () => this.tick());
-    this.heartbeat();
   }
 
   private tick(): void {
@@ -407,11 +408,11 @@ export class ChatUser {
     this.rt.record("messages_sent", 1);
   }
 
-  private heartbeat(): void {
+  private heartbeat(socket: Socket): void {
     this.after(this.o.heartbeatMs, () => {
-      if (this.phase !== "chatting" && this.phase !== "finishing") return;
-      this.socket?.send(PING);
-      this.heartbeat();
+      if (this.phase === "done" || this.socket !== socket) return;
+      socket.send(PING);
+      this.heartbeat(socket);
     });
   }
 

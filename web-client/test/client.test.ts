@@ -3,7 +3,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE } from "../../worker/protocol";
 import { memoryStore } from "../src/client";
-import { newClient, uniqueMode, workerFetch } from "./workerd";
+import { WorkerdSocket, newClient, uniqueMode, workerFetch } from "./workerd";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
@@ -43,6 +43,24 @@ describe("ChatClient against the real worker", () => {
     ana.client.send("hello Ben");
     await ben.until("Ana's message", () => ben.texts().includes("hello Ben"));
     expect(ben.texts()).toEqual(["hi Ana", "hello Ben"]);
+    ana.client.close();
+    ben.client.close();
+  });
+
+  it("shows a message that arrives twice under one clientId once (a resend after the room lost its write)", async () => {
+    class Resending extends WorkerdSocket {
+      override send(data: string): void {
+        super.send(data);
+        if (data.includes('"type":"message"')) super.send(data);
+      }
+    }
+    const { ana, ben } = await pairedClients({ socket: (url) => new Resending(url) });
+    ana.client.send("only once");
+    ana.client.send("and this too");
+    await ben.until("both messages", () => ben.texts().includes("and this too"));
+    await ana.until("both echoes", () => ana.texts().includes("and this too"));
+    expect(ben.texts()).toEqual(["only once", "and this too"]);
+    expect(ana.texts()).toEqual(["only once", "and this too"]);
     ana.client.close();
     ben.client.close();
   });

@@ -12,7 +12,7 @@ export const ORIGIN = "http://client.test";
 export const workerFetch: FetchLike = (url, init) => exports.default.fetch(url, init);
 
 /** Browser-like: CONNECTING until the upgrade answers, then `open`, or `error` + `close` 1006 if refused. */
-class WorkerdSocket extends EventTarget implements SocketLike {
+export class WorkerdSocket extends EventTarget implements SocketLike {
   readyState = 0;
   private ws: WebSocket | null = null;
   private closeRequested: [number?, string?] | null = null;
