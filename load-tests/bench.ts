@@ -119,7 +119,10 @@ async function run(server: Server, chats: number, o: Omit<LoadOptions, "baseUrl"
     }
     const end = cpuAt.to ?? cpu();
     const seconds = ((cpuAt.toAt ?? Date.now()) - from) / 1000;
-    const cpuSeconds = end - (cpuAt.from ?? 0);
+    // A server process that died during the run took its CPU count with it: no figure, rather than a wrong one.
+    const died = pids.filter((pid) => !existsSync(`/proc/${pid}`));
+    if (died.length) console.error(`server process ${died.join(", ")} died during the run`);
+    const cpuSeconds = died.length ? NaN : end - (cpuAt.from ?? 0);
     const resources = { rssPeakBytes, openFilesPeak, cpuSeconds, cpuCores: cpuSeconds / seconds };
     console.error(formatSummary(load));
     let measured: Measured | null = null;
@@ -234,7 +237,7 @@ function burstTable(runs: Run[]): string {
   for (const r of runs) {
     const m = r.load.trends.match_time;
     rows.push(
-      `| ${r.server} | ${r.load.users} | ${burstRate}/s | ${m?.count ?? 0} | ${f(m?.p50)} / ${f(m?.p95)} / ${f(m?.p99)} | ${perUser(r).toFixed(2)} ms | ${isService(r.server) && reference ? ratio(perUser(r), perUser(reference)) : ""} | ${r.resources.cpuCores.toFixed(2)} |`,
+      `| ${r.server} | ${r.load.users} | ${burstRate}/s | ${m?.count ?? 0} | ${f(m?.p50)} / ${f(m?.p95)} / ${f(m?.p99)} | ${Number.isNaN(perUser(r)) ? "server died" : `${perUser(r).toFixed(2)} ms`} | ${isService(r.server) && reference ? ratio(perUser(r), perUser(reference)) : ""} | ${r.resources.cpuCores.toFixed(2)} |`,
     );
   }
   return rows.join("\n");
