@@ -75,7 +75,6 @@ export function doWaitingList(env: Env, w: WideningSettings): WaitingList {
       ...(e.anyLanguage && waited >= w.languageAfterMs ? [queueNameOf(e, "any")] : []),
     ];
   };
-  const everywhere = (e: QueueEntry): string[] => [queueNameOf(e, "exact"), queueNameOf(e, "language"), ...(e.anyLanguage ? [queueNameOf(e, "any")] : [])];
   return {
     async put(entry) {
       meter("queue.put");
@@ -83,9 +82,8 @@ export function doWaitingList(env: Env, w: WideningSettings): WaitingList {
     },
     async remove(entry) {
       meter("queue.remove");
-      // Wherever it may have been put (an index it never reached ignores the call).
-      const listed = Date.now() - entry.enqueuedAt >= w.emotionAfterMs ? everywhere(entry) : [queueNameOf(entry, "exact")];
-      await Promise.all(listed.map((name) => queue(name).remove(entry.seatId)));
+      // Wherever it may have been put: its homes only grow with time (an index it never reached ignores the call).
+      await Promise.all(homes(entry, Date.now()).map((name) => queue(name).remove(entry.seatId)));
     },
     async fresh(around, scope, now, limit) {
       meter("queue.read");

@@ -62,9 +62,12 @@ export function poll(s: SeatState, token: string, user: string, now: number, p: 
  * is put again first.
  */
 function ownerBack(s: Live, now: number, p: Presence, r: SeatRules): Step {
-  const widened = s.kind === "waiting" && widenedSince(s, now, p, r);
-  const back: Live = widened ? { ...s, listedSeenAt: now } : s;
-  const effects: SeatEffect[] = widened ? [{ type: "list.put", entry: entryOf(back) }] : [];
+  let back: Live = s;
+  const effects: SeatEffect[] = [];
+  if (s.kind === "waiting" && widenedSince(s, now, p, r)) {
+    back = { ...s, listedSeenAt: now };
+    effects.push(relist(back));
+  }
   if (searchDue(back, now, p, r) && !(back.kind === "waiting" && isSearching(back, now))) effects.push({ type: "search" });
   return step(back, effects, undefined);
 }
@@ -200,7 +203,7 @@ export function alarm(s: SeatState, now: number, p: Presence, r: SeatRules): Ste
     // Refreshed well inside the window readers trust, and when the wait widens: a backend may
     // index long waits by their wider scope (the queue objects do).
     next = { ...next, listedSeenAt: Math.max(next.listedSeenAt, seen) };
-    effects.push({ type: "list.put", entry: entryOf(next) });
+    effects.push(relist(next));
   }
   if (searchDue(next, now, p, r)) effects.push({ type: "search" });
   return step(next, effects, undefined);

@@ -302,7 +302,6 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     return guard;
   }
 
-
   private async gone(ws: WebSocket, code: number): Promise<void> {
     if (this.departed.has(ws)) return;
     const seenAt = this.lastSeen(ws);

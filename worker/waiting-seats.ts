@@ -25,6 +25,8 @@ import { waitingListFor, type WaitingList } from "./waiting-list";
 const LIST_RETRY_MS = 1100;
 /** A seat's waiting socket has one owner: its attachment alias. */
 const OWNER = "owner";
+/** The waits one user holds on one device: a userId alone names nobody's wait. */
+const heldBy = (user: string, device: string) => (s: Live) => s.owner.user === user && s.owner.device === device;
 
 export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
   private readonly t: Timings;
@@ -48,7 +50,7 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
    */
   async open(seatId: string, owner: Seeker): Promise<{ token: string; standing: Standing }> {
     if (this.units.has(seatId)) throw new Error(`seat ${seatId} already used`);
-    const older = this.waitsOf((s) => s.owner.device === owner.device && s.owner.user === owner.user);
+    const older = this.waitsOf(heldBy(owner.user, owner.device));
     const token = nanoid(32);
     const opened = rules.open(seatId, token, owner, Date.now(), this.rules);
     // The new seat is in place before anything is awaited, so a request that arrives meanwhile
@@ -95,7 +97,7 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
 
   /** The user found a stranger as a newcomer: a wait it still holds on this device ends. */
   async withdraw(user: string, device: string): Promise<void> {
-    await this.end(this.waitsOf((s) => s.owner.device === device && s.owner.user === user), "superseded");
+    await this.end(this.waitsOf(heldBy(user, device)), "superseded");
   }
 
   /** From a device record: the device was banned, so its waits end (they all live in this shard). */
@@ -106,7 +108,11 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
   /** How many wait in each queue here, for /api/stats (waits being claimed count as waiting). */
   waitingCounts(): { [queue: string]: number } {
     const counts: { [queue: string]: number } = {};
-    for (const s of this.units.values()) if (s.kind === "waiting" || s.kind === "claimed") counts[rules.queueKeyOfSeat(s)] = (counts[rules.queueKeyOfSeat(s)] ?? 0) + 1;
+    for (const s of this.units.values()) {
+      if (s.kind !== "waiting" && s.kind !== "claimed") continue;
+      const queue = rules.queueKeyOfSeat(s);
+      counts[queue] = (counts[queue] ?? 0) + 1;
+    }
     return counts;
   }
 
@@ -172,9 +178,8 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
   protected async perform(seatId: string, e: SeatEffect): Promise<void> {
     switch (e.type) {
       case "list.put":
-        return this.bestEffort(seatId, "list.put", () => this.list.put(e.entry), () => this.units.get(seatId)?.kind === "waiting");
       case "list.remove":
-        return this.bestEffort(seatId, "list.remove", () => this.list.remove(e.entry), () => this.units.get(seatId)?.kind !== "waiting");
+        return this.bestEffort(seatId, e);
       case "room.open":
         try {
           return await roomStub(this.env, e.setup.sessionId).open(e.setup);
@@ -231,18 +236,19 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
   /**
    * The waiting list is an index: a failed write (KV allows one per second per key) is retried
    * once a moment later, without holding up the claim or pairing it belongs to, then left to
-   * the next refresh or KV's own expiry. The retry happens only if the seat still wants it
-   * (`stillWanted`): a late put must not list a seat taken meanwhile, nor a late remove unlist
-   * one that was given back.
+   * the next refresh or KV's own expiry. The retry happens only if the seat still wants it: a
+   * late put must not list a seat taken meanwhile, nor a late remove unlist one given back.
    */
-  private async bestEffort(seatId: string, what: string, write: () => Promise<void>, stillWanted: () => boolean): Promise<void> {
+  private async bestEffort(seatId: string, e: Extract<SeatEffect, { type: "list.put" | "list.remove" }>): Promise<void> {
+    const write = () => (e.type === "list.put" ? this.list.put(e.entry) : this.list.remove(e.entry));
+    const stillWanted = () => (this.units.get(seatId)?.kind === "waiting") === (e.type === "list.put");
     try {
       await write();
     } catch (err) {
-      log("list.write_failed", { seat: seatId, what, attempt: 1, error: String(err) }, "warn");
+      log("list.write_failed", { seat: seatId, what: e.type, attempt: 1, error: String(err) }, "warn");
       void new Promise((r) => setTimeout(r, LIST_RETRY_MS))
         .then(() => (stillWanted() ? write() : undefined))
-        .catch((again) => log("list.write_failed", { seat: seatId, what, attempt: 2, error: String(again) }, "warn"));
+        .catch((again) => log("list.write_failed", { seat: seatId, what: e.type, attempt: 2, error: String(again) }, "warn"));
     }
   }
 
