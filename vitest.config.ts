@@ -40,9 +40,11 @@ export default defineConfig({
     // The worker's JSON event log is noise in test output; warnings and errors still show.
     onConsoleLog: (_log, type) => (type === "stdout" ? false : undefined),
     projects: [
-      workerd("kv", { include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"], exclude: ["test/bot-check.test.ts", "test/match-queue.test.ts"] }),
+      workerd("kv", { include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"], exclude: ["test/bot-check.test.ts", "test/match-queue.test.ts", "test/moderation-refuse.test.ts"] }),
       // The matchmaking suite runs again on the other backend: both must pass the same tests.
-      workerd("durable-object", { matchmaker: "durable-object", include: ["test/match.test.ts", "test/widening.test.ts", "test/match-queue.test.ts"] }),
+      workerd("durable-object", { matchmaker: "durable-object", include: ["test/match.test.ts", "test/widening.test.ts", "test/match-queue.test.ts", "test/interests.test.ts"] }),
+      // The moderation filter refusing instead of masking.
+      workerd("moderation-refuse", { include: ["test/moderation-refuse.test.ts"], bindings: { MODERATION_ACTION: "refuse" } }),
       // The optional human check, switched on.
       workerd("bot-check", { include: ["test/bot-check.test.ts"], bindings: { TURNSTILE_SECRET: "test-turnstile-secret", TURNSTILE_SITE_KEY: "test-site-key" } }),
     ],

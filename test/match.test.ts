@@ -165,7 +165,7 @@ describe("presence", () => {
     expect((await match(newUser({ mode }))).matched).toBe(false);
     // The seat itself refuses, so a stale list can never revive it.
     const seatId = seatOf(ghostWait.ticket);
-    const stranger = { name: "x", user: "u", device: "d", avoid: [], criteria: { mode, emotion: "any", language: "any" }, anyLanguage: false, enqueuedAt: Date.now(), origin: "http://x" };
+    const stranger = { name: "x", user: "u", device: "d", avoid: [], criteria: { mode, emotion: "any", language: "any" }, anyLanguage: false, interests: [], enqueuedAt: Date.now(), origin: "http://x" };
     expect(await seatStub(env, seatId).claim(seatId, stranger)).toMatchObject({ ok: false });
   });
 

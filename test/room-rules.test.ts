@@ -11,10 +11,15 @@ const setup: RoomSetup = {
   seatId: "seat-1",
   queueKey: "any:😊:en",
   waitedMs: 4_000,
+  claimerQueueKey: "any:😊:en",
+  claimerWaitedMs: 0,
+  languages: ["en"],
   relaxed: [],
+  shared: [],
   owner: { alias: "ana", name: "Ana", token: "ana-token", device: "ana-device" },
   claimer: { alias: "ben", name: "Ben", token: "ben-token", device: "ben-device" },
 };
+const PASS = { action: "pass" } as const;
 const types = (effects: RoomEffect[]) => effects.map((e) => e.type);
 const sent = (effects: RoomEffect[], to: string) => effects.flatMap((e) => (e.type === "send" && e.to === to ? [e.frame] : []));
 
@@ -112,7 +117,7 @@ describe("hibernation-friendly deadlines", () => {
 
   it("notices a vanished partner when the other one speaks", () => {
     const s = chatting();
-    const said = room.message(s, "ben", { id: "m1", text: "still there?" }, T0 + 100_000, { ana: T0 + 60_000, ben: T0 + 99_000 }, rules);
+    const said = room.message(s, "ben", { id: "m1", text: "still there?" }, PASS, T0 + 100_000, { ana: T0 + 60_000, ben: T0 + 99_000 }, rules);
     expect(types(said.effects)).toEqual(["store", "drop", "send"]);
     expect(said.effects[1]).toEqual({ type: "drop", alias: "ana", code: CLOSE.stale, reason: "heartbeat timeout" });
     expect(sent(said.effects, "ben")).toEqual([{ type: "partner_offline", partnerId: "ana" }]);
@@ -122,16 +127,31 @@ describe("hibernation-friendly deadlines", () => {
 describe("messages", () => {
   it("stores and relays a message without rewriting the room's state", () => {
     const s = chatting();
-    const said = room.message(s, "ana", { id: "m1", text: "hi", clientId: "c1" }, T0 + 3_000, bothLive(T0 + 3_000), rules);
+    const said = room.message(s, "ana", { id: "m1", text: "hi", clientId: "c1" }, PASS, T0 + 3_000, bothLive(T0 + 3_000), rules);
     expect(said.effects).toEqual([{ type: "store", message: { id: "m1", text: "hi", clientId: "c1", from: "ana", at: T0 + 3_000 } }]);
     expect(said.persist).toBe(false);
     expect(said.state).toMatchObject({ lastActivity: T0 + 3_000 });
     expect(room.nextAlarm(said.state, rules)).toBe(T0 + 303_000);
   });
 
+  it("relays what the filter masked as masked, and tells only the sender of a refusal", () => {
+    const s = chatting();
+    const masked = room.message(s, "ana", { id: "m1", text: "call 555 0100 200", clientId: "c1" }, { action: "mask", text: "call •••", categories: ["contact"] }, T0 + 3_000, bothLive(T0 + 3_000), rules);
+    expect(masked.effects).toEqual([
+      { type: "store", message: { id: "m1", text: "call •••", masked: true, clientId: "c1", from: "ana", at: T0 + 3_000 } },
+      { type: "log", event: "chat.filtered", fields: { sessionId: "session-1", participant: "ana", action: "mask", categories: "contact" } },
+      { type: "count", event: { kind: "filtered", categories: ["contact"] } },
+    ]);
+    const refused = room.message(s, "ana", { id: "m2", text: "…" }, { action: "refuse", categories: ["link", "contact"] }, T0 + 4_000, bothLive(T0 + 4_000), rules);
+    expect(refused.reply).toMatchObject({ code: "message_filtered" });
+    expect(types(refused.effects)).toEqual(["log", "count"]);
+    // A refused message is not activity: the idle deadline stays where the last real one put it.
+    expect(refused.state).toBe(s);
+  });
+
   it("refuses messages before the pairing is confirmed, and relays typing to the partner only", () => {
     const pending = room.open(setup, T0);
-    expect(room.message(pending, "ben", { id: "m1", text: "hi" }, T0, {}, rules).reply).toMatchObject({ code: "not_paired" });
+    expect(room.message(pending, "ben", { id: "m1", text: "hi" }, PASS, T0, {}, rules).reply).toMatchObject({ code: "not_paired" });
     expect(room.typing(chatting(), "ben", true).effects).toEqual([{ type: "send", to: "ana", frame: { type: "typing", from: "ben", isTyping: true } }]);
   });
 });

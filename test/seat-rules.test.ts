@@ -26,6 +26,7 @@ function seeker(overrides: Partial<Seeker> = {}): Seeker {
     avoid: [],
     criteria: { mode: "any", emotion: "😊", language: "en" },
     anyLanguage: false,
+    interests: [],
     enqueuedAt: T0,
     origin: "https://chat.example",
     ...overrides,
@@ -79,10 +80,18 @@ describe("claims", () => {
     expect(state.kind).toBe("claimed");
     expect(reply).toEqual({
       ok: true,
-      pairing: { sessionId: expect.any(String), token: "claimer-token", wsUrl: expect.stringMatching(/^wss:\/\/chat\.example\/chat\?sessionId=/), partnerId: "owner-alias", partnerName: expect.stringMatching(/Person/), relaxed: [] },
+      pairing: { sessionId: expect.any(String), token: "claimer-token", wsUrl: expect.stringMatching(/^wss:\/\/chat\.example\/chat\?sessionId=/), partnerId: "owner-alias", partnerName: expect.stringMatching(/Person/), relaxed: [], shared: [] },
     });
     expect(types(effects)).toEqual(["list.remove", "room.open"]);
     expect(effects[1]).toMatchObject({ setup: { owner: { alias: "owner-alias", token: "owner-token" }, claimer: { alias: "claimer-alias", name: "Zoe", device: stranger.device } } });
+  });
+
+  it("tells both sides the interests they share, and the room which languages the chat is in", () => {
+    const owner = seeker({ interests: ["chess", "films", "go"] });
+    const stranger = seeker({ interests: ["go", "chess"] });
+    const { effects, reply } = seat.claim(opened(owner), stranger, ids(), T0 + 1_000, noSocket, rules);
+    expect(reply).toMatchObject({ ok: true, pairing: { shared: ["chess", "go"] } });
+    expect(effects[1]).toMatchObject({ setup: { shared: ["chess", "go"], languages: ["en"], claimerWaitedMs: 1_000 } });
   });
 
   it.each<[string, () => { state: SeatState; stranger: Seeker; at?: number; p?: Presence }, seat.ClaimRefusal]>([
@@ -108,7 +117,7 @@ describe("claims", () => {
     const claimed = seat.claim(searching, seeker(), ids(), T0 + 600, noSocket, rules);
     expect(claimed.reply.ok).toBe(true);
     // The search comes back with a claim on another seat: this one is taken, so that claim is released.
-    const pairing = { sessionId: "elsewhere", token: "t", wsUrl: "wss://x/chat?sessionId=elsewhere", partnerId: "p", partnerName: "Ana", relaxed: [] };
+    const pairing = { sessionId: "elsewhere", token: "t", wsUrl: "wss://x/chat?sessionId=elsewhere", partnerId: "p", partnerName: "Ana", relaxed: [], shared: [] };
     const ended = seat.endSearch(claimed.state, { seatId: "other-seat", pairing }, T0 + 700, rules);
     expect(ended.state).toBe(claimed.state);
     expect(ended.effects).toEqual([{ type: "release", seatId: "other-seat", sessionId: "elsewhere" }]);
@@ -197,7 +206,7 @@ describe("the owner's own search", () => {
     const began = seat.beginSearch(s, T0 + 500);
     expect(began.reply).toBe(true);
     expect(seat.beginSearch(began.state, T0 + 600).reply).toBe(false);
-    const pairing = { sessionId: "elsewhere", token: "t", wsUrl: "wss://x/chat?sessionId=elsewhere", partnerId: "p", partnerName: "Ana", relaxed: [] };
+    const pairing = { sessionId: "elsewhere", token: "t", wsUrl: "wss://x/chat?sessionId=elsewhere", partnerId: "p", partnerName: "Ana", relaxed: [], shared: [] };
     const found = seat.endSearch(began.state, { seatId: "other-seat", pairing }, T0 + 700, rules);
     expect(found.state).toMatchObject({ kind: "matched", pairing });
     expect(types(found.effects)).toEqual(["list.remove", "send", "close"]);

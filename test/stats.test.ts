@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { StatsSnapshot } from "../worker/protocol";
-import { STATS_SHARDS, publicView, statsReport } from "../worker/stats";
+import { STATS_SHARDS, publicView, statsReport, type StatsReport } from "../worker/stats";
 import { match, newUser, pairUp, uniqueMode, waitUntil } from "./helpers";
 
 /** What /api/stats serves, as anyone would read it. */
@@ -42,10 +42,14 @@ describe("GET /api/stats, as the public sees it", () => {
       pairingsLastMinute: 0,
       pairingsPerMinute: [],
       since: new Date(0).toISOString(),
+      filtered: { link: 2 },
       operations: {},
-    } satisfies StatsSnapshot<number>;
+      recentWaits: { "any:😊:en": [3, 1] },
+    } satisfies StatsReport;
     expect(publicView(report)).toMatchObject({ waiting: { "any:😊:en": 7, "any:😊:es": "<5", other: 12 }, waitingTotal: 20, activeRooms: "<5" });
     expect(JSON.stringify(publicView(report))).not.toMatch(/script|zz|t1234/);
+    expect(publicView(report)).toMatchObject({ filtered: { link: 2 } });
+    expect(publicView(report)).not.toHaveProperty("recentWaits");
   });
 
   it("is served from a cache for a few seconds, and limited per address", async () => {

@@ -1,6 +1,7 @@
-// Builds the page into web-client/dist, the directory wrangler.toml serves as static assets.
+// Builds the page into web-client/dist, the directory wrangler.toml serves as static assets:
+// the bundled script, the page and its styles, and everything in public/ as it is.
 import { build } from "esbuild";
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { cp, copyFile, mkdir, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -19,5 +20,5 @@ await build({
   target: ["es2020", "safari15"],
   logLevel: "warning",
 });
-await Promise.all(["index.html", "styles.css"].map((file) => copyFile(here(`./${file}`), `${dist}${file}`)));
+await Promise.all([...["index.html", "styles.css"].map((file) => copyFile(here(`./${file}`), `${dist}${file}`)), cp(here("./public/"), dist, { recursive: true })]);
 console.log("web-client built into web-client/dist");

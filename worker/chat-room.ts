@@ -10,6 +10,7 @@ import { messageLogSampleRate, timings } from "./config";
 import { rateLimited } from "./errors";
 import { log } from "./log";
 import { meter } from "./metering";
+import { filterFor, type MessageFilter, type Verdict } from "./moderation";
 import { CLOSE, LIMITS, type ChatMessage, type ParsedClientFrame, type ServerFrame } from "./protocol";
 import * as rules from "./room-rules";
 import { sessionIdOf, type Live, type RoomEffect, type RoomRules, type RoomSetup, type RoomState } from "./room-rules";
@@ -25,6 +26,9 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private confirming: Promise<unknown> | null = null;
   /** Messages stored so far (null until read in this wake). */
   private sent: number | null = null;
+  private readonly filter: MessageFilter;
+  /** The verdict on the latest message: each waits for the one before, so a slow filter never lets a later message overtake. */
+  private lastVerdict: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, "room", true);
@@ -32,6 +36,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     this.rules = { connectWindowMs: t.connectWindowMs, roomIdleMs: t.roomIdleMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, emptyRoomMs: t.queueTtlMs };
     this.sql = ctx.storage.sql;
     this.messageLogRate = messageLogSampleRate(env);
+    this.filter = filterFor(env);
   }
 
   /** The room's one unit: its pairing, by sessionId (null until opened). */
@@ -71,8 +76,10 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     const now = Date.now();
     switch (frame.type) {
       case "message": {
+        const verdict = await this.moderate(frame.text, this.state);
+        if (!this.state) return;
         const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
-        const refused = await this.apply(key, rules.message(this.state, alias, m, now, this.live(), this.rules));
+        const refused = await this.apply(key, rules.message(this.state, alias, m, verdict, Date.now(), this.live(), this.rules));
         if (refused) this.reject(ws, key, refused.code, refused.message, frame.clientId);
         return;
       }
@@ -188,6 +195,17 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
         if (e.cleaned) log("room.cleaned", { ...e.cleaned, messages: this.messageCount() });
         return this.eraseAll();
     }
+  }
+
+  /** Every message passes the filter before it is stored or relayed; a filter that fails lets it through (the chat goes on). */
+  private moderate(text: string, state: RoomState): Promise<Verdict> {
+    const languages = state.kind === "ended" ? [] : (state.setup.languages ?? ["any"]);
+    const verdict = this.lastVerdict.then(() => this.filter.check(text, languages));
+    this.lastVerdict = verdict.catch(() => {});
+    return verdict.catch((err: unknown): Verdict => {
+      log("moderation.failed", { sessionId: this.sessionId, error: String(err) }, "warn");
+      return { action: "pass" };
+    });
   }
 
   /** Device records are bookkeeping for later matches: the chat goes on whether or not they answer. */

@@ -1,3 +1,5 @@
+import { GUIDELINES_VERSION, type Policy } from "./protocol";
+
 /** Settings come from wrangler `vars`, so tests and demos can shorten them. */
 const seconds = (raw: string | undefined, fallback: number): number => {
   const n = Number(raw);
@@ -75,3 +77,15 @@ export const allowedOrigins = (env: Env): string[] =>
 
 /** KV rejects an expirationTtl under 60 s, so KV expiry only garbage-collects; the window is enforced in code. */
 export const kvExpirationTtl = (t: Timings): number => Math.max(60, Math.ceil((t.queueTtlMs * 2) / 1000));
+
+/** What a client shows before the first chat: the age the operator set, and the pages served as static assets. */
+export function policy(env: Env): Policy {
+  const age = Math.floor(Number(env.MINIMUM_AGE));
+  return {
+    minimumAge: Number.isFinite(age) && age >= 13 ? age : 18,
+    guidelinesVersion: GUIDELINES_VERSION,
+    guidelines: "/guidelines.html",
+    terms: "/terms.html",
+    privacy: "/privacy.html",
+  };
+}

@@ -13,12 +13,18 @@ export const LIMITS = {
   emotionLength: 16,
   languageLength: 16,
   modeLength: 16,
+  /** Interest tags: optional, a few short words each, so they fit a queue entry's metadata. */
+  interests: 3,
+  interestLength: 24,
   messageLength: 2000,
   historySize: 20,
   /** Frames are JSON; a 2000-character message escapes to well under this. */
   frameBytes: 16 * 1024,
   bodyBytes: 4 * 1024,
 } as const;
+
+/** Bumped whenever the community guidelines change: everyone is asked to accept them again. */
+export const GUIDELINES_VERSION = 1;
 
 export const REPORT_REASONS = ["spam", "harassment", "sexual", "hate", "underage", "other"] as const;
 

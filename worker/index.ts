@@ -2,10 +2,10 @@
  * HTTP entry point. Routes are thin: validate with zod, call one function, and let the
  * single `onError` turn every failure into the JSON error envelope.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { allowedOrigins } from "./config";
+import { allowedOrigins, policy } from "./config";
 import { ApiError, errorResponse, rateLimited } from "./errors";
 import { log } from "./log";
 import { meter } from "./metering";
@@ -13,9 +13,11 @@ import { match } from "./matchmaker";
 import { roomStub, seatStub } from "./stubs";
 import { networkKey } from "./client-address";
 import { fingerprint } from "./identity";
-import { publicView, statsReport } from "./stats";
+import { offeredQueue, publicView, statsReport } from "./stats";
+import { aroundFigures } from "./around";
+import { queueKeyOf } from "./queue-entry";
 import { NETWORK_HEADER } from "./socket-object";
-import { CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from "./protocol";
+import { AroundQuery, CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from "./protocol";
 import type { z } from "zod";
 
 export { ChatRoom } from "./chat-room";
@@ -51,15 +53,22 @@ app.use("/api/*", cors({ origin: (origin) => origin, allowMethods: ["GET", "POST
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 
-/**
- * Counts only, coarse, from a few seconds ago: cheap to serve, worthless to scrape. In local
- * development `?fresh` skips the cache, so the bench can read its operation counts exactly.
- */
+/** Counts only, coarse, never anything about a person. */
 app.get("/api/stats", async (c) => {
   await limit(c.env.STATS_PER_IP, networkKey(c.req.raw, c.env), "stats_ip", "stats requests");
-  if (c.env.LOCAL_DEVELOPMENT === "true" && c.req.query("fresh") !== undefined) return c.json(publicView(await statsReport(c.env)));
-  return cachedStats(c.env, (p) => c.executionCtx.waitUntil(p), new URL(c.req.url).origin);
+  return cached(c, "/api/stats", async () => publicView(await statsReport(c.env)));
 });
+
+/** The waiting screen's figures for one queue; queues the page does not offer share one answer. */
+app.get("/api/around", async (c) => {
+  await limit(c.env.STATS_PER_IP, networkKey(c.req.raw, c.env), "stats_ip", "stats requests");
+  const queueKey = queueKeyOf(validate(AroundQuery, c.req.query(), "invalid_query"));
+  const shown = offeredQueue(queueKey) ? queueKey : "other";
+  return cached(c, `/api/around/${encodeURIComponent(shown)}`, async () => aroundFigures(await statsReport(c.env), shown));
+});
+
+/** What a client asks before the first chat; the operator sets the age (MINIMUM_AGE). */
+app.get("/api/policy", (c) => c.json(policy(c.env), 200, { "Cache-Control": "public, max-age=300" }));
 
 app.post("/api/match", async (c) => {
   await limit(c.env.MATCH_PER_IP, networkKey(c.req.raw, c.env), "match_ip", "match requests");
@@ -123,13 +132,18 @@ async function limit(limiter: RateLimit, key: string | null, name: string, what:
 
 const STATS_CACHE_SECONDS = 5;
 
-/** Several seconds old at most, and one report per location however many ask. */
-async function cachedStats(env: Env, waitUntil: (p: Promise<unknown>) => void, origin: string): Promise<Response> {
-  const key = new Request(`${origin}/api/stats`);
-  const cached = await caches.default.match(key);
-  if (cached) return cached;
-  const fresh = Response.json(publicView(await statsReport(env)), { headers: { "Cache-Control": `public, max-age=${STATS_CACHE_SECONDS}` } });
-  waitUntil(caches.default.put(key, fresh.clone()));
+/**
+ * Counts from a few seconds ago: cheap to serve, worthless to scrape, and one report per
+ * location however many ask. In local development `?fresh` skips the cache, so the bench and
+ * the tests read exact figures.
+ */
+async function cached(c: Context<{ Bindings: Env }>, path: string, compute: () => Promise<unknown>): Promise<Response> {
+  if (c.env.LOCAL_DEVELOPMENT === "true" && c.req.query("fresh") !== undefined) return c.json(await compute());
+  const key = new Request(new URL(path, c.req.url));
+  const hit = await caches.default.match(key);
+  if (hit) return hit;
+  const fresh = Response.json(await compute(), { headers: { "Cache-Control": `public, max-age=${STATS_CACHE_SECONDS}` } });
+  c.executionCtx.waitUntil(caches.default.put(key, fresh.clone()));
   return fresh;
 }
 

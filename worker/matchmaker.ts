@@ -36,6 +36,7 @@ export async function match(env: Env, req: ParsedMatchRequest, client: { user: s
     avoid: standing.avoid,
     criteria: { mode: req.mode, emotion: req.emotion, language: req.language },
     anyLanguage: req.anyLanguage,
+    interests: req.interests,
     enqueuedAt: Date.now(),
     origin,
   };

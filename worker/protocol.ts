@@ -59,6 +59,23 @@ const language = visibleText("language", LIMITS.languageLength)
 const mode = visibleText("mode", LIMITS.modeLength)
   .refine((s) => /^[a-z0-9-]*$/i.test(s), "mode must be letters, digits or -")
   .transform((s) => anyIfBlank(s.toLowerCase()));
+/**
+ * An interest tag: one spelling per interest, so "#Chess", "chess " and "CHESS" meet. Letters,
+ * digits, spaces and dashes only (a tag is shown to the stranger who shares it: no links).
+ */
+const interest = visibleText("interests", LIMITS.interestLength * 2)
+  .transform((s) => s.normalize("NFKC").toLowerCase().replace(/^#+/, "").replace(/[\s_]+/g, " ").trim())
+  .pipe(
+    z
+      .string()
+      .max(LIMITS.interestLength, `interests: each must be at most ${LIMITS.interestLength} characters`)
+      .regex(/^[\p{L}\p{M}\p{N} -]*$/u, "interests may only hold letters, digits, spaces and dashes"),
+  );
+const interests = z
+  .array(interest, { error: "interests must be a list of words" })
+  .max(LIMITS.interests, `interests: at most ${LIMITS.interests}`)
+  .optional()
+  .transform((tags) => [...new Set((tags ?? []).filter(Boolean))]);
 const optional = <T extends z.ZodType<string, string>>(schema: T) => schema.optional().nullable().transform((s) => s ?? ANY);
 
 // ---------------------------------------------------------------- HTTP
@@ -72,6 +89,8 @@ export const MatchRequest = z.object({
   emotion: optional(emotion),
   language: optional(language),
   mode: optional(mode),
+  /** Up to three interests: within a queue, a stranger sharing one is preferred; nobody waits longer for them. */
+  interests,
   /** After a while without a partner, also accept strangers who speak another language. */
   anyLanguage: z.boolean({ error: "anyLanguage must be a boolean" }).optional().transform((b) => b ?? false),
   /** A Turnstile token, when the server asked for a human check (`bot_check_required`). */
@@ -113,6 +132,8 @@ export type Pairing = {
   partnerId: string;
   partnerName: string;
   relaxed: Relaxed[];
+  /** Interests both chose (empty when none is shared). */
+  shared: string[];
 };
 export type MatchFound = { success: true; matched: true; queueKey: string } & Pairing;
 export type MatchResponse = MatchWaiting | MatchFound;
@@ -136,6 +157,7 @@ export const ErrorCode = z.enum([
   "frame_too_large",
   "unsupported_data",
   "not_paired",
+  "message_filtered",
   // abuse controls
   "rate_limited",
   "banned",
@@ -162,6 +184,25 @@ export type ErrorResponse = {
 const socketId = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "must be 10 to 64 letters, digits, - or _");
 export const ChatQuery = z.object({ sessionId: socketId });
 export const WaitQuery = z.object({ seat: socketId });
+/** `GET /api/around`: the figures for the queue these criteria wait in. */
+export const AroundQuery = z.object({ emotion: optional(emotion), language: optional(language), mode: optional(mode) });
+
+/** `GET /api/policy`: what a client must show before the first chat. */
+export type Policy = {
+  minimumAge: number;
+  /** Bumped when the guidelines change: a consent given to an older version is asked again. */
+  guidelinesVersion: number;
+  guidelines: string;
+  terms: string;
+  privacy: string;
+};
+
+/**
+ * `GET /api/around`: coarse figures for the waiting screen, never exact for small numbers.
+ * `online` is rounded ("few" under five); `pairedWithinSeconds` is how long three in four
+ * people in this queue waited lately, rounded up (null: too few pairings lately to say).
+ */
+export type Around = { queueKey: string; online: number | "few"; pairedWithinSeconds: number | null };
 
 /**
  * `GET /api/stats`: counts only, never anything about a person. The public view shows small
@@ -175,6 +216,8 @@ export type StatsSnapshot<Count = number | string> = {
   pairingsLastMinute: number;
   pairingsPerMinute: { minute: string; pairings: number }[];
   since: string;
+  /** Chat messages the moderation filter masked or refused, by what it found, since `since`. */
+  filtered: { [category: string]: number };
   /** Operations and wake-ups counted by the isolate that answered, since it started (one local runtime: all of them). */
   operations: { [operation: string]: number };
 };
@@ -222,7 +265,8 @@ export type ParsedClientFrame = z.output<typeof ClientFrame>;
 
 // ---------------------------------------------------------------- WebSocket: server → client
 
-export type ChatMessage = { id: string; from: string; text: string; at: number; clientId?: string };
+/** `masked`: the moderation filter hid parts of the text (shown as •••). */
+export type ChatMessage = { id: string; from: string; text: string; at: number; clientId?: string; masked?: true };
 export type Partner = { id: string; name: string; online: boolean };
 export type CloseReason = "left" | "reported" | "idle" | "expired" | "partner_missing" | "superseded" | "banned";
 
@@ -232,7 +276,7 @@ export type ServerFrame =
   /** Waiting socket: a stranger is waiting for you in a chat (then the socket closes with 4003). */
   | ({ type: "matched" } & Pairing)
   /** Chat socket, after `hello`: who you are, who the stranger is, the last messages. */
-  | { type: "welcome"; v: number; sessionId: string; you: { id: string; name: string }; partner: Partner; relaxed: Relaxed[]; history: ChatMessage[] }
+  | { type: "welcome"; v: number; sessionId: string; you: { id: string; name: string }; partner: Partner; relaxed: Relaxed[]; shared: string[]; history: ChatMessage[] }
   | ({ type: "message" } & ChatMessage)
   | { type: "typing"; from: string; isTyping: boolean }
   | { type: "partner_joined"; partner: Partner }

@@ -17,6 +17,8 @@ export type QueueEntry = Criteria & {
   device: string;
   /** The owner accepts a stranger of any language after waiting a while. */
   anyLanguage: boolean;
+  /** The owner's interest tags (normalized): a seeker sharing one tries this entry first. */
+  interests: string[];
 };
 
 /** How wide a search looks: the exact queue, the same language with any emotion, or every language. */
@@ -40,6 +42,9 @@ export const queueKeyOf = (c: Criteria): string => `${c.mode}:${c.emotion}:${c.l
 /** Queue order: by enqueue time, ties broken by seat id (code-point order, as KV sorts keys), so every reader agrees. */
 export const queueOrder = (a: QueueEntry, b: QueueEntry): number =>
   a.enqueuedAt - b.enqueuedAt || (a.seatId < b.seatId ? -1 : a.seatId > b.seatId ? 1 : 0);
+
+/** Interests two people both chose, in the first one's order. */
+export const sharedInterests = (a: readonly string[] = [], b: readonly string[] = []): string[] => a.filter((tag) => b.includes(tag));
 
 export const before = (a: QueueEntry, b: QueueEntry): boolean => queueOrder(a, b) < 0;
 

@@ -13,6 +13,7 @@
  * the effects. Nothing here reads a clock, storage or the network.
  */
 import type { LogFields } from "./log";
+import type { Verdict } from "./moderation";
 import type { ChatMessage, CloseReason, Partner, Relaxed, ReportReason, ServerFrame } from "./protocol";
 import { CLOSE, PROTOCOL_VERSION } from "./protocol";
 import type { StatsEvent } from "./stats";
@@ -26,7 +27,12 @@ export type RoomSetup = {
   seatId: string;
   queueKey: string;
   waitedMs: number;
+  claimerQueueKey: string;
+  claimerWaitedMs: number;
+  /** The languages both chose: the moderation filter applies their word lists. */
+  languages: string[];
   relaxed: Relaxed[];
+  shared: string[];
   owner: Side;
   claimer: Side;
 };
@@ -82,10 +88,11 @@ export type RoomEffect =
 export type Step<R = undefined> = { state: RoomState; effects: RoomEffect[]; reply: R; persist?: false };
 
 export type Hello = { ok: true; alias: string } | { ok: false; code: "invalid_token" | "session_ended" };
-export type Refusal = { code: "not_paired"; message: string } | null;
+export type Refusal = { code: "not_paired" | "message_filtered"; message: string } | null;
 
 const step = <R>(state: RoomState, effects: RoomEffect[], reply: R): Step<R> => ({ state, effects, reply });
 const NOT_PAIRED: Refusal = { code: "not_paired", message: "Wait for the stranger to join before sending messages." };
+const FILTERED: Refusal = { code: "message_filtered", message: "This message was not sent: it looks like it breaks the community guidelines." };
 
 export function open(setup: RoomSetup, now: number): RoomState {
   return { kind: "pending", setup, createdAt: now, confirming: false };
@@ -139,7 +146,16 @@ export function confirmed(s: RoomState, ok: boolean, now: number, live: Live): S
   admitted.effects.push(
     { type: "met", devices: [setup.owner.device, setup.claimer.device], sessionId: setup.sessionId },
     { type: "log", event: "match.paired", fields: { sessionId: setup.sessionId, queue: setup.queueKey, waitedMs: setup.waitedMs, relaxed: setup.relaxed.join(",") } },
-    { type: "count", event: { kind: "paired", queue: setup.queueKey } },
+    {
+      type: "count",
+      event: {
+        kind: "paired",
+        waits: [
+          { queue: setup.queueKey, ms: setup.waitedMs },
+          { queue: setup.claimerQueueKey ?? setup.queueKey, ms: setup.claimerWaitedMs ?? 0 },
+        ],
+      },
+    },
   );
   return { ...admitted, reply: undefined };
 }
@@ -153,7 +169,15 @@ function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: 
     { type: "retire", alias },
     {
       type: "welcome",
-      frame: { type: "welcome", v: PROTOCOL_VERSION, sessionId: s.setup.sessionId, you: { id: alias, name: me.name }, partner: view(partner, live), relaxed: s.setup.relaxed },
+      frame: {
+        type: "welcome",
+        v: PROTOCOL_VERSION,
+        sessionId: s.setup.sessionId,
+        you: { id: alias, name: me.name },
+        partner: view(partner, live),
+        relaxed: s.setup.relaxed,
+        shared: s.setup.shared ?? [],
+      },
     },
   ];
   if (firstTime) effects.push({ type: "send", to: partner.alias, frame: { type: "partner_joined", partner: view(joined, { ...live, [alias]: now }) } });
@@ -161,12 +185,27 @@ function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: 
   return step({ ...s, participants, lastActivity: now, emptySince: null }, effects, { ok: true, alias });
 }
 
-/** A chat message. The sender's partner is checked on the way: a socket that stopped answering is dropped. */
-export function message(s: RoomState, alias: string, m: Omit<ChatMessage, "from" | "at">, now: number, live: Live, r: RoomRules): Step<Refusal> {
+/**
+ * A chat message, with the moderation filter's verdict on it: relayed as written, relayed with
+ * what matched hidden, or refused (the sender is told, the partner sees nothing). The sender's
+ * partner is checked on the way: a socket that stopped answering is dropped.
+ */
+export function message(s: RoomState, alias: string, m: Omit<ChatMessage, "from" | "at">, verdict: Verdict, now: number, live: Live, r: RoomRules): Step<Refusal> {
   if (s.kind !== "chatting") return step(s, [], NOT_PAIRED);
-  const stored: ChatMessage = { ...m, from: alias, at: now };
+  if (verdict.action === "refuse") return { state: s, effects: filtered(s, alias, verdict), reply: FILTERED, persist: false };
+  const stored: ChatMessage = verdict.action === "mask" ? { ...m, text: verdict.text, masked: true, from: alias, at: now } : { ...m, from: alias, at: now };
   const effects: RoomEffect[] = [{ type: "store", message: stored }, ...vanished(s, now, live, r)];
+  if (verdict.action === "mask") effects.push(...filtered(s, alias, verdict));
   return { state: { ...s, lastActivity: now }, effects, reply: null, persist: false };
+}
+
+/** What the filter found is counted and logged, never the text. */
+function filtered(s: Extract<RoomState, { kind: "chatting" }>, alias: string, verdict: Exclude<Verdict, { action: "pass" }>): RoomEffect[] {
+  const categories = verdict.categories.join(",");
+  return [
+    { type: "log", event: "chat.filtered", fields: { sessionId: s.setup.sessionId, participant: alias, action: verdict.action, categories } },
+    { type: "count", event: { kind: "filtered", categories: verdict.categories } },
+  ];
 }
 
 export function typing(s: RoomState, alias: string, isTyping: boolean): Step {

@@ -5,7 +5,7 @@
  */
 import { widening, type Timings } from "./config";
 import type { Pairing } from "./protocol";
-import { before, type QueueEntry, type Scope } from "./queue-entry";
+import { before, sharedInterests, type QueueEntry, type Scope } from "./queue-entry";
 import type { Found, Seeker } from "./seat-rules";
 import { seatStub } from "./stubs";
 import { waitingListFor, type WaitingList } from "./waiting-list";
@@ -36,8 +36,9 @@ export class Search {
 
   /** A newcomer holds no seat yet, so nobody can claim it meanwhile: it may take anyone in its exact queue. */
   async asNewcomer(): Promise<Pairing | null> {
-    const strangers = (await this.candidates("exact")).slice(0, CANDIDATE_WINDOW);
-    return (await this.tryClaims(shuffle(strangers).slice(0, CLAIM_ATTEMPTS)))?.pairing ?? null;
+    const strangers = await this.candidates("exact");
+    const usual = shuffle(strangers.slice(0, CANDIDATE_WINDOW));
+    return (await this.tryClaims(this.kindredFirst(strangers, usual)))?.pairing ?? null;
   }
 
   /**
@@ -51,6 +52,13 @@ export class Search {
   async asWaiter(own: QueueEntry): Promise<Found | null> {
     const exact = await this.candidates("exact", own);
     const position = exact.findIndex((e) => e.seatId === own.seatId);
+    // Someone ahead who shares an interest is worth a try from any position: taking people
+    // ahead only, two waiters never try to take each other.
+    const kindred = this.kindredFirst(position > 0 ? exact.slice(0, position) : [], []);
+    if (kindred.length) {
+      const found = await this.tryClaims(kindred);
+      if (found) return found;
+    }
     if (position % 2 !== 0) {
       const ahead = (position > 0 ? exact.slice(0, position) : exact.filter((e) => before(e, own))).filter((c) => this.isStranger(c));
       // The neighbour first; if it cannot be taken (a stale list, the same device), a few others.
@@ -87,6 +95,23 @@ export class Search {
   private async candidates(scope: Scope, me?: QueueEntry): Promise<QueueEntry[]> {
     const entries = await this.list.fresh(this.seeker.criteria, scope, Date.now(), READ_LIMIT);
     return entries.filter((c) => c.seatId === me?.seatId || this.isStranger(c));
+  }
+
+  /**
+   * The claims to try: strangers sharing an interest with the seeker (most in common first,
+   * then the longest waiting), then the usual ones. Having interests only reorders the tries,
+   * so it never costs anyone a match.
+   */
+  private kindredFirst(strangers: QueueEntry[], usual: QueueEntry[]): QueueEntry[] {
+    const mine = this.seeker.interests;
+    const kindred = mine.length
+      ? strangers
+          .map((c, order) => ({ c, order, shared: sharedInterests(mine, c.interests).length }))
+          .filter((k) => k.shared > 0 && this.isStranger(k.c))
+          .sort((a, b) => b.shared - a.shared || a.order - b.order)
+          .map((k) => k.c)
+      : [];
+    return [...new Set([...kindred, ...usual])].slice(0, CLAIM_ATTEMPTS);
   }
 
   /** Not ourselves, and not someone we just skipped or blocked (the seat re-checks both directions). */

@@ -17,7 +17,7 @@
  */
 import type { CloseReason, Pairing, ServerFrame } from "./protocol";
 import { CHAT_PATH, CLOSE, PROTOCOL_VERSION, socketUrl } from "./protocol";
-import { queueKeyOf } from "./queue-entry";
+import { queueKeyOf, sharedInterests } from "./queue-entry";
 import type { RoomSetup } from "./room-rules";
 import { SEARCH_TIMEOUT_MS, entryOf, isPresent, lastSign, queueKeyOfSeat, standingOf } from "./seat-state";
 import type { ClaimIds, ClaimRefusal, ClaimResult, Found, Live, Presence, SeatEffect, SeatRules, SeatState, Seeker, Standing, Step } from "./seat-state";
@@ -92,6 +92,7 @@ export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number
     r.widening,
   );
   if (!relaxed) return refuse("incompatible");
+  const shared = sharedInterests(owner.interests, stranger.interests);
 
   const pairing = (origin: string, token: string, partner: { alias: string; name: string }): Pairing => ({
     sessionId: ids.sessionId,
@@ -100,6 +101,7 @@ export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number
     partnerId: partner.alias,
     partnerName: partner.name,
     relaxed,
+    shared,
   });
   const ownerSide = { alias: ids.ownerAlias, name: owner.name };
   const claimerSide = { alias: ids.claimerAlias, name: stranger.name };
@@ -108,9 +110,13 @@ export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number
     seatId: s.seatId,
     queueKey: queueKeyOfSeat(s),
     waitedMs: now - owner.enqueuedAt,
-    relaxed,
-    owner: { ...ownerSide, token: ids.ownerToken, device: owner.device },
     claimer: { ...claimerSide, token: ids.claimerToken, device: stranger.device },
+    claimerQueueKey: queueKeyOf(stranger.criteria),
+    claimerWaitedMs: now - stranger.enqueuedAt,
+    languages: [...new Set([owner.criteria.language, stranger.criteria.language])],
+    relaxed,
+    shared,
+    owner: { ...ownerSide, token: ids.ownerToken, device: owner.device },
   };
   const claimed: SeatState = {
     ...s,

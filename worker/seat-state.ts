@@ -18,6 +18,7 @@ export type Seeker = {
   avoid: string[];
   criteria: Criteria;
   anyLanguage: boolean;
+  interests: string[];
   /** When this person started looking: now for a newcomer; widening weighs how long both waited. */
   enqueuedAt: number;
   /** Where this person reaches the service, for the socket URLs it is given. */
@@ -95,8 +96,8 @@ export type Live = Exclude<SeatState, { kind: "ended" }>;
 export const queueKeyOfSeat = (s: Live): string => queueKeyOf(s.owner.criteria);
 
 export function entryOf({ seatId, listedSeenAt, owner }: Live): QueueEntry {
-  const { criteria, enqueuedAt, user, device, anyLanguage } = owner;
-  return { ...criteria, seatId, enqueuedAt, seenAt: listedSeenAt, user, device, anyLanguage };
+  const { criteria, enqueuedAt, user, device, anyLanguage, interests } = owner;
+  return { ...criteria, seatId, enqueuedAt, seenAt: listedSeenAt, user, device, anyLanguage, interests };
 }
 
 /** The newest proof that the owner is there: a poll, or a live waiting socket. */

@@ -15,26 +15,35 @@ import { STATS_SHARDS, allSeatShards, allStatsShards, shardOf, statsStub } from 
 
 export { STATS_SHARDS };
 
-export type StatsEvent = { kind: "paired"; queue: string } | { kind: "room_closed" };
+/** `waits`: how long each of the two had been looking, in the queue each looked in. */
+export type StatsEvent = { kind: "paired"; waits: { queue: string; ms: number }[] } | { kind: "room_closed" } | { kind: "filtered"; categories: string[] };
 
 type Counters = {
   activeRooms: number;
   /** Pairings per minute (epoch minute → count), the last hour. */
   pairings: { [minute: string]: number };
+  /** Waits that ended in a pairing, per minute and offered queue: counts per WAIT_BUCKETS bound. */
+  waits: { [minute: string]: { [queue: string]: number[] } };
+  filtered: { [category: string]: number };
   since: number;
 };
 
+/** The full report, with what only the server needs: recent waits per queue, summed over the shards. */
+export type StatsReport = StatsSnapshot<number> & { recentWaits: { [queue: string]: number[] } };
+
 const HOUR_MINUTES = 60;
+/** "Usually paired within" looks back this far: recent enough to follow the time of day. */
+const WAIT_WINDOW_MINUTES = 15;
 /** Public counts below this show as "<5": a 1 would tell that someone is alone in a queue. */
 export const SMALL_COUNT = 5;
 
 export class Stats extends DurableObject<Env> {
-  private counters: Counters = { activeRooms: 0, pairings: {}, since: Date.now() };
+  private counters: Counters = { activeRooms: 0, pairings: {}, waits: {}, filtered: {}, since: Date.now() };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      this.counters = (await ctx.storage.get<Counters>("counters")) ?? this.counters;
+      this.counters = { ...this.counters, ...(await ctx.storage.get<Counters>("counters")) };
     });
   }
 
@@ -42,15 +51,26 @@ export class Stats extends DurableObject<Env> {
     const c = this.counters;
     const minute = Math.floor(Date.now() / 60_000);
     switch (event.kind) {
-      case "paired":
+      case "paired": {
         c.activeRooms += 1;
         c.pairings[minute] = (c.pairings[minute] ?? 0) + 1;
+        const waits = (c.waits[minute] ??= {});
+        for (const { queue, ms } of event.waits) {
+          // Only the queues the page offers: a queue name is the client's to choose, and storage is not.
+          const counts = (waits[offeredQueue(queue) ? queue : "other"] ??= WAIT_BUCKETS.map(() => 0));
+          counts[waitBucket(ms)] += 1;
+        }
         break;
+      }
       case "room_closed":
         c.activeRooms = Math.max(0, c.activeRooms - 1);
         break;
+      case "filtered":
+        for (const category of event.categories) c.filtered[category] = (c.filtered[category] ?? 0) + 1;
+        break;
     }
     for (const m of Object.keys(c.pairings)) if (Number(m) <= minute - HOUR_MINUTES) delete c.pairings[m];
+    for (const m of Object.keys(c.waits)) if (Number(m) <= minute - WAIT_WINDOW_MINUTES) delete c.waits[m];
     meter("rows.written");
     await this.ctx.storage.put("counters", c);
   }
@@ -69,7 +89,7 @@ export function count(env: Env, event: StatsEvent, reporter: string): void {
 }
 
 /** Exact counters summed over the shards, for operators and tests; the route serves `publicView` of it. */
-export async function statsReport(env: Env): Promise<StatsSnapshot<number>> {
+export async function statsReport(env: Env): Promise<StatsReport> {
   const [all, seats] = await Promise.all([
     Promise.all(allStatsShards(env).map((s) => s.counts())),
     Promise.all(allSeatShards(env).map((s) => s.waitingCounts())),
@@ -77,8 +97,20 @@ export async function statsReport(env: Env): Promise<StatsSnapshot<number>> {
   const waiting: { [queue: string]: number } = {};
   const pairings: { [minute: string]: number } = {};
   for (const counts of seats) for (const [q, n] of Object.entries(counts)) waiting[q] = (waiting[q] ?? 0) + n;
-  for (const c of all) for (const [m, n] of Object.entries(c.pairings)) pairings[m] = (pairings[m] ?? 0) + n;
+  const filtered: { [category: string]: number } = {};
+  const recentWaits: { [queue: string]: number[] } = {};
   const minute = Math.floor(Date.now() / 60_000);
+  for (const c of all) {
+    for (const [m, n] of Object.entries(c.pairings)) pairings[m] = (pairings[m] ?? 0) + n;
+    for (const [category, n] of Object.entries(c.filtered ?? {})) filtered[category] = (filtered[category] ?? 0) + n;
+    for (const [m, queues] of Object.entries(c.waits ?? {})) {
+      if (Number(m) <= minute - WAIT_WINDOW_MINUTES) continue;
+      for (const [queue, counts] of Object.entries(queues)) {
+        const sum = (recentWaits[queue] ??= WAIT_BUCKETS.map(() => 0));
+        counts.forEach((n, i) => (sum[i] += n));
+      }
+    }
+  }
   return {
     waiting,
     waitingTotal: Object.values(waiting).reduce((a, b) => a + b, 0),
@@ -90,7 +122,9 @@ export async function statsReport(env: Env): Promise<StatsSnapshot<number>> {
       .sort((a, b) => a - b)
       .map((m) => ({ minute: new Date(m * 60_000).toISOString(), pairings: pairings[m] })),
     since: new Date(Math.min(...all.map((c) => c.since))).toISOString(),
+    filtered,
     operations: meterReadings(),
+    recentWaits,
   };
 }
 
@@ -98,16 +132,11 @@ export async function statsReport(env: Env): Promise<StatsSnapshot<number>> {
  * What anyone may read: only the queues the page offers (everything else summed as "other", so
  * nobody can publish a string through it), and small numbers as "<5".
  */
-export function publicView(report: StatsSnapshot<number>): StatsSnapshot {
+export function publicView({ recentWaits: _, ...report }: StatsReport): StatsSnapshot {
   const coarse = (n: number): number | string => (n > 0 && n < SMALL_COUNT ? `<${SMALL_COUNT}` : n);
-  const known = (queue: string) => {
-    const [mode, emotion, language] = queue.split(":");
-    const offered = (list: readonly string[], value: string) => value === ANY || list.includes(value);
-    return mode === ANY && offered(EMOTIONS, emotion) && offered(LANGUAGES, language);
-  };
   const waiting: { [queue: string]: number } = {};
   for (const [queue, n] of Object.entries(report.waiting)) {
-    const bucket = known(queue) ? queue : "other";
+    const bucket = offeredQueue(queue) ? queue : "other";
     waiting[bucket] = (waiting[bucket] ?? 0) + n;
   }
   return {
@@ -117,3 +146,15 @@ export function publicView(report: StatsSnapshot<number>): StatsSnapshot {
     activeRooms: coarse(report.activeRooms),
   };
 }
+
+/** A queue the page offers: the default mode, one of its feelings and languages (or any). */
+export function offeredQueue(queue: string): boolean {
+  const [mode, emotion, language] = queue.split(":");
+  const offered = (list: readonly string[], value: string) => value === ANY || list.includes(value);
+  return mode === ANY && offered(EMOTIONS, emotion) && offered(LANGUAGES, language);
+}
+
+/** Upper bounds (seconds) of the wait buckets: what "usually paired within" can say, already rounded. */
+export const WAIT_BUCKETS = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, Infinity] as const;
+
+const waitBucket = (ms: number): number => WAIT_BUCKETS.findIndex((bound) => ms / 1000 <= bound);

@@ -62,6 +62,7 @@ const pairing = (s: Session, me: Participant, partner: Participant): Pairing => 
   partnerId: partner.alias,
   partnerName: partner.name,
   relaxed: [],
+  shared: [],
 });
 
 const view = (p: Participant) => ({ id: p.alias, name: p.name, online: p.socket !== null });
@@ -123,6 +124,7 @@ function join(session: Session, me: Participant, ws: WebSocket): void {
     you: { id: me.alias, name: me.name },
     partner: view(partner),
     relaxed: [],
+    shared: [],
     history: [],
   });
   if (!me.joined) send(partner.socket, { type: "partner_joined", partner: view(me) });

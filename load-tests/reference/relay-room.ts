@@ -14,7 +14,7 @@ import { CHAT_PATH, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, socketUrl } from ".
 
 type Env = { RELAY_ROOM: DurableObjectNamespace<RelayRoom> };
 type Side = { alias: string; token: string; name: string };
-type Pairing = { sessionId: string; token: string; wsUrl: string; partnerId: string; partnerName: string; relaxed: [] };
+type Pairing = { sessionId: string; token: string; wsUrl: string; partnerId: string; partnerName: string; relaxed: []; shared: [] };
 type Attachment = { alias: string | null; wait: boolean };
 
 /** Per queue, the session whose owner waits for a stranger. */
@@ -95,7 +95,7 @@ export class RelayRoom extends DurableObject<Env> {
 
   private pairing(me: Side, partner: Side): Pairing {
     const sessionId = this.ctx.id.name!;
-    return { sessionId, token: me.token, wsUrl: socketUrl(this.origin, CHAT_PATH, sessionId), partnerId: partner.alias, partnerName: partner.name, relaxed: [] };
+    return { sessionId, token: me.token, wsUrl: socketUrl(this.origin, CHAT_PATH, sessionId), partnerId: partner.alias, partnerName: partner.name, relaxed: [], shared: [] };
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -133,7 +133,7 @@ export class RelayRoom extends DurableObject<Env> {
     const online = (s: Side) => this.ctx.getWebSockets("chat").some((o) => o !== ws && (o.deserializeAttachment() as Attachment).alias === s.alias);
     const history = [...(await this.ctx.storage.list<string>({ prefix: "m", reverse: true, limit: 20 })).values()].reverse().map((m) => JSON.parse(m));
     const view = (s: Side, isOnline: boolean) => ({ id: s.alias, name: s.name, online: isOnline });
-    ws.send(JSON.stringify({ type: "welcome", v: PROTOCOL_VERSION, sessionId: this.ctx.id.name, you: { id: me.alias, name: me.name }, partner: view(partner, online(partner)), relaxed: [], history }));
+    ws.send(JSON.stringify({ type: "welcome", v: PROTOCOL_VERSION, sessionId: this.ctx.id.name, you: { id: me.alias, name: me.name }, partner: view(partner, online(partner)), relaxed: [], shared: [], history }));
     const joined = JSON.stringify({ type: "partner_joined", partner: view(me, true) });
     for (const other of this.ctx.getWebSockets("chat")) if (other !== ws) other.send(joined);
   }

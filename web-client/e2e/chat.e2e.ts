@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DESKTOP, PHONE, launchBrowser, shoot, startService, type Service } from "./harness";
+import { DESKTOP, PHONE, acceptConsent, launchBrowser, shoot, startService, type Service } from "./harness";
 
 let service: Service;
 let browser: Browser;
@@ -27,6 +27,7 @@ async function person(viewport: { width: number; height: number }): Promise<Page
   const page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
   await page.goto(service.baseUrl);
+  await acceptConsent(page);
   await page.getByRole("button", { name: "Start" }).waitFor();
   return page;
 }
@@ -169,7 +170,7 @@ describe("the chat page", () => {
       }),
     );
     await page.getByRole("button", { name: "Start" }).click();
-    await visible(page, "Too many match requests; slow down. Try again in 10 s.");
+    await visible(page, "Too many attempts; slow down. Try again in 10 s.");
 
     await page.unroute("**/api/match");
     await page.route("**/api/match", (route) =>

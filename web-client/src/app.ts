@@ -1,11 +1,15 @@
 /**
- * The page: three screens (choose, waiting, chat) driven by ChatClient events. User text
- * only ever reaches the DOM through `textContent`, never as HTML.
+ * The page: four screens (consent on the first visit, choose, waiting, chat) driven by
+ * ChatClient events, in the page language i18n.ts picked. User text only ever reaches the DOM
+ * through `textContent`, never as HTML.
  */
 import {
   ChatClient,
+  MAX_INTEREST_LENGTH,
+  MAX_INTERESTS,
   MAX_MESSAGE_LENGTH,
   REPORT_REASONS,
+  type Around,
   type ClientError,
   type Criteria,
   type EndReason,
@@ -14,12 +18,19 @@ import {
   type Status,
   type Widening,
 } from "./client";
+import { Consent, DEFAULT_POLICY, type Policy } from "./consent";
+import { LOCALES, list, locale, number, preferredLocale, setLocale, t, type Locale } from "./i18n";
+import { TitleBadge } from "./title-badge";
 import type { ChatMessage } from "../../worker/protocol";
+import type { Messages } from "./locales/en";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-const screens = { choose: $("choose"), waiting: $("waiting"), chat: $("chat") };
+const screens = { consent: $("consent"), choose: $("choose"), waiting: $("waiting"), chat: $("chat") };
 const chooseForm = $<HTMLFormElement>("choose-form");
+const consentForm = $<HTMLFormElement>("consent-form");
+const interestsInput = chooseForm.elements.namedItem("interests") as HTMLInputElement;
+const pageLanguage = $<HTMLSelectElement>("page-language");
 const languageSelect = chooseForm.elements.namedItem("language") as HTMLSelectElement;
 const nameInput = chooseForm.elements.namedItem("name") as HTMLInputElement;
 const anyLanguageInput = chooseForm.elements.namedItem("anyLanguage") as HTMLInputElement;
@@ -31,7 +42,7 @@ const relaxedNote = $("relaxed-note");
 const reportButton = $<HTMLButtonElement>("report");
 const reportDialog = $<HTMLDialogElement>("report-dialog");
 const reportForm = reportDialog.querySelector("form")!;
-const log = $<HTMLOListElement>("log");
+const log = $<HTMLDivElement>("log");
 const input = $<HTMLInputElement>("text");
 input.maxLength = MAX_MESSAGE_LENGTH;
 const composer = $<HTMLFormElement>("composer");
@@ -51,10 +62,13 @@ const client = new ChatClient({
   baseUrl: location.origin,
   identity: { deviceId: storedId(localStorage, "strangers.deviceId"), userId: storedId(sessionStorage, "strangers.userId") },
 });
+const consent = new Consent({ baseUrl: location.origin });
+let policy: Policy = DEFAULT_POLICY;
+const badge = new TitleBadge(document, (n) => t.newMessages(n));
 
 const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 /** Own messages shown before the server's echo, by client id, so the echo updates them in place. */
-const pending = new Map<string, HTMLLIElement>();
+const pending = new Map<string, HTMLElement>();
 let ended = false;
 let wideningTimers: ReturnType<typeof setTimeout>[] = [];
 
@@ -71,32 +85,41 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, te
   return node;
 }
 
-function append(item: HTMLLIElement): void {
+function append(item: HTMLElement): void {
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   log.append(item);
   if (atBottom) log.scrollTop = log.scrollHeight;
 }
 
-function bubble(text: string, mine: boolean, at: string): HTMLLIElement {
-  const item = el("li", `msg ${mine ? "mine" : "theirs"}`);
-  item.append(el("span", "sr-only", mine ? "You: " : "Stranger: "), el("p", "text", text), el("time", "meta", at));
+function bubble(text: string, mine: boolean, at: string): HTMLElement {
+  const item = el("div", `msg ${mine ? "mine" : "theirs"}`);
+  // `dir="auto"`: an Arabic message reads right to left on an English page, and the reverse.
+  const body = el("p", "text", text);
+  body.dir = "auto";
+  item.append(el("span", "sr-only", `${mine ? t.you : t.stranger} `), body, el("time", "meta", at));
   return item;
 }
 
 function showMessage(message: ChatMessage, mine: boolean): void {
   const at = time.format(message.at);
   const mineEarly = mine && message.clientId ? pending.get(message.clientId) : undefined;
+  const item = mineEarly ?? bubble(message.text, mine, at);
   if (mineEarly) {
     pending.delete(message.clientId!);
     mineEarly.classList.remove("pending", "failed");
+    // The filter may have hidden parts: the sender sees what the stranger saw.
+    mineEarly.querySelector(".text")!.textContent = message.text;
     mineEarly.querySelector("time")!.textContent = at;
-    return;
+  } else append(item);
+  if (message.masked) {
+    item.classList.add("masked");
+    item.querySelector("time")!.textContent = `${at} · ${t.maskedNote}`;
   }
-  append(bubble(message.text, mine, at));
+  if (!mine) badge.unseen();
 }
 
 function systemLine(text: string): void {
-  append(el("li", "system", text));
+  append(el("div", "system", text));
 }
 
 function setStatusLine(text: string, tone: "ok" | "warn" = "warn"): void {
@@ -110,9 +133,11 @@ function setChatEnabled(enabled: boolean): void {
 }
 
 function showError(error: ClientError): void {
+  // The page words the errors it expects in its own language; anything else, the server's text.
   let text = error.message;
-  if (error.code === "rate_limited" && error.retryAfterSeconds) text += ` Try again in ${error.retryAfterSeconds} s.`;
-  if (error.code === "banned" && error.until) text += ` (until ${new Date(error.until).toLocaleString()})`;
+  if (error.code === "unreachable") text = t.errorUnreachable;
+  if (error.code === "rate_limited") text = error.retryAfterSeconds ? `${t.errorRateLimited} ${t.tryAgainIn(error.retryAfterSeconds)}` : t.errorRateLimited;
+  if (error.code === "banned" && error.until) text = t.bannedUntil(new Date(error.until).toLocaleString(locale));
   $("alert-text").textContent = text;
   alertBox.hidden = false;
 }
@@ -121,17 +146,17 @@ function clearError(): void {
   alertBox.hidden = true;
 }
 
-const ENDED_TEXT: Record<Exclude<EndReason, "you_left">, string> = {
-  left: "Stranger has disconnected.",
-  reported: "This chat was ended by a report.",
-  you_reported: "Reported. You won't be matched with this person again.",
-  idle: "The chat ended after a long silence.",
-  expired: "The chat expired.",
-  partner_missing: "The stranger never showed up.",
-  superseded: "This chat was replaced by a newer one.",
-  banned: "This chat ended: someone in it was banned after reports from other people.",
-  replaced: "This chat continues in another tab.",
-  unavailable: "This chat is no longer available.",
+const ENDED_TEXT: Record<Exclude<EndReason, "you_left">, keyof Messages> = {
+  left: "endedLeft",
+  reported: "endedReported",
+  you_reported: "endedYouReported",
+  idle: "endedIdle",
+  expired: "endedExpired",
+  partner_missing: "endedPartnerMissing",
+  superseded: "endedSuperseded",
+  banned: "endedBanned",
+  replaced: "endedReplaced",
+  unavailable: "endedUnavailable",
 };
 
 // ---------------------------------------------------------------- client events
@@ -147,19 +172,21 @@ function render(status: Status): void {
     case "searching":
       clearError();
       $("waiting-criteria").replaceChildren(...describe(criteria()));
+      showInterestsLine(criteria().interests ?? []);
+      watchAround();
       return show("waiting");
     case "connecting":
       $("partner-name").textContent = client.partner?.name ?? "";
-      setStatusLine("Connecting…");
+      setStatusLine(t.connecting);
       setChatEnabled(false);
       return show("chat");
     case "chatting":
       clearError();
-      setStatusLine("Connected", "ok");
+      setStatusLine(t.connected, "ok");
       setChatEnabled(true);
       return show("chat");
     case "reconnecting":
-      setStatusLine("Connection lost — reconnecting…");
+      setStatusLine(t.reconnecting);
       return setChatEnabled(true);
     case "ended":
       setChatEnabled(false);
@@ -179,17 +206,9 @@ function showWidening(widening: Widening | null): void {
   const update = () => {
     const now = Date.now();
     const feelings = now >= emotionAt;
-    if (languageAt === null) {
-      wideningLine.textContent = feelings
-        ? "Now also looking for people feeling differently."
-        : "Soon we'll also look for people feeling differently.";
-    } else if (now >= languageAt) {
-      wideningLine.textContent = "Now also looking for people feeling differently, and in other languages.";
-    } else {
-      wideningLine.textContent = feelings
-        ? "Now also looking for people feeling differently. Other languages soon."
-        : "Soon we'll also look for people feeling differently, and in other languages.";
-    }
+    if (languageAt === null) wideningLine.textContent = feelings ? t.wideningNow : t.wideningSoon;
+    else if (now >= languageAt) wideningLine.textContent = t.wideningNowBoth;
+    else wideningLine.textContent = feelings ? t.wideningNowSoonLanguages : t.wideningSoonBoth;
   };
   update();
   for (const at of [emotionAt, languageAt]) {
@@ -197,60 +216,94 @@ function showWidening(widening: Widening | null): void {
   }
 }
 
-const RELAXED_TEXT: Record<Relaxed, string> = {
-  emotion: "They chose a different feeling.",
-  language: "They may speak another language.",
-};
+const RELAXED_TEXT: Record<Relaxed, keyof Messages> = { emotion: "relaxedEmotion", language: "relaxedLanguage" };
+
+/** The search says what it prefers: someone sharing an interest first, anyone else otherwise. */
+function showInterestsLine(interests: string[]): void {
+  const line = $("waiting-interests");
+  line.textContent = interests.length ? t.lookingForInterests(list(interests)) : "";
+  line.hidden = interests.length === 0;
+}
+
+/** Who's around, refreshed while the search lasts; the server's figures are coarse already. */
+let aroundTimer: ReturnType<typeof setTimeout> | undefined;
+const AROUND_REFRESH_MS = 15_000;
+
+function watchAround(): void {
+  clearTimeout(aroundTimer);
+  const chosen = criteria();
+  const refresh = async () => {
+    const figures = await client.around(chosen);
+    if (client.status !== "searching") return;
+    showAround(figures);
+    aroundTimer = setTimeout(refresh, AROUND_REFRESH_MS);
+  };
+  void refresh();
+}
+
+function showAround(figures: Around | null): void {
+  const box = $("around");
+  box.hidden = figures === null;
+  if (!figures) return;
+  $("online").textContent = figures.online === "few" ? t.onlineFew : t.online(number(figures.online));
+  const within = figures.pairedWithinSeconds;
+  $("paired-within").textContent = within === null ? "" : within < 60 ? t.pairedWithin(within) : t.pairedWithinMinutes(Math.round(within / 60));
+}
 
 client.on("waiting", ({ widening }) => showWidening(widening));
 
-client.on("paired", ({ partner, relaxed }) => {
+client.on("paired", ({ partner, relaxed, shared }) => {
   log.replaceChildren();
   pending.clear();
   ended = false;
-  relaxedNote.textContent = relaxed.map((r) => RELAXED_TEXT[r]).join(" ");
+  relaxedNote.textContent = relaxed.map((r) => t[RELAXED_TEXT[r]]).join(" ");
   relaxedNote.hidden = relaxed.length === 0;
+  const sharedNote = $("shared-note");
+  sharedNote.textContent = shared.length ? t.sharedInterests(list(shared)) : "";
+  sharedNote.hidden = shared.length === 0;
   $("partner-name").textContent = partner.name;
   $("partner-initial").textContent = [...partner.name][0]?.toUpperCase() ?? "?";
   typingLine.textContent = "";
-  chatTitle.textContent = "You're now chatting with a stranger";
-  nextLabel.textContent = "Next";
-  stopButton.textContent = "Stop";
+  chatTitle.textContent = t.chatTitle;
+  nextLabel.textContent = t.next;
+  stopButton.textContent = t.stop;
   show("chat");
   input.focus();
 });
 
 client.on("message", ({ message, mine }) => showMessage(message, mine));
-client.on("unsent", ({ clientId, text }) => {
+client.on("unsent", ({ clientId, text, code }) => {
   const item = pending.get(clientId);
   if (!item) return;
   item.classList.replace("pending", "failed");
-  item.querySelector("time")!.textContent = "Not sent — you're sending too fast";
-  // Retrying is one Enter away; a draft the user already started wins.
-  if (!input.value) input.value = text;
+  const filtered = code === "message_filtered";
+  item.querySelector("time")!.textContent = filtered ? t.notSentFiltered : t.notSentTooFast;
+  // Retrying is one Enter away; a draft the user already started wins. A filtered message would only be refused again.
+  if (filtered) pending.delete(clientId);
+  else if (!input.value) input.value = text;
 });
-client.on("typing", ({ isTyping }) => (typingLine.textContent = isTyping ? "Stranger is typing…" : ""));
+client.on("typing", ({ isTyping }) => (typingLine.textContent = isTyping ? t.typing : ""));
 client.on("partner", ({ online }) => {
   if (client.status !== "chatting") return;
-  if (online) setStatusLine("Connected", "ok");
-  else setStatusLine("Stranger's connection dropped — reconnecting…");
+  if (online) setStatusLine(t.connected, "ok");
+  else setStatusLine(t.partnerDropped);
 });
 
 client.on("ended", ({ reason }) => {
   if (reason === "you_left") return;
   ended = true;
   if (reportDialog.open) reportDialog.close();
-  systemLine(ENDED_TEXT[reason] ?? "The chat has ended.");
-  chatTitle.textContent = "This chat has ended";
-  setStatusLine("Chat ended");
-  nextLabel.textContent = "New stranger";
-  stopButton.textContent = "Back";
+  systemLine(t[ENDED_TEXT[reason] ?? "chatEnded"] as string);
+  chatTitle.textContent = t.chatEndedTitle;
+  setStatusLine(t.chatEnded);
+  nextLabel.textContent = t.newStranger;
+  stopButton.textContent = t.back;
   show("chat");
 });
 
 client.on("error", (error) => {
   // While reconnecting, an unreachable server is expected: say so in the status line, not an alert.
-  if (client.status === "reconnecting" && error.code === "unreachable") return setStatusLine("Can't reach the server — retrying…");
+  if (client.status === "reconnecting" && error.code === "unreachable") return setStatusLine(t.retrying);
   if ((error.code === "bot_check_required" || error.code === "bot_check_failed") && error.siteKey) return void humanCheck(error.siteKey);
   showError(error);
 });
@@ -296,21 +349,37 @@ function criteria(): Criteria {
     language: languageSelect.value,
     anyLanguage: anyLanguageInput.checked,
     userName: nameInput.value.trim() || undefined,
+    interests: interestsOf(interestsInput.value),
   };
+}
+
+/** "Chess, #Music ,, anime, films" → ["chess", "music", "anime"]: the server normalizes the same way and refuses a fourth. */
+function interestsOf(raw: string): string[] {
+  // NFKC first: a full-width comma (Chinese and Japanese keyboards) becomes a comma.
+  const tags = raw
+    .normalize("NFKC")
+    .split(/[,،、;]/)
+    .map((tag) => tag.toLowerCase().replace(/^#+/, "").replace(/[^\p{L}\p{M}\p{N} -]+/gu, " ").replace(/\s+/g, " ").trim())
+    .filter((tag) => tag && tag.length <= MAX_INTEREST_LENGTH);
+  return [...new Set(tags)].slice(0, MAX_INTERESTS);
 }
 
 function describe(chosen: Criteria): (Node | string)[] {
   const language = languageSelect.selectedOptions[0]?.textContent ?? chosen.language;
-  const emotion = chosen.emotion === "any" ? "anything" : el("span", "emoji", chosen.emotion ?? "");
-  return ["Feeling ", emotion, ` · ${language}`];
+  const emotion = chosen.emotion === "any" ? t.feelingAnything : el("span", "emoji", chosen.emotion ?? "");
+  return [`${t.feeling} `, emotion, ` · ${language}`];
 }
 
 chooseForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  const chosen = criteria();
-  localStorage.setItem("strangers.criteria", JSON.stringify(chosen));
-  clearError();
-  void client.match(chosen);
+  // Start is only reachable past the consent screen; this guards a page left open while the guidelines changed.
+  void consent.needed(policy).then((needed) => {
+    if (needed) return showConsent();
+    const chosen = criteria();
+    localStorage.setItem("strangers.criteria", JSON.stringify(chosen));
+    clearError();
+    void client.match(chosen);
+  });
 });
 
 function restoreChoices(): void {
@@ -322,6 +391,7 @@ function restoreChoices(): void {
     if (saved.language) languageSelect.value = saved.language;
     anyLanguageInput.checked = saved.anyLanguage === true;
     nameInput.value = saved.userName ?? "";
+    interestsInput.value = (saved.interests ?? []).join(", ");
   } catch {
     localStorage.removeItem("strangers.criteria");
   }
@@ -373,20 +443,21 @@ confirmNext.addEventListener("close", () => {
   else input.focus();
 });
 
-const REASON_LABELS: Record<ReportReason, string> = {
-  spam: "Spam or advertising",
-  harassment: "Harassment or bullying",
-  sexual: "Sexual content",
-  hate: "Hate speech",
-  underage: "They seem to be under age",
-  other: "Something else",
+const REASON_LABELS: Record<ReportReason, keyof Messages> = {
+  spam: "reasonSpam",
+  harassment: "reasonHarassment",
+  sexual: "reasonSexual",
+  hate: "reasonHate",
+  underage: "reasonUnderage",
+  other: "reasonOther",
 };
 
 $("report-reasons").append(
   ...REPORT_REASONS.map((reason) => {
     const label = el("label", "reason");
     const radio = Object.assign(document.createElement("input"), { type: "radio", name: "reason", value: reason, required: true });
-    label.append(radio, REASON_LABELS[reason]);
+    label.append(radio, el("span", "", ""));
+    label.lastElementChild!.setAttribute("data-i18n", REASON_LABELS[reason]);
     return label;
   }),
 );
@@ -406,7 +477,45 @@ $("alert-close").addEventListener("click", clearError);
 // Skip the backoff wait the moment the network is back.
 window.addEventListener("online", () => client.reconnectNow());
 
-restoreChoices();
-void client.resume().then((resumed) => {
-  if (!resumed) show("choose");
+// ---------------------------------------------------------------- consent and page language
+
+function showConsent(): void {
+  $("consent-age").textContent = t.consentAge(policy.minimumAge);
+  $("consent-rules").replaceChildren(...t.consentRules.map((rule) => el("li", "", rule)));
+  $<HTMLAnchorElement>("link-guidelines").href = policy.guidelines;
+  $<HTMLAnchorElement>("link-terms").href = policy.terms;
+  $<HTMLAnchorElement>("link-privacy").href = policy.privacy;
+  show("consent");
+}
+
+consentForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void consent.accept(policy).then(() => {
+    show("choose");
+    chooseForm.querySelector<HTMLInputElement>("input[name=emotion]:checked")?.focus();
+  });
 });
+
+function usePageLanguage(next: Locale, remember: boolean): void {
+  setLocale(next, { remember });
+  pageLanguage.value = next;
+  if (!screens.consent.hidden) showConsent();
+  // Texts set by events keep their language until the next event; the chat's fixed ones follow now.
+  if (client.status === "searching") $("waiting-criteria").replaceChildren(...describe(criteria())), showInterestsLine(criteria().interests ?? []);
+}
+
+pageLanguage.append(
+  ...Object.entries(LOCALES).map(([code, messages]) => Object.assign(document.createElement("option"), { value: code, textContent: messages.languageName, lang: code })),
+);
+pageLanguage.addEventListener("change", () => usePageLanguage(pageLanguage.value as Locale, true));
+
+usePageLanguage(preferredLocale(), false);
+restoreChoices();
+// A first visit chats in the page's language, when the picker offers it.
+if (!localStorage.getItem("strangers.criteria") && [...languageSelect.options].some((o) => o.value === locale)) languageSelect.value = locale;
+void (async () => {
+  policy = await consent.policy();
+  if (await client.resume()) return;
+  if (await consent.needed(policy)) showConsent();
+  else show("choose");
+})();

@@ -10,6 +10,7 @@
  */
 import { CLOSE, LIMITS, REPORT_REASONS } from "../../worker/constants";
 import type {
+  Around,
   ChatMessage,
   ClientFrame,
   CloseReason,
@@ -26,8 +27,10 @@ import { ReconnectingSocket, type SocketFactory, type SocketLike, type Transport
 import { stopTimer, type Timer } from "./timers";
 
 export { REPORT_REASONS };
-export type { Relaxed, ReportReason, SocketFactory, SocketLike };
+export type { Around, Relaxed, ReportReason, SocketFactory, SocketLike };
 export const MAX_MESSAGE_LENGTH = LIMITS.messageLength;
+export const MAX_INTERESTS = LIMITS.interests;
+export const MAX_INTEREST_LENGTH = LIMITS.interestLength;
 
 export type FetchLike = (
   url: string,
@@ -42,7 +45,7 @@ export interface SessionStore {
 }
 
 export type Identity = { userId: string; deviceId: string };
-export type Criteria = Pick<MatchRequest, "userName" | "emotion" | "language" | "mode" | "anyLanguage">;
+export type Criteria = Pick<MatchRequest, "userName" | "emotion" | "language" | "mode" | "anyLanguage" | "interests">;
 
 export type ChatClientOptions = {
   /** Origin of the API, e.g. "https://chat.example.com"; the page passes its own. */
@@ -86,12 +89,18 @@ export type ClientEvents = {
   status: { status: Status };
   /** A wait began (or a resumed one was found), and when its search widens. */
   waiting: { widening: Widening };
-  /** A chat began (or a resumed one was found): show the partner, start a fresh log. `relaxed` is empty for an exact match. */
-  paired: { sessionId: string; partner: PartnerInfo; relaxed: Relaxed[] };
+  /**
+   * A chat began (or a resumed one was found): show the partner, start a fresh log. `relaxed` is
+   * empty for an exact match; `shared`: the interests both chose.
+   */
+  paired: { sessionId: string; partner: PartnerInfo; relaxed: Relaxed[]; shared: string[] };
   /** Every message exactly once per client, history replays included, in server order. */
   message: { message: ChatMessage; mine: boolean };
-  /** An own message the server refused (sending too fast): it will not be resent; `send` it again to retry. */
-  unsent: { clientId: string; text: string };
+  /**
+   * An own message the server refused: sent too fast (`rate_limited`: `send` it again to retry)
+   * or stopped by the moderation filter (`message_filtered`). It will not be resent by itself.
+   */
+  unsent: { clientId: string; text: string; code: ErrorCode };
   typing: { isTyping: boolean };
   partner: { online: boolean };
   partner_left: Record<string, never>;
@@ -270,6 +279,22 @@ export class ChatClient {
     this.socket?.send(frame({ type: "report", reason }));
   }
 
+  /**
+   * Who's around: a coarse count of people online and how long people in this queue were
+   * usually looking before a pairing (`GET /api/around`), for the waiting screen. Null when the
+   * server cannot say right now; the figures are a few seconds old and rounded on purpose.
+   */
+  async around(criteria: Criteria = this.criteria): Promise<Around | null> {
+    const url = new URL("/api/around", this.opts.baseUrl);
+    for (const key of ["emotion", "language", "mode"] as const) if (criteria[key]) url.searchParams.set(key, criteria[key]!);
+    try {
+      const res = await this.opts.fetch(url.toString(), { method: "GET", headers: {} });
+      return res.ok ? ((await res.json()) as Around) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Skips the backoff wait, e.g. when the device reports it is back online. */
   reconnectNow(): void {
     this.socket?.reconnectNow();
@@ -402,7 +427,7 @@ export class ChatClient {
         this.setStatus("chatting");
         if (this.announced !== f.sessionId) {
           this.announced = f.sessionId;
-          this.emit("paired", { sessionId: f.sessionId, partner: { id: f.partner.id, name: f.partner.name }, relaxed: f.relaxed });
+          this.emit("paired", { sessionId: f.sessionId, partner: { id: f.partner.id, name: f.partner.name }, relaxed: f.relaxed, shared: f.shared ?? [] });
         }
         this.emit("partner", { online: f.partner.online });
         // Replayed history drops from the outbox whatever already arrived, so only the rest is resent.
@@ -522,7 +547,7 @@ export class ChatClient {
     const refused = clientId ? this.outbox.find((o) => o.clientId === clientId) : undefined;
     if (!refused) return this.emit("error", { code, message });
     this.outbox = this.outbox.filter((o) => o !== refused);
-    this.emit("unsent", { clientId: refused.clientId, text: refused.text });
+    this.emit("unsent", { clientId: refused.clientId, text: refused.text, code });
   }
 
   private showTyping(isTyping: boolean): void {
@@ -602,7 +627,7 @@ export class ChatClient {
 const isResponse = (r: MatchResponse | ClientError): r is MatchResponse => "success" in r;
 const frame = (f: ClientFrame): string => JSON.stringify(f);
 const ticketToken = (ticket: string): string => ticket.slice(ticket.indexOf(".") + 1);
-const pairingOf = ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed }: Pairing): Pairing => ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed });
+const pairingOf = ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed, shared }: Pairing): Pairing => ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed, shared: shared ?? [] });
 
 function parseFrame(data: string): ServerFrame | null {
   try {

@@ -3,7 +3,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE } from "../../worker/protocol";
 import { memoryStore } from "../src/client";
-import { WorkerdSocket, newClient, uniqueMode, workerFetch } from "./workerd";
+import { Consent, DEFAULT_POLICY } from "../src/consent";
+import { ORIGIN, WorkerdSocket, newClient, uniqueMode, workerFetch } from "./workerd";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
@@ -285,5 +286,48 @@ describe("ChatClient against the real worker", () => {
     });
     await limited.client.match({});
     expect(limited.of("error")[0]).toMatchObject({ code: "rate_limited", retryAfterSeconds: 10, status: 429 });
+  });
+});
+
+describe("the first-visit step and the waiting figures, for the apps too", () => {
+  it("asks for consent once per guidelines version and age, and keeps it on the device only", async () => {
+    const store = memoryStore();
+    const sent: string[] = [];
+    const consent = new Consent({ baseUrl: ORIGIN, store, fetch: (url, init) => (sent.push(url), workerFetch(url, init)) });
+    const policy = await consent.policy();
+    expect(policy).toMatchObject({ minimumAge: 18, guidelinesVersion: 1, guidelines: "/guidelines.html" });
+    expect(await consent.needed(policy)).toBe(true);
+    await consent.accept(policy);
+    expect(await consent.needed(policy)).toBe(false);
+    // New guidelines, or an operator who raised the age, ask again.
+    expect(await consent.needed({ ...policy, guidelinesVersion: 2 })).toBe(true);
+    expect(await consent.needed({ ...policy, minimumAge: 21 })).toBe(true);
+    expect(sent).toEqual([`${ORIGIN}/api/policy`]);
+    // Offline, the default asks at least as much.
+    expect(await new Consent({ baseUrl: ORIGIN, store, fetch: () => Promise.reject(new TypeError("offline")) }).policy()).toEqual(DEFAULT_POLICY);
+  });
+
+  it("reads who's around for the chosen queue, and says nothing rather than fail", async () => {
+    const { client } = newClient();
+    expect(await client.around({ emotion: "😌", language: "en" })).toMatchObject({ queueKey: "any:😌:en", online: expect.anything() });
+    const offline = newClient({ fetch: () => Promise.reject(new TypeError("offline")) });
+    expect(await offline.client.around({})).toBeNull();
+  });
+
+  it("hears which interests the two share, and why a message was refused", async () => {
+    const mode = uniqueMode();
+    const ana = newClient();
+    const ben = newClient();
+    await ana.client.match({ mode, userName: "Ana", interests: ["chess", "go"] });
+    await ben.client.match({ mode, userName: "Ben", interests: ["Go"] });
+    await ana.until("Ana paired", () => ana.client.status === "chatting");
+    await ben.until("Ben paired", () => ben.client.status === "chatting");
+    expect(ben.of("paired")[0].shared).toEqual(["go"]);
+    await ana.until("Ana hears it", () => ana.of("paired")[0]?.shared.length === 1);
+    ben.client.send("mail me: ben@example.com");
+    await ana.until("masked", () => ana.of("message").some((m) => m.message.masked === true));
+    expect(ana.texts().join()).not.toMatch(/example\.com/);
+    ana.client.close();
+    ben.client.close();
   });
 });

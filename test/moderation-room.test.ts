@@ -1,0 +1,43 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { ChatRoom } from "../worker/chat-room";
+import { statsReport } from "../worker/stats";
+import { connect, pairUp, uniqueMode, waitUntil } from "./helpers";
+
+const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
+
+describe("the moderation filter in a room (MODERATION_ACTION=mask)", () => {
+  it("hides contact details on both sides, in the history too, and relays the rest", async () => {
+    const { aliceChat: alice, bobChat: bob, bobMatch } = await pairUp();
+    const before = (await statsReport(env)).filtered.contact ?? 0;
+    alice.send({ type: "message", text: "text me on +44 7700 900123 ok?", clientId: "m1" });
+    const atBob = await bob.next("message");
+    const ack = await alice.next("message");
+    for (const copy of [atBob, ack]) {
+      expect(copy.text).not.toMatch(/\d{3}/);
+      expect(copy.text).toMatch(/^text me on •+ ok\?$/);
+      expect(copy.masked).toBe(true);
+    }
+    expect(ack.clientId).toBe("m1");
+
+    alice.send({ type: "message", text: "how is your day?" });
+    expect(await bob.next("message")).not.toHaveProperty("masked");
+
+    // A reconnect replays what was relayed, never the original.
+    const again = await connect(bobMatch.wsUrl, bobMatch.token);
+    const { history } = await again.next("welcome");
+    expect(history.map((m) => m.text)).toEqual([atBob.text, "how is your day?"]);
+    await runInDurableObject(room(bobMatch.sessionId), (_: ChatRoom, state) => {
+      const stored = state.storage.sql.exec<{ text: string }>("SELECT text FROM history").toArray();
+      expect(JSON.stringify(stored)).not.toMatch(/7700/);
+    });
+    await waitUntil(async () => ((await statsReport(env)).filtered.contact ?? 0) === before + 1, 3000, "the filtered count");
+  });
+
+  it("uses the word lists of the chat's language", async () => {
+    const { aliceChat: alice, bobChat: bob } = await pairUp({ mode: uniqueMode(), language: "en" });
+    alice.send({ type: "message", text: "send nudes" });
+    expect((await bob.next("message")).masked).toBe(true);
+  });
+});
