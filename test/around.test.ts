@@ -57,6 +57,6 @@ describe("GET /api/policy", () => {
   it("tells clients the age to confirm and where the guidelines are", async () => {
     const res = await get("/api/policy");
     expect(res.headers.get("Cache-Control")).toMatch(/max-age/);
-    expect((await res.json()) as Policy).toEqual({ minimumAge: 18, guidelinesVersion: 1, guidelines: "/guidelines.html", terms: "/terms.html", privacy: "/privacy.html" });
+    expect((await res.json()) as Policy).toEqual({ minimumAge: 18, guidelinesVersion: 1, guidelines: "/guidelines", terms: "/terms", privacy: "/privacy" });
   });
 });

@@ -39,8 +39,8 @@ describe("interests", () => {
     expect(await matched(newUser({ mode, interests: ["#chess_club"] }))).toMatchObject({ shared: ["chess club"] });
 
     const refusals = [
-      [["a", "b", "c", "d"], /at most 3/],
-      [["x".repeat(30)], /at most 24 characters/],
+      [["a", "b", "c", "d"], /^interests: at most 3 interests$/],
+      [["x".repeat(30)], /^interests\.0: each interest must be at most 24 characters$/],
       [["<b>hi</b>"], /letters, digits, spaces and dashes/],
       ["chess", /list of words/],
     ] as const;

@@ -28,6 +28,7 @@ describe("the moderation filter in a room (MODERATION_ACTION=mask)", () => {
     const again = await connect(bobMatch.wsUrl, bobMatch.token);
     const { history } = await again.next("welcome");
     expect(history.map((m) => m.text)).toEqual([atBob.text, "how is your day?"]);
+    expect(history.map((m) => m.masked)).toEqual([true, undefined]);
     await runInDurableObject(room(bobMatch.sessionId), (_: ChatRoom, state) => {
       const stored = state.storage.sql.exec<{ text: string }>("SELECT text FROM history").toArray();
       expect(JSON.stringify(stored)).not.toMatch(/7700/);
@@ -35,9 +36,13 @@ describe("the moderation filter in a room (MODERATION_ACTION=mask)", () => {
     await waitUntil(async () => ((await statsReport(env)).filtered.contact ?? 0) === before + 1, 3000, "the filtered count");
   });
 
-  it("uses the word lists of the chat's language", async () => {
+  it("uses the word lists of the chat's language, and sees through hidden and full-width letters", async () => {
     const { aliceChat: alice, bobChat: bob } = await pairUp({ mode: uniqueMode(), language: "en" });
-    alice.send({ type: "message", text: "send nudes" });
-    expect((await bob.next("message")).masked).toBe(true);
+    for (const text of ["send nudes", "send nu\u00ADdes", "mail ｆｏｏ＠ｅｘａｍｐｌｅ．ｃｏｍ"]) {
+      alice.send({ type: "message", text });
+      const got = await bob.next("message");
+      expect(got.masked, text).toBe(true);
+      expect(got.text).not.toMatch(/nudes|foo|example/i);
+    }
   });
 });

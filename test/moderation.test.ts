@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { aiFilter, chain, filterFor, localFilter, type FilterCategory, type MessageFilter, type Verdict } from "../worker/moderation";
+import { chain, localFilter, type FilterCategory, type MessageFilter, type Verdict } from "../worker/moderation";
+import { aiFilter, filterFor } from "../worker/moderation-setup";
 import { BUILT_IN_WORDS } from "../worker/moderation-words";
 
 const masking = localFilter({ action: "mask" });
@@ -118,12 +119,14 @@ describe("evasion", () => {
   it.each([
     ["look-alike digits and symbols", "s3nd nud3$"],
     ["leetspeak with 0, 1, 4, 5, 7", "5h0w m3 y0ur b0dy"],
-    ["repeated letters", "seeeeexxx?"],
+    ["repeated letters", "seeeend nuuudes"],
     ["upper case", "ARE YOU NAKED"],
     ["punctuation between the words", "send...nudes"],
     ["underscores between the words", "send_nudes"],
     ["no space at all", "sendnudes"],
     ["a dick pic in leetspeak", "d1ck p1c pls"],
+    ["a joiner hidden inside a word", "send nu\u200Cdes"],
+    ["full-width letters", "ｓｅｎｄ ｎｕｄｅｓ"],
   ])("catches %s", (_how, text) => {
     expect(categoriesOf(check(text, ["en"]))).toContain("sexual");
   });
@@ -316,6 +319,12 @@ describe("the Workers AI filter", () => {
     expect(warn).toHaveBeenCalledTimes(2);
     expect(warn.mock.calls.join("\n")).toContain("moderation.ai_failed");
     expect(warn.mock.calls.join("\n")).not.toContain("a secret message");
+  });
+
+  it("passes a message the classifier sits on, so one hung call cannot hold up the chat", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const hung = { run: () => new Promise<never>(() => {}) };
+    expect(await aiFilter(hung, MODEL, "refuse").check("anyone there?", ["en"])).toEqual({ action: "pass" });
   });
 });
 

@@ -31,11 +31,16 @@ export function usualWaitSeconds(counts: readonly number[] | undefined): number 
   return null;
 }
 
-/** Everyone waiting or chatting counts as online; the usual wait is this queue's own, for the queues the page offers. */
-export function aroundFigures(report: StatsReport, queueKey: string): Around {
+/** The figures of every queue at once: one report (and one cache entry) serves every queue's waiting screen. */
+export type AroundTable = { online: number | "few"; usualWaits: { [queue: string]: number | null } };
+
+/** Everyone waiting or chatting counts as online; usual waits are kept for the queues the page offers. */
+export function aroundTable(report: StatsReport): AroundTable {
+  const offered = Object.entries(report.recentWaits).filter(([queue]) => offeredQueue(queue));
   return {
-    queueKey,
     online: roundedCount(report.waitingTotal + 2 * report.activeRooms),
-    pairedWithinSeconds: offeredQueue(queueKey) ? usualWaitSeconds(report.recentWaits[queueKey]) : null,
+    usualWaits: Object.fromEntries(offered.map(([queue, counts]) => [queue, usualWaitSeconds(counts)])),
   };
 }
+
+export const aroundFigures = (table: AroundTable, queueKey: string): Around => ({ queueKey, online: table.online, pairedWithinSeconds: table.usualWaits[queueKey] ?? null });

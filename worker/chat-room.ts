@@ -10,13 +10,16 @@ import { messageLogSampleRate, timings } from "./config";
 import { rateLimited } from "./errors";
 import { log } from "./log";
 import { meter } from "./metering";
-import { filterFor, type MessageFilter, type Verdict } from "./moderation";
+import type { MessageFilter, Verdict } from "./moderation";
+import { filterFor } from "./moderation-setup";
 import { CLOSE, LIMITS, type ChatMessage, type ParsedClientFrame, type ServerFrame } from "./protocol";
 import * as rules from "./room-rules";
 import { sessionIdOf, type Live, type RoomEffect, type RoomRules, type RoomSetup, type RoomState } from "./room-rules";
 import { SocketObject, attachmentOf, close, send } from "./socket-object";
 import { count } from "./stats";
 import { deviceStub, seatStub } from "./stubs";
+
+const PASSED: Verdict = { action: "pass" };
 
 export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private readonly rules: RoomRules;
@@ -27,8 +30,8 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   /** Messages stored so far (null until read in this wake). */
   private sent: number | null = null;
   private readonly filter: MessageFilter;
-  /** The verdict on the latest message: each waits for the one before, so a slow filter never lets a later message overtake. */
-  private lastVerdict: Promise<unknown> = Promise.resolve();
+  /** The message being judged and relayed: each waits for the one before, so a slow filter never lets a later one overtake. */
+  private messageTurn: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, "room", true);
@@ -52,7 +55,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   async open(setup: RoomSetup): Promise<void> {
     if (this.state) throw new Error(`room ${setup.sessionId} already used`);
     this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS history (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, id TEXT NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL, client_id TEXT)",
+      "CREATE TABLE IF NOT EXISTS history (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, id TEXT NOT NULL, sender TEXT NOT NULL, text TEXT NOT NULL, at INTEGER NOT NULL, client_id TEXT, masked INTEGER)",
     );
     await this.apply(setup.sessionId, { state: rules.open(setup, Date.now()), effects: [], reply: undefined });
   }
@@ -76,12 +79,9 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     const now = Date.now();
     switch (frame.type) {
       case "message": {
-        const verdict = await this.moderate(frame.text, this.state);
-        if (!this.state) return;
-        const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
-        const refused = await this.apply(key, rules.message(this.state, alias, m, verdict, Date.now(), this.live(), this.rules));
-        if (refused) this.reject(ws, key, refused.code, refused.message, frame.clientId);
-        return;
+        const turn = this.messageTurn.then(() => this.relay(ws, key, frame, alias));
+        this.messageTurn = turn.catch(() => {});
+        return turn;
       }
       case "typing":
         return this.apply(key, rules.typing(this.state, alias, frame.isTyping));
@@ -197,15 +197,23 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     }
   }
 
-  /** Every message passes the filter before it is stored or relayed; a filter that fails lets it through (the chat goes on). */
-  private moderate(text: string, state: RoomState): Promise<Verdict> {
-    const languages = state.kind === "ended" ? [] : (state.setup.languages ?? ["any"]);
-    const verdict = this.lastVerdict.then(() => this.filter.check(text, languages));
-    this.lastVerdict = verdict.catch(() => {});
-    return verdict.catch((err: unknown): Verdict => {
-      log("moderation.failed", { sessionId: this.sessionId, error: String(err) }, "warn");
-      return { action: "pass" };
-    });
+  /** Every message of a chat passes the filter before it is stored or relayed (one sent before the chat began is refused unjudged). */
+  private async relay(ws: WebSocket, key: string, frame: Extract<ParsedClientFrame, { type: "message" }>, alias: string): Promise<void> {
+    const verdict = this.state?.kind === "chatting" ? await this.moderate(frame.text, this.state.setup.languages, key) : PASSED;
+    if (!this.state) return;
+    const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
+    const refused = await this.apply(key, rules.message(this.state, alias, m, verdict, Date.now(), this.live(), this.rules));
+    if (refused) this.reject(ws, key, refused.code, refused.message, frame.clientId);
+  }
+
+  /** A filter that fails lets the message through: the chat goes on. Rooms opened before moderation apply every list. */
+  private async moderate(text: string, languages: string[] = ["any"], key: string): Promise<Verdict> {
+    try {
+      return await this.filter.check(text, languages);
+    } catch (err) {
+      log("moderation.failed", { sessionId: key, error: String(err) }, "warn");
+      return PASSED;
+    }
   }
 
   /** Device records are bookkeeping for later matches: the chat goes on whether or not they answer. */
@@ -239,8 +247,9 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     for (const ws of sockets) if (attachmentOf(ws).alias !== m.from) send(ws, frame);
     const seq = this.messageCount() + 1;
     const written = this.sql.exec(
-      "INSERT INTO history (slot, seq, id, sender, text, at, client_id) VALUES (?, ?, ?, ?, ?, ?, ?) " +
-        "ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, id = excluded.id, sender = excluded.sender, text = excluded.text, at = excluded.at, client_id = excluded.client_id",
+      "INSERT INTO history (slot, seq, id, sender, text, at, client_id, masked) VALUES (?, ?, ?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, id = excluded.id, sender = excluded.sender, text = excluded.text, at = excluded.at, " +
+        "client_id = excluded.client_id, masked = excluded.masked",
       seq % LIMITS.historySize,
       seq,
       m.id,
@@ -248,6 +257,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
       m.text,
       m.at,
       m.clientId ?? null,
+      m.masked ? 1 : null,
     );
     this.sent = seq;
     meter("rows.written", written.rowsWritten);
@@ -257,12 +267,12 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
 
   private history(): ChatMessage[] {
     const rows = this.sql
-      .exec<{ id: string; sender: string; text: string; at: number; client_id: string | null }>(
-        "SELECT id, sender, text, at, client_id FROM history ORDER BY seq",
+      .exec<{ id: string; sender: string; text: string; at: number; client_id: string | null; masked: number | null }>(
+        "SELECT id, sender, text, at, client_id, masked FROM history ORDER BY seq",
       )
       .toArray();
     meter("rows.read", rows.length);
-    return rows.map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}) }));
+    return rows.map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}), ...(r.masked ? { masked: true as const } : {}) }));
   }
 
   /** Messages ever sent in this room: read once per wake, then counted. */

@@ -84,8 +84,8 @@ export function policy(env: Env): Policy {
   return {
     minimumAge: Number.isFinite(age) && age >= 13 ? age : 18,
     guidelinesVersion: GUIDELINES_VERSION,
-    guidelines: "/guidelines.html",
-    terms: "/terms.html",
-    privacy: "/privacy.html",
+    guidelines: "/guidelines",
+    terms: "/terms",
+    privacy: "/privacy",
   };
 }

@@ -14,7 +14,7 @@ import { roomStub, seatStub } from "./stubs";
 import { networkKey } from "./client-address";
 import { fingerprint } from "./identity";
 import { offeredQueue, publicView, statsReport } from "./stats";
-import { aroundFigures } from "./around";
+import { aroundFigures, aroundTable } from "./around";
 import { queueKeyOf } from "./queue-entry";
 import { NETWORK_HEADER } from "./socket-object";
 import { AroundQuery, CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from "./protocol";
@@ -56,15 +56,15 @@ app.get("/api/health", (c) => c.json({ ok: true }));
 /** Counts only, coarse, never anything about a person. */
 app.get("/api/stats", async (c) => {
   await limit(c.env.STATS_PER_IP, networkKey(c.req.raw, c.env), "stats_ip", "stats requests");
-  return cached(c, "/api/stats", async () => publicView(await statsReport(c.env)));
+  return c.json(await cached(c, "/api/stats", async () => publicView(await statsReport(c.env))), 200, PUBLIC_CACHE);
 });
 
 /** The waiting screen's figures for one queue; queues the page does not offer share one answer. */
 app.get("/api/around", async (c) => {
   await limit(c.env.STATS_PER_IP, networkKey(c.req.raw, c.env), "stats_ip", "stats requests");
   const queueKey = queueKeyOf(validate(AroundQuery, c.req.query(), "invalid_query"));
-  const shown = offeredQueue(queueKey) ? queueKey : "other";
-  return cached(c, `/api/around/${encodeURIComponent(shown)}`, async () => aroundFigures(await statsReport(c.env), shown));
+  const table = await cached(c, "/api/around", async () => aroundTable(await statsReport(c.env)));
+  return c.json(aroundFigures(table, offeredQueue(queueKey) ? queueKey : "other"), 200, PUBLIC_CACHE);
 });
 
 /** What a client asks before the first chat; the operator sets the age (MINIMUM_AGE). */
@@ -131,20 +131,21 @@ async function limit(limiter: RateLimit, key: string | null, name: string, what:
 }
 
 const STATS_CACHE_SECONDS = 5;
+const PUBLIC_CACHE = { "Cache-Control": `public, max-age=${STATS_CACHE_SECONDS}` };
 
 /**
  * Counts from a few seconds ago: cheap to serve, worthless to scrape, and one report per
  * location however many ask. In local development `?fresh` skips the cache, so the bench and
  * the tests read exact figures.
  */
-async function cached(c: Context<{ Bindings: Env }>, path: string, compute: () => Promise<unknown>): Promise<Response> {
-  if (c.env.LOCAL_DEVELOPMENT === "true" && c.req.query("fresh") !== undefined) return c.json(await compute());
+async function cached<T>(c: Context<{ Bindings: Env }>, path: string, compute: () => Promise<T>): Promise<T> {
+  if (c.env.LOCAL_DEVELOPMENT === "true" && c.req.query("fresh") !== undefined) return compute();
   const key = new Request(new URL(path, c.req.url));
   const hit = await caches.default.match(key);
-  if (hit) return hit;
-  const fresh = Response.json(await compute(), { headers: { "Cache-Control": `public, max-age=${STATS_CACHE_SECONDS}` } });
-  c.executionCtx.waitUntil(caches.default.put(key, fresh.clone()));
-  return fresh;
+  if (hit) return hit.json<T>();
+  const value = await compute();
+  c.executionCtx.waitUntil(caches.default.put(key, Response.json(value, { headers: PUBLIC_CACHE })));
+  return value;
 }
 
 async function readJson(request: Request): Promise<unknown> {

@@ -26,7 +26,7 @@ export const BUILT_IN_WORDS: WordLists = {
       "bitch", "bitches",
     ],
     sexual: [
-      "send nudes", "send me nudes", "nudes", "sext", "wanna sext", "sexting", "sex", "wanna have sex",
+      "send nudes", "send me nudes", "nudes", "sext", "wanna sext", "sexting", "wanna have sex",
       "wanna fuck", "want to fuck", "dtf", "horny", "dick pic", "cock pic", "show me your body",
       "show me your boobs", "show me your tits", "are you naked", "r u naked", "get naked",
       "suck my dick", "suck my cock", "blowjob", "cybersex", "jerk off",

@@ -2,14 +2,12 @@
  * The message filter: every chat message passes it before the room stores or relays it. The
  * default is local and synchronous — word lists by language, plus contact details and links,
  * which strangers use to take a chat somewhere unmoderated — and an operator may ask a Workers
- * AI classifier after it. A filter that cannot decide lets the message through: a chat that
+ * AI classifier after it (moderation-setup.ts). A filter that cannot decide lets the message through: a chat that
  * stops because a classifier is down is worse than one unfiltered message.
  *
  * It runs on every message, so patterns are compiled once per set of languages, and each is
  * written so that no input of a message's length makes it backtrack for long.
  */
-import { z } from "zod";
-import { log } from "./log";
 import { BUILT_IN_WORDS, type WordLists } from "./moderation-words";
 
 export type { WordLists };
@@ -25,9 +23,9 @@ export interface MessageFilter {
 }
 
 /** The order categories are reported in, whatever order they were found in. */
-const CATEGORIES: readonly FilterCategory[] = ["slur", "sexual", "contact", "link"];
-const MASK = "•••";
-const PASS: Verdict = { action: "pass" };
+export const CATEGORIES: readonly FilterCategory[] = ["slur", "sexual", "contact", "link"];
+export const MASK = "•••";
+export const PASS: Verdict = { action: "pass" };
 const ANY = "any";
 
 // ---------------------------------------------------------------- word lists
@@ -46,6 +44,8 @@ const UNSPACED_SCRIPT = /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/
 const ARABIC = /\p{Script=Arabic}/u;
 /** Tatweel only stretches a letter ("شـرمـوطة"). */
 const TATWEEL = "\u0640*";
+/** Joiners are kept in messages (emoji sequences and Indic scripts need them), so a word may hide one between its letters. */
+const JOINERS = "[\u200C\u200D]*";
 
 /**
  * "sex" → `[s5$][s5]*[e3][e3]*xx*`: each letter may be repeated or replaced by a look-alike,
@@ -66,7 +66,7 @@ function wordPattern(word: string): string {
     const lookalikes = LOOKALIKES[letter];
     const first = lookalikes ? `[${lookalikes}]` : letter;
     const again = lookalikes ? `[${lookalikes.replace(/[$@]/g, "")}]` : letter;
-    pattern += (length > 1 ? `${first}{${length}}` : first) + `${again}*` + (ARABIC.test(letter) ? TATWEEL : "");
+    pattern += (length > 1 ? `${first}{${length}}` : first) + `${again}*` + JOINERS + (ARABIC.test(letter) ? TATWEEL : "");
   }
   // A plural "s" on a Latin word ("sluts", "putas"); a word that already ends in s has its run.
   return /[a-rt-z]$/.test(word) ? `${pattern}[s5]*` : pattern;
@@ -223,7 +223,14 @@ export function localFilter({ action, words = {} }: { action: FilterAction; word
     }
     return patterns;
   };
-  return { check: (text, languages) => verdictOn(text, findSpans(text, patternsFor(languages)), action) };
+  return {
+    check(text, languages) {
+      // Full-width and other compatibility letters ("ｗｗｗ．", "ｎｉｇｇｅｒ") read as the plain ones: the
+      // text is checked folded, and a message that matched is relayed folded, with its matches masked.
+      const folded = text.normalize("NFKC");
+      return verdictOn(folded, findSpans(folded, patternsFor(languages)), action);
+    },
+  };
 }
 
 /** A filter that asks `next` only when `first` passes (e.g. local lists, then a Workers AI classifier). */
@@ -234,101 +241,4 @@ export function chain(first: MessageFilter, next: MessageFilter): MessageFilter 
       return verdict.action === "pass" ? next.check(text, languages) : verdict;
     },
   };
-}
-
-// ---------------------------------------------------------------- Workers AI
-
-type AiBinding = { run(model: string, input: unknown): Promise<unknown> };
-
-/** Llama Guard's hazard codes for sexual content (S12) and child sexual exploitation (S4); any other code counts as a slur. */
-const SEXUAL_HAZARDS = new Set(["S4", "S12"]);
-
-/**
- * The categories of an unsafe judgement, or none when safe. Llama Guard answers either
- * `{ safe, categories }` or the text "safe" / "unsafe\nS12"; anything else throws, and the
- * filter passes the message.
- */
-function judgement(output: unknown): FilterCategory[] {
-  const response = (output as { response?: unknown } | null)?.response;
-  let unsafe: boolean;
-  let codes: string[];
-  if (typeof response === "string") {
-    const answer = response.trim().toLowerCase();
-    if (!answer.startsWith("safe") && !answer.startsWith("unsafe")) throw new Error("unreadable classifier answer");
-    unsafe = answer.startsWith("unsafe");
-    codes = response.match(/S\d+/gi) ?? [];
-  } else if (typeof response === "object" && response !== null && typeof (response as { safe?: unknown }).safe === "boolean") {
-    const judged = response as { safe: boolean; categories?: unknown };
-    unsafe = !judged.safe;
-    codes = Array.isArray(judged.categories) ? judged.categories.flatMap((c) => (typeof c === "string" ? (c.match(/S\d+/gi) ?? []) : [])) : [];
-  } else {
-    throw new Error("unreadable classifier output");
-  }
-  if (!unsafe) return [];
-  const sexual = codes.some((c) => SEXUAL_HAZARDS.has(c.toUpperCase()));
-  const other = codes.length === 0 || codes.some((c) => !SEXUAL_HAZARDS.has(c.toUpperCase()));
-  return CATEGORIES.filter((c) => (c === "sexual" && sexual) || (c === "slur" && other));
-}
-
-/** Workers AI text classifier (e.g. "@cf/meta/llama-guard-3-8b"): judges the whole message, so it masks the whole message. */
-export function aiFilter(ai: AiBinding, model: string, action: FilterAction): MessageFilter {
-  return {
-    async check(text) {
-      try {
-        const categories = judgement(await ai.run(model, { messages: [{ role: "user", content: text }] }));
-        if (!categories.length) return PASS;
-        return action === "refuse" ? { action, categories } : { action, text: MASK, categories };
-      } catch (err) {
-        log("moderation.ai_failed", { model, error: err instanceof Error ? err.message.slice(0, 200) : typeof err }, "warn");
-        return PASS;
-      }
-    },
-  };
-}
-
-// ---------------------------------------------------------------- from the environment
-
-const OperatorWords = z.record(z.string(), z.strictObject({ slur: z.array(z.string()).optional(), sexual: z.array(z.string()).optional() }));
-
-/** The operator's MODERATION_WORDS; a mistake in it is logged and the built-in lists still apply. */
-function operatorWords(raw: string): WordLists {
-  if (!raw.trim()) return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    log("moderation.words_invalid", { reason: "MODERATION_WORDS is not JSON" }, "warn");
-    return {};
-  }
-  const parsed = OperatorWords.safeParse(json);
-  if (parsed.success) return parsed.data;
-  log("moderation.words_invalid", { reason: parsed.error.issues[0]?.message, path: parsed.error.issues[0]?.path.join(".") }, "warn");
-  return {};
-}
-
-function buildFilter(action: string, words: string, model: string, ai: AiBinding | undefined): MessageFilter {
-  if (action === "off") return { check: () => PASS };
-  if (action && action !== "mask" && action !== "refuse") log("moderation.action_unknown", { action, using: "mask" }, "warn");
-  const local = localFilter({ action: action === "refuse" ? "refuse" : "mask", words: operatorWords(words) });
-  if (!model) return local;
-  if (!ai) {
-    log("moderation.ai_unbound", { model, reason: "MODERATION_AI_MODEL is set but there is no AI binding" }, "warn");
-    return local;
-  }
-  return chain(local, aiFilter(ai, model, action === "refuse" ? "refuse" : "mask"));
-}
-
-/** Built once per configuration: a room asks on every start, and compiling the lists is the expensive part. */
-const builtFilters = new Map<string, MessageFilter>();
-
-/** The filter the environment asks for: MODERATION_ACTION ("mask", "refuse", "off"), MODERATION_WORDS, MODERATION_AI_MODEL. */
-export function filterFor(env: Env): MessageFilter {
-  const ai = (env as Env & { AI?: AiBinding }).AI;
-  const action = (env.MODERATION_ACTION ?? "").trim().toLowerCase() || "mask";
-  const words = env.MODERATION_WORDS ?? "";
-  const model = (env.MODERATION_AI_MODEL ?? "").trim();
-  const key = JSON.stringify([action, words, model, ai !== undefined]);
-  let filter = builtFilters.get(key);
-  if (!filter) builtFilters.set(key, (filter = buildFilter(action, words, model, ai)));
-  return filter;
 }

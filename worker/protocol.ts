@@ -10,13 +10,14 @@ import { LIMITS, REPORT_REASONS } from "./constants.ts";
 export * from "./constants.ts";
 
 /**
- * Characters that only hide or reorder text: C0 and C1 controls, bidi controls, zero-width
- * space, line and paragraph separators, invisible operators, the BOM. The joiners (ZWJ, ZWNJ)
+ * Characters that only hide or reorder text: C0 and C1 controls, the soft hyphen, bidi
+ * controls, zero-width space, line and paragraph separators, invisible operators, the BOM
+ * (hidden inside a word, they would also slip it past the moderation filter). The joiners (ZWJ, ZWNJ)
  * are not among them: emoji sequences and several scripts (Hindi, Persian) need them.
  */
-const HIDDEN = /[\u0000-\u001F\u007F-\u009F\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/;
+const HIDDEN = /[\u0000-\u001F\u007F-\u009F\u00AD\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/;
 /** The same, less tab and line feed: in a message those are text, the rest is dropped. */
-const HIDDEN_IN_MESSAGES = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
+const HIDDEN_IN_MESSAGES = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
 /** A surrogate without its pair: not text, and it breaks encodeURIComponent and UTF-8. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** Variation selectors only choose how a symbol is drawn: ☺ and ☺️ are one feeling. */
@@ -68,12 +69,12 @@ const interest = visibleText("interests", LIMITS.interestLength * 2)
   .pipe(
     z
       .string()
-      .max(LIMITS.interestLength, `interests: each must be at most ${LIMITS.interestLength} characters`)
-      .regex(/^[\p{L}\p{M}\p{N} -]*$/u, "interests may only hold letters, digits, spaces and dashes"),
+      .max(LIMITS.interestLength, `each interest must be at most ${LIMITS.interestLength} characters`)
+      .regex(/^[\p{L}\p{M}\p{N} -]*$/u, "an interest may only hold letters, digits, spaces and dashes"),
   );
 const interests = z
   .array(interest, { error: "interests must be a list of words" })
-  .max(LIMITS.interests, `interests: at most ${LIMITS.interests}`)
+  .max(LIMITS.interests, `at most ${LIMITS.interests} interests`)
   .optional()
   .transform((tags) => [...new Set((tags ?? []).filter(Boolean))]);
 const optional = <T extends z.ZodType<string, string>>(schema: T) => schema.optional().nullable().transform((s) => s ?? ANY);

@@ -27,12 +27,13 @@ export type RoomSetup = {
   seatId: string;
   queueKey: string;
   waitedMs: number;
-  claimerQueueKey: string;
-  claimerWaitedMs: number;
-  /** The languages both chose: the moderation filter applies their word lists. */
-  languages: string[];
   relaxed: Relaxed[];
-  shared: string[];
+  // Optional: rooms opened before interests and moderation existed have none of these.
+  claimerQueueKey?: string;
+  claimerWaitedMs?: number;
+  /** The languages both chose: the moderation filter applies their word lists. */
+  languages?: string[];
+  shared?: string[];
   owner: Side;
   claimer: Side;
 };
@@ -152,7 +153,7 @@ export function confirmed(s: RoomState, ok: boolean, now: number, live: Live): S
         kind: "paired",
         waits: [
           { queue: setup.queueKey, ms: setup.waitedMs },
-          { queue: setup.claimerQueueKey ?? setup.queueKey, ms: setup.claimerWaitedMs ?? 0 },
+          ...(setup.claimerQueueKey !== undefined && setup.claimerWaitedMs !== undefined ? [{ queue: setup.claimerQueueKey, ms: setup.claimerWaitedMs }] : []),
         ],
       },
     },

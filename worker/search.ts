@@ -38,7 +38,7 @@ export class Search {
   async asNewcomer(): Promise<Pairing | null> {
     const strangers = await this.candidates("exact");
     const usual = shuffle(strangers.slice(0, CANDIDATE_WINDOW));
-    return (await this.tryClaims(this.kindredFirst(strangers, usual)))?.pairing ?? null;
+    return (await this.tryClaims(kindredFirst(this.seeker.interests, strangers, usual)))?.pairing ?? null;
   }
 
   /**
@@ -52,20 +52,14 @@ export class Search {
   async asWaiter(own: QueueEntry): Promise<Found | null> {
     const exact = await this.candidates("exact", own);
     const position = exact.findIndex((e) => e.seatId === own.seatId);
-    // Someone ahead who shares an interest is worth a try from any position: taking people
-    // ahead only, two waiters never try to take each other.
-    const kindred = this.kindredFirst(position > 0 ? exact.slice(0, position) : [], []);
-    if (kindred.length) {
-      const found = await this.tryClaims(kindred);
-      if (found) return found;
-    }
     if (position % 2 !== 0) {
       const ahead = (position > 0 ? exact.slice(0, position) : exact.filter((e) => before(e, own))).filter((c) => this.isStranger(c));
       // The neighbour first; if it cannot be taken (a stale list, the same device), a few others.
       // Beyond the part of the queue read (position -1) there is no neighbour: a few of the longest waiters, at random.
       const neighbour = position > 0 ? ahead.slice(-1) : [];
       const others = shuffle(position > 0 ? ahead.slice(0, -1) : ahead).slice(0, CLAIM_ATTEMPTS - neighbour.length);
-      const found = await this.tryClaims([...neighbour, ...others]);
+      // Someone ahead who shares an interest comes before the neighbour.
+      const found = await this.tryClaims(kindredFirst(this.seeker.interests, ahead, [...neighbour, ...others]));
       if (found) return found;
     }
     return this.tryClaims(await this.widened(own));
@@ -97,23 +91,6 @@ export class Search {
     return entries.filter((c) => c.seatId === me?.seatId || this.isStranger(c));
   }
 
-  /**
-   * The claims to try: strangers sharing an interest with the seeker (most in common first,
-   * then the longest waiting), then the usual ones. Having interests only reorders the tries,
-   * so it never costs anyone a match.
-   */
-  private kindredFirst(strangers: QueueEntry[], usual: QueueEntry[]): QueueEntry[] {
-    const mine = this.seeker.interests;
-    const kindred = mine.length
-      ? strangers
-          .map((c, order) => ({ c, order, shared: sharedInterests(mine, c.interests).length }))
-          .filter((k) => k.shared > 0 && this.isStranger(k.c))
-          .sort((a, b) => b.shared - a.shared || a.order - b.order)
-          .map((k) => k.c)
-      : [];
-    return [...new Set([...kindred, ...usual])].slice(0, CLAIM_ATTEMPTS);
-  }
-
   /** Not ourselves, and not someone we just skipped or blocked (the seat re-checks both directions). */
   private isStranger(c: QueueEntry): boolean {
     const s = this.seeker;
@@ -132,6 +109,23 @@ export class Search {
     }
     return null;
   }
+}
+
+/** Claims a search spends on strangers who share an interest; the rest go to the usual candidates. */
+const KINDRED_ATTEMPTS = CLAIM_ATTEMPTS - 2;
+
+/**
+ * The claims to try: a few strangers sharing an interest with the seeker (most in common
+ * first, at random among equals so that concurrent seekers spread out), then the usual ones.
+ * Having interests only reorders the tries and always leaves room for the usual ones, so it
+ * never costs anyone a match. (Seats opened before interests existed have none.)
+ */
+function kindredFirst(mine: readonly string[] = [], strangers: QueueEntry[], usual: QueueEntry[]): QueueEntry[] {
+  const kindred = shuffle(strangers.map((c) => ({ c, shared: sharedInterests(mine, c.interests).length })).filter((k) => k.shared > 0))
+    .sort((a, b) => b.shared - a.shared)
+    .slice(0, KINDRED_ATTEMPTS)
+    .map((k) => k.c);
+  return [...new Set([...kindred, ...usual])].slice(0, CLAIM_ATTEMPTS);
 }
 
 function shuffle<T>(items: T[]): T[] {

@@ -149,7 +149,10 @@ export function publicView({ recentWaits: _, ...report }: StatsReport): StatsSna
 
 /** A queue the page offers: the default mode, one of its feelings and languages (or any). */
 export function offeredQueue(queue: string): boolean {
-  const [mode, emotion, language] = queue.split(":");
+  // An emotion is free text and may hold a ":" itself: "any:😊:en:x:de" is not an offered queue.
+  const parts = queue.split(":");
+  if (parts.length !== 3) return false;
+  const [mode, emotion, language] = parts;
   const offered = (list: readonly string[], value: string) => value === ANY || list.includes(value);
   return mode === ANY && offered(EMOTIONS, emotion) && offered(LANGUAGES, language);
 }

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DESKTOP, PHONE, acceptConsent, launchBrowser, shoot, startService, type Service } from "./harness";
+import { DESKTOP, PHONE, acceptConsent, expectAccessible, launchBrowser, shoot, startService, type Service } from "./harness";
 
 let service: Service;
 let browser: Browser;
@@ -101,6 +101,7 @@ describe("the chat page", () => {
     // Keyboard only: Esc asks first; Esc again keeps the chat; Esc then Enter skips.
     await ben.keyboard.press("Escape");
     await visible(ben, "Skip to a new stranger? This chat ends for both of you.");
+    await expectAccessible(ben, "the Next dialog");
     await ben.keyboard.press("Escape");
     expect(await ben.locator("#confirm-next").isVisible()).toBe(false);
     expect(await ben.locator("#chat").isVisible()).toBe(true);
@@ -144,6 +145,7 @@ describe("the chat page", () => {
     await finn.keyboard.press("ArrowDown");
     expect(await dialog.getByRole("radio", { name: "Harassment or bullying" }).isChecked()).toBe(true);
     await shoot(finn, "report");
+    await expectAccessible(finn, "the report dialog");
     await finn.keyboard.press("Tab");
     await finn.keyboard.press("Tab");
     await finn.keyboard.press("Enter");

@@ -194,6 +194,13 @@ describe("a page for everyone", () => {
     await setVisibility(ana, "visible");
     expect(await ana.title()).toBe(title);
     await ben.getByRole("button", { name: "Stop" }).click();
+    await visible(ana, "Stranger has disconnected.");
+
+    // Switching the page language mid-chat rewords what the chat said, not only the static text.
+    await ana.getByRole("combobox", { name: "Page language" }).selectOption("es");
+    expect(await ana.locator("#chat-title").textContent()).toBe("Este chat ha terminado");
+    expect(await ana.locator("#status-line").textContent()).toBe("Chat terminado");
+    expect(await ana.locator("#next-label").textContent()).toBe("Otro desconocido");
   });
 
   it("can be installed as an app", async () => {

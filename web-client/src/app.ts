@@ -5,8 +5,6 @@
  */
 import {
   ChatClient,
-  MAX_INTEREST_LENGTH,
-  MAX_INTERESTS,
   MAX_MESSAGE_LENGTH,
   REPORT_REASONS,
   type Around,
@@ -122,9 +120,39 @@ function systemLine(text: string): void {
   append(el("div", "system", text));
 }
 
-function setStatusLine(text: string, tone: "ok" | "warn" = "warn"): void {
-  statusLine.textContent = text;
-  statusLine.dataset.tone = tone;
+/**
+ * Texts the page sets as things happen are kept as message keys and facts, not strings, so
+ * that switching the page language mid-chat rewords them all (`relabel`).
+ */
+type StatusKey = "connecting" | "connected" | "reconnecting" | "retrying" | "partnerDropped" | "chatEnded";
+let statusKey: StatusKey | null = null;
+let lastWidening: Widening | null = null;
+let lastAround: Around | null = null;
+let lastPairing: { relaxed: Relaxed[]; shared: string[] } = { relaxed: [], shared: [] };
+let partnerTyping = false;
+
+function setStatusLine(key: StatusKey): void {
+  statusKey = key;
+  statusLine.textContent = t[key];
+  statusLine.dataset.tone = key === "connected" ? "ok" : "warn";
+}
+
+/** The chat's heading, its notes and its buttons: live, or ended. */
+function showChatHead(): void {
+  chatTitle.textContent = ended ? t.chatEndedTitle : t.chatTitle;
+  nextLabel.textContent = ended ? t.newStranger : t.next;
+  stopButton.textContent = ended ? t.back : t.stop;
+  const { relaxed, shared } = lastPairing;
+  relaxedNote.textContent = relaxed.map((r) => t[RELAXED_TEXT[r]]).join(" ");
+  relaxedNote.hidden = relaxed.length === 0;
+  const sharedNote = $("shared-note");
+  sharedNote.textContent = shared.length ? t.sharedInterests(list(shared)) : "";
+  sharedNote.hidden = shared.length === 0;
+}
+
+function showTyping(isTyping: boolean): void {
+  partnerTyping = isTyping;
+  typingLine.textContent = isTyping ? t.typing : "";
 }
 
 function setChatEnabled(enabled: boolean): void {
@@ -165,28 +193,27 @@ client.on("status", ({ status }) => render(status));
 
 function render(status: Status): void {
   reportButton.disabled = status !== "chatting";
-  if (status !== "searching") showWidening(null);
+  if (status !== "searching") showWidening(null), stopAround();
   switch (status) {
     case "idle":
       return show("choose");
     case "searching":
       clearError();
-      $("waiting-criteria").replaceChildren(...describe(criteria()));
-      showInterestsLine(criteria().interests ?? []);
+      showSearch();
       watchAround();
       return show("waiting");
     case "connecting":
       $("partner-name").textContent = client.partner?.name ?? "";
-      setStatusLine(t.connecting);
+      setStatusLine("connecting");
       setChatEnabled(false);
       return show("chat");
     case "chatting":
       clearError();
-      setStatusLine(t.connected, "ok");
+      setStatusLine("connected");
       setChatEnabled(true);
       return show("chat");
     case "reconnecting":
-      setStatusLine(t.reconnecting);
+      setStatusLine("reconnecting");
       return setChatEnabled(true);
     case "ended":
       setChatEnabled(false);
@@ -201,6 +228,7 @@ function render(status: Status): void {
 function showWidening(widening: Widening | null): void {
   wideningTimers.forEach(clearTimeout);
   wideningTimers = [];
+  lastWidening = widening;
   if (!widening) return void (wideningLine.textContent = "");
   const { emotionAt, languageAt } = widening;
   const update = () => {
@@ -218,8 +246,11 @@ function showWidening(widening: Widening | null): void {
 
 const RELAXED_TEXT: Record<Relaxed, keyof Messages> = { emotion: "relaxedEmotion", language: "relaxedLanguage" };
 
-/** The search says what it prefers: someone sharing an interest first, anyone else otherwise. */
-function showInterestsLine(interests: string[]): void {
+/** What the search covers, and what it prefers: someone sharing an interest first, anyone else otherwise. */
+function showSearch(): void {
+  const chosen = criteria();
+  $("waiting-criteria").replaceChildren(...describe(chosen));
+  const interests = chosen.interests ?? [];
   const line = $("waiting-interests");
   line.textContent = interests.length ? t.lookingForInterests(list(interests)) : "";
   line.hidden = interests.length === 0;
@@ -227,21 +258,29 @@ function showInterestsLine(interests: string[]): void {
 
 /** Who's around, refreshed while the search lasts; the server's figures are coarse already. */
 let aroundTimer: ReturnType<typeof setTimeout> | undefined;
+/** Bumped whenever a watch starts or stops, so an answer still on its way for an old one is dropped. */
+let aroundWatch = 0;
 const AROUND_REFRESH_MS = 15_000;
 
 function watchAround(): void {
-  clearTimeout(aroundTimer);
-  const chosen = criteria();
+  stopAround();
+  const watch = aroundWatch;
   const refresh = async () => {
-    const figures = await client.around(chosen);
-    if (client.status !== "searching") return;
+    const figures = await client.around();
+    if (watch !== aroundWatch) return;
     showAround(figures);
     aroundTimer = setTimeout(refresh, AROUND_REFRESH_MS);
   };
   void refresh();
 }
 
+function stopAround(): void {
+  aroundWatch++;
+  clearTimeout(aroundTimer);
+}
+
 function showAround(figures: Around | null): void {
+  lastAround = figures;
   const box = $("around");
   box.hidden = figures === null;
   if (!figures) return;
@@ -256,17 +295,11 @@ client.on("paired", ({ partner, relaxed, shared }) => {
   log.replaceChildren();
   pending.clear();
   ended = false;
-  relaxedNote.textContent = relaxed.map((r) => t[RELAXED_TEXT[r]]).join(" ");
-  relaxedNote.hidden = relaxed.length === 0;
-  const sharedNote = $("shared-note");
-  sharedNote.textContent = shared.length ? t.sharedInterests(list(shared)) : "";
-  sharedNote.hidden = shared.length === 0;
+  lastPairing = { relaxed, shared };
   $("partner-name").textContent = partner.name;
   $("partner-initial").textContent = [...partner.name][0]?.toUpperCase() ?? "?";
-  typingLine.textContent = "";
-  chatTitle.textContent = t.chatTitle;
-  nextLabel.textContent = t.next;
-  stopButton.textContent = t.stop;
+  showTyping(false);
+  showChatHead();
   show("chat");
   input.focus();
 });
@@ -282,11 +315,10 @@ client.on("unsent", ({ clientId, text, code }) => {
   if (filtered) pending.delete(clientId);
   else if (!input.value) input.value = text;
 });
-client.on("typing", ({ isTyping }) => (typingLine.textContent = isTyping ? t.typing : ""));
+client.on("typing", ({ isTyping }) => showTyping(isTyping));
 client.on("partner", ({ online }) => {
   if (client.status !== "chatting") return;
-  if (online) setStatusLine(t.connected, "ok");
-  else setStatusLine(t.partnerDropped);
+  setStatusLine(online ? "connected" : "partnerDropped");
 });
 
 client.on("ended", ({ reason }) => {
@@ -294,16 +326,14 @@ client.on("ended", ({ reason }) => {
   ended = true;
   if (reportDialog.open) reportDialog.close();
   systemLine(t[ENDED_TEXT[reason] ?? "chatEnded"] as string);
-  chatTitle.textContent = t.chatEndedTitle;
-  setStatusLine(t.chatEnded);
-  nextLabel.textContent = t.newStranger;
-  stopButton.textContent = t.back;
+  showChatHead();
+  setStatusLine("chatEnded");
   show("chat");
 });
 
 client.on("error", (error) => {
   // While reconnecting, an unreachable server is expected: say so in the status line, not an alert.
-  if (client.status === "reconnecting" && error.code === "unreachable") return setStatusLine(t.retrying);
+  if (client.status === "reconnecting" && error.code === "unreachable") return setStatusLine("retrying");
   if ((error.code === "bot_check_required" || error.code === "bot_check_failed") && error.siteKey) return void humanCheck(error.siteKey);
   showError(error);
 });
@@ -353,15 +383,15 @@ function criteria(): Criteria {
   };
 }
 
-/** "Chess, #Music ,, anime, films" → ["chess", "music", "anime"]: the server normalizes the same way and refuses a fourth. */
+/** "Chess, #Music ,, anime" → ["chess", "music", "anime"]: split as people type lists; a fourth or an overlong one the server refuses, with a message. */
 function interestsOf(raw: string): string[] {
   // NFKC first: a full-width comma (Chinese and Japanese keyboards) becomes a comma.
   const tags = raw
     .normalize("NFKC")
     .split(/[,،、;]/)
     .map((tag) => tag.toLowerCase().replace(/^#+/, "").replace(/[^\p{L}\p{M}\p{N} -]+/gu, " ").replace(/\s+/g, " ").trim())
-    .filter((tag) => tag && tag.length <= MAX_INTEREST_LENGTH);
-  return [...new Set(tags)].slice(0, MAX_INTERESTS);
+    .filter(Boolean);
+  return [...new Set(tags)];
 }
 
 function describe(chosen: Criteria): (Node | string)[] {
@@ -401,7 +431,7 @@ $("cancel").addEventListener("click", () => client.cancel());
 
 function goNext(): void {
   log.replaceChildren();
-  typingLine.textContent = "";
+  showTyping(false);
   void client.next();
 }
 
@@ -423,7 +453,7 @@ composer.addEventListener("submit", (event) => {
       failed.remove();
     }
   }
-  const item = bubble(text, true, "sending…");
+  const item = bubble(text, true, t.sending);
   item.classList.add("pending");
   pending.set(clientId, item);
   append(item);
@@ -496,12 +526,15 @@ consentForm.addEventListener("submit", (event) => {
   });
 });
 
+/** Static text follows through `data-i18n`; what events set is worded again from the facts kept. (Lines already in the log stay as they were said.) */
 function usePageLanguage(next: Locale, remember: boolean): void {
   setLocale(next, { remember });
   pageLanguage.value = next;
   if (!screens.consent.hidden) showConsent();
-  // Texts set by events keep their language until the next event; the chat's fixed ones follow now.
-  if (client.status === "searching") $("waiting-criteria").replaceChildren(...describe(criteria())), showInterestsLine(criteria().interests ?? []);
+  if (client.status === "searching") showSearch(), showWidening(lastWidening), showAround(lastAround);
+  if (statusKey) setStatusLine(statusKey);
+  showChatHead();
+  showTyping(partnerTyping);
 }
 
 pageLanguage.append(
@@ -514,8 +547,9 @@ restoreChoices();
 // A first visit chats in the page's language, when the picker offers it.
 if (!localStorage.getItem("strangers.criteria") && [...languageSelect.options].some((o) => o.value === locale)) languageSelect.value = locale;
 void (async () => {
-  policy = await consent.policy();
-  if (await client.resume()) return;
+  const [asked, resumed] = await Promise.all([consent.policy(), client.resume()]);
+  policy = asked;
+  if (resumed) return;
   if (await consent.needed(policy)) showConsent();
   else show("choose");
 })();

@@ -12,7 +12,9 @@ import { memoryStore, type FetchLike, type SessionStore } from "./client";
 export type { Policy };
 
 /** What the page shows when the server cannot be asked: the stricter default, never a weaker one. */
-export const DEFAULT_POLICY: Policy = { minimumAge: 18, guidelinesVersion: GUIDELINES_VERSION, guidelines: "/guidelines.html", terms: "/terms.html", privacy: "/privacy.html" };
+export const DEFAULT_POLICY: Policy = { minimumAge: 18, guidelinesVersion: GUIDELINES_VERSION, guidelines: "/guidelines", terms: "/terms", privacy: "/privacy" };
+
+const POLICY_WAIT_MS = 3000;
 
 type Given = { guidelinesVersion: number; minimumAge: number; at: string };
 
@@ -26,14 +28,14 @@ export class Consent {
     this.store = opts.store ?? g.localStorage ?? memoryStore();
   }
 
+  /** The operator's policy; offline or slow (the first screen waits for it), the default, which asks at least as much. */
   async policy(): Promise<Policy> {
-    try {
+    const asked = (async () => {
       const res = await this.fetch(new URL("/api/policy", this.opts.baseUrl).toString(), { method: "GET", headers: {} });
-      if (res.ok) return { ...DEFAULT_POLICY, ...((await res.json()) as Partial<Policy>) };
-    } catch {
-      // Offline: the default asks at least as much.
-    }
-    return DEFAULT_POLICY;
+      return res.ok ? { ...DEFAULT_POLICY, ...((await res.json()) as Partial<Policy>) } : DEFAULT_POLICY;
+    })();
+    const slow = new Promise<Policy>((resolve) => setTimeout(() => resolve(DEFAULT_POLICY), POLICY_WAIT_MS));
+    return Promise.race([asked.catch(() => DEFAULT_POLICY), slow]);
   }
 
   /** Asked again when the guidelines changed or the operator raised the age since it was given. */

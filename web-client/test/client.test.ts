@@ -295,7 +295,7 @@ describe("the first-visit step and the waiting figures, for the apps too", () =>
     const sent: string[] = [];
     const consent = new Consent({ baseUrl: ORIGIN, store, fetch: (url, init) => (sent.push(url), workerFetch(url, init)) });
     const policy = await consent.policy();
-    expect(policy).toMatchObject({ minimumAge: 18, guidelinesVersion: 1, guidelines: "/guidelines.html" });
+    expect(policy).toMatchObject({ minimumAge: 18, guidelinesVersion: 1, guidelines: "/guidelines" });
     expect(await consent.needed(policy)).toBe(true);
     await consent.accept(policy);
     expect(await consent.needed(policy)).toBe(false);
