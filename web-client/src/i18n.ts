@@ -5,19 +5,9 @@
  * textContent), `data-i18n-placeholder` and `data-i18n-label` (aria-label), so English shows
  * before this runs and nothing flashes.
  */
-import { LANGUAGES } from "../../worker/constants";
-import { ar } from "./locales/ar";
-import { de } from "./locales/de";
-import { en, type MessageKey, type Messages } from "./locales/en";
-import { es } from "./locales/es";
-import { fr } from "./locales/fr";
-import { hi } from "./locales/hi";
-import { it } from "./locales/it";
-import { ja } from "./locales/ja";
-import { pt } from "./locales/pt";
+import { LOCALES, type Locale, type MessageKey, type Messages } from "./locales/index";
 
-export const LOCALES = { en, es, pt, fr, de, it, hi, ar, ja } satisfies Record<(typeof LANGUAGES)[number], Messages>;
-export type Locale = keyof typeof LOCALES;
+export { LOCALES, type Locale };
 const RIGHT_TO_LEFT: ReadonlySet<Locale> = new Set(["ar"]);
 const CHOSEN_KEY = "strangers.pageLanguage";
 
@@ -25,7 +15,7 @@ const isLocale = (tag: string | null | undefined): tag is Locale => !!tag && tag
 const primary = (tag: string) => tag.toLowerCase().split(/[-_]/)[0];
 
 /** The text in use; `setLocale` swaps it. */
-export let t: Messages = en;
+export let t: Messages = LOCALES.en;
 export let locale: Locale = "en";
 
 /** The first language a person asked for that the page speaks: the query, their pick, then the browser's list. */

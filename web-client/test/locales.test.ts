@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LANGUAGES } from "../../worker/constants";
-import { LOCALES } from "../src/i18n";
+import { LOCALES } from "../src/locales/index";
 import { en } from "../src/locales/en";
 
 /** Sample values for the texts that place one: counts (plural forms differ at 1, 2, 3–10, 11…), or a ready-made string. */
