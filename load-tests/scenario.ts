@@ -138,6 +138,7 @@ function inLetters(n: number): string {
   for (let rest = Math.max(0, Math.round(n)); s === "" || rest > 0; rest = Math.floor(rest / 26)) s = LETTERS[rest % 26] + s;
   return `8${s}`;
 }
+const NUMBER_IN_LETTERS = /^8[a-z]+$/;
 const fromLetters = (s: string): number => [...s.slice(1)].reduce((n, c) => n * 26 + LETTERS.indexOf(c), 0);
 export const spelled = (id: string): string => id.replace(/[0-9_-]/g, (c) => SPELLED[NOT_LETTERS.indexOf(c)]);
 
@@ -148,7 +149,8 @@ export function stampText(s: Stamp): string {
 /** The stamp as sent, its ids in their spelled form. */
 export function parseStamp(text: string): Stamp | null {
   const p = text.split("|");
-  if (p.length !== 8 || p[0] !== TAG) return null;
+  // A stamp the filter had touched would read as nonsense: better none at all.
+  if (p.length !== 8 || p[0] !== TAG || !NUMBER_IN_LETTERS.test(p[1]) || !NUMBER_IN_LETTERS.test(p[3]) || !/^[yn]$/.test(p[2])) return null;
   return { seq: fromLetters(p[1]), fin: p[2] === "y", sentAt: fromLetters(p[3]) / 1000, sessionId: p[4], from: p[5], to: p[6], user: p[7] };
 }
 

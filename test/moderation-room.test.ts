@@ -38,11 +38,14 @@ describe("the moderation filter in a room (MODERATION_ACTION=mask)", () => {
 
   it("uses the word lists of the chat's language, and sees through hidden and full-width letters", async () => {
     const { aliceChat: alice, bobChat: bob } = await pairUp({ mode: uniqueMode(), language: "en" });
-    for (const text of ["send nudes", "send nu\u00ADdes", "mail ｆｏｏ＠ｅｘａｍｐｌｅ．ｃｏｍ"]) {
+    const cases = [
+      ["send nudes", "•••"],
+      ["send nu\u00ADdes", "•••"],
+      ["mail ｆｏｏ＠ｅｘａｍｐｌｅ．ｃｏｍ ｐｌｅａｓｅ", "mail ••• ｐｌｅａｓｅ"],
+    ];
+    for (const [text, relayed] of cases) {
       alice.send({ type: "message", text });
-      const got = await bob.next("message");
-      expect(got.masked, text).toBe(true);
-      expect(got.text).not.toMatch(/nudes|foo|example/i);
+      expect(await bob.next("message"), text).toMatchObject({ text: relayed, masked: true });
     }
   });
 });

@@ -128,6 +128,7 @@ describe("evasion", () => {
     ["no space at all", "sendnudes"],
     ["a dick pic in leetspeak", "d1ck p1c pls"],
     ["a joiner hidden inside a word", "send nu\u200Cdes"],
+    ["a joiner between doubled letters", "wanna s\u200Dext"],
     ["full-width letters", "ｓｅｎｄ ｎｕｄｅｓ"],
   ])("catches %s", (_how, text) => {
     expect(categoriesOf(check(text, ["en"]))).toContain("sexual");
@@ -399,7 +400,8 @@ describe("the load tests' messages", () => {
         fc.record({
           seq: fc.integer({ min: 1, max: 100_000 }),
           fin: fc.boolean(),
-          sentAt: fc.integer({ min: 0, max: 4e12 }).map((n) => n / 1000),
+          // Runtime clocks in milliseconds, with microseconds: up to the year 2100 since the epoch.
+          sentAt: fc.integer({ min: 0, max: 4.1e15 }).map((n) => n / 1000),
           sessionId: id(21, 21),
           from: id(10, 10),
           to: id(10, 10),
@@ -415,5 +417,24 @@ describe("the load tests' messages", () => {
       ),
       { numRuns: 20_000 },
     );
+  });
+});
+
+describe("what a masked message looks like", () => {
+  const filter = localFilter({ action: "mask" });
+
+  it("is the text as sent, with only the matches hidden: folding is for reading, never for relaying", () => {
+    expect(filter.check("ｈｅｌｌｏ ①② call +1 555 010 0200 ｐｌｅａｓｅ", ["en"])).toEqual({ action: "mask", text: "ｈｅｌｌｏ ①② call ••• ｐｌｅａｓｅ", categories: ["contact"] });
+    expect(filter.check("you n\u200Di\u200Dg\u200Dg\u200Der", ["en"])).toMatchObject({ action: "mask", text: "you •••" });
+  });
+
+  it("never outgrows the length a message was let in under", () => {
+    // U+FDFA folds to eighteen characters: a folded copy of this would be 36,000 long.
+    const wide = "\uFDFA".repeat(1988) + " send nudes";
+    expect(filter.check(wide, ["en"])).toEqual({ action: "mask", text: "\uFDFA".repeat(1988) + " •••", categories: ["sexual"] });
+    const many = Array.from({ length: 666 }, () => "ab").join(" "); // 1,997 characters, each "ab" a match
+    const verdict = localFilter({ action: "mask", words: { any: { slur: ["ab"] } } }).check(many, ["en"]) as Verdict;
+    expect(verdict.action).toBe("mask");
+    expect((verdict as { text: string }).text.length).toBeLessThanOrEqual(2000);
   });
 });

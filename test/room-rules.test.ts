@@ -149,6 +149,11 @@ describe("messages", () => {
     expect(refused.state).toBe(s);
   });
 
+  it("tells the sender of a message that came after the end that the chat is over", () => {
+    const ended = room.leave(chatting(), "ben", T0 + 5_000).state;
+    expect(room.message(ended, "ana", { id: "m9", text: "still there?" }, PASS, T0 + 5_100, {}, rules).reply).toMatchObject({ code: "session_ended" });
+  });
+
   it("refuses messages before the pairing is confirmed, and relays typing to the partner only", () => {
     const pending = room.open(setup, T0);
     expect(room.message(pending, "ben", { id: "m1", text: "hi" }, PASS, T0, {}, rules).reply).toMatchObject({ code: "not_paired" });

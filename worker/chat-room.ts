@@ -30,7 +30,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   /** Messages stored so far (null until read in this wake). */
   private sent: number | null = null;
   private readonly filter: MessageFilter;
-  /** The message being judged and relayed: each waits for the one before, so a slow filter never lets a later one overtake. */
+  /** The message being relayed: each waits for the one before, so a slow verdict never lets a later message overtake. */
   private messageTurn: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -79,7 +79,10 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     const now = Date.now();
     switch (frame.type) {
       case "message": {
-        const turn = this.messageTurn.then(() => this.relay(ws, key, frame, alias));
+        // Judged at once (a classifier may take a while, and the next message need not wait for
+        // this one's verdict), relayed in the order sent.
+        const verdict = this.state.kind === "chatting" ? this.moderate(frame.text, this.state.setup.languages, key) : Promise.resolve(PASSED);
+        const turn = this.messageTurn.then(async () => this.relay(ws, key, frame, alias, await verdict));
         this.messageTurn = turn.catch(() => {});
         return turn;
       }
@@ -197,9 +200,8 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
     }
   }
 
-  /** Every message of a chat passes the filter before it is stored or relayed (one sent before the chat began is refused unjudged). */
-  private async relay(ws: WebSocket, key: string, frame: Extract<ParsedClientFrame, { type: "message" }>, alias: string): Promise<void> {
-    const verdict = this.state?.kind === "chatting" ? await this.moderate(frame.text, this.state.setup.languages, key) : PASSED;
+  /** Every message of a chat is stored or relayed only with the filter's verdict (one sent outside a chat is refused unjudged). */
+  private async relay(ws: WebSocket, key: string, frame: Extract<ParsedClientFrame, { type: "message" }>, alias: string, verdict: Verdict): Promise<void> {
     if (!this.state) return;
     const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
     const refused = await this.apply(key, rules.message(this.state, alias, m, verdict, Date.now(), this.live(), this.rules));

@@ -8,6 +8,7 @@
  * It runs on every message, so patterns are compiled once per set of languages, and each is
  * written so that no input of a message's length makes it backtrack for long.
  */
+import { LIMITS } from "./constants";
 import { BUILT_IN_WORDS, type WordLists } from "./moderation-words";
 
 export type { WordLists };
@@ -44,8 +45,6 @@ const UNSPACED_SCRIPT = /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/
 const ARABIC = /\p{Script=Arabic}/u;
 /** Tatweel only stretches a letter ("شـرمـوطة"). */
 const TATWEEL = "\u0640*";
-/** Joiners are kept in messages (emoji sequences and Indic scripts need them), so a word may hide one between its letters. */
-const JOINERS = "[\u200C\u200D]*";
 
 /**
  * "sex" → `[s5$][s5]*[e3][e3]*xx*`: each letter may be repeated or replaced by a look-alike,
@@ -66,14 +65,14 @@ function wordPattern(word: string): string {
     const lookalikes = LOOKALIKES[letter];
     const first = lookalikes ? `[${lookalikes}]` : letter;
     const again = lookalikes ? `[${lookalikes.replace(/[$@]/g, "")}]` : letter;
-    pattern += (length > 1 ? `${first}{${length}}` : first) + `${again}*` + JOINERS + (ARABIC.test(letter) ? TATWEEL : "");
+    pattern += (length > 1 ? `${first}{${length}}` : first) + `${again}*` + (ARABIC.test(letter) ? TATWEEL : "");
   }
   // A plural "s" on a Latin word ("sluts", "putas"); a word that already ends in s has its run.
   return /[a-rt-z]$/.test(word) ? `${pattern}[s5]*` : pattern;
 }
 
 function entryPattern(entry: string): string {
-  const words = entry.normalize("NFC").toLowerCase().split(/[^\p{L}\p{M}\p{N}]+/u).filter(Boolean);
+  const words = entry.normalize("NFKC").replace(JOINERS, "").toLowerCase().split(/[^\p{L}\p{M}\p{N}]+/u).filter(Boolean);
   return words.map(wordPattern).join(WORD_GAP);
 }
 
@@ -202,7 +201,35 @@ function masked(text: string, spans: Span[]): string {
 function verdictOn(text: string, spans: Span[], action: FilterAction): Verdict {
   if (!spans.length) return PASS;
   const categories = CATEGORIES.filter((c) => spans.some((s) => s.category === c));
-  return action === "refuse" ? { action, categories } : { action, text: masked(text, spans), categories };
+  if (action === "refuse") return { action, categories };
+  // Masks of three characters over matches of two could outgrow the limit a message was let in under.
+  const hidden = masked(text, spans);
+  return { action, text: hidden.length <= LIMITS.messageLength ? hidden : MASK, categories };
+}
+
+/** Joiners stay in messages (emoji sequences and Indic scripts need them), but a word may hide one between its letters. */
+const JOINERS = /[\u200C\u200D]/g;
+const ASCII = /^[\u0000-\u007F]*$/;
+
+/**
+ * The text as the patterns read it: compatibility letters folded (NFKC: "ｎｉｇｇｅｒ", "①"),
+ * joiners dropped ("nig\u200Dger"); and, for each folded character, the original characters it
+ * came from, so that a match is masked in the text as written. The rest of a message is relayed
+ * exactly as sent (folding alone can make one character eighteen).
+ */
+function fold(text: string): { folded: string; start: number[]; end: number[] } | null {
+  if (ASCII.test(text)) return null;
+  let folded = "";
+  const start: number[] = [];
+  const end: number[] = [];
+  let at = 0;
+  for (const char of text) {
+    const plain = char.replace(JOINERS, "").normalize("NFKC");
+    for (let i = 0; i < plain.length; i++) start.push(at), end.push(at + char.length);
+    folded += plain;
+    at += char.length;
+  }
+  return folded === text ? null : { folded, start, end };
 }
 
 /** The built-in lists with `words` added; no network, so it answers at once. */
@@ -225,10 +252,11 @@ export function localFilter({ action, words = {} }: { action: FilterAction; word
   };
   return {
     check(text, languages) {
-      // Full-width and other compatibility letters ("ｗｗｗ．", "ｎｉｇｇｅｒ") read as the plain ones: the
-      // text is checked folded, and a message that matched is relayed folded, with its matches masked.
-      const folded = text.normalize("NFKC");
-      return verdictOn(folded, findSpans(folded, patternsFor(languages)), action);
+      const patterns = patternsFor(languages);
+      const read = fold(text);
+      if (!read) return verdictOn(text, findSpans(text, patterns), action);
+      const spans = findSpans(read.folded, patterns).map((s) => ({ ...s, start: read.start[s.start], end: read.end[s.end - 1] }));
+      return verdictOn(text, spans, action);
     },
   };
 }

@@ -89,10 +89,11 @@ export type RoomEffect =
 export type Step<R = undefined> = { state: RoomState; effects: RoomEffect[]; reply: R; persist?: false };
 
 export type Hello = { ok: true; alias: string } | { ok: false; code: "invalid_token" | "session_ended" };
-export type Refusal = { code: "not_paired" | "message_filtered"; message: string } | null;
+export type Refusal = { code: "not_paired" | "message_filtered" | "session_ended"; message: string } | null;
 
 const step = <R>(state: RoomState, effects: RoomEffect[], reply: R): Step<R> => ({ state, effects, reply });
 const NOT_PAIRED: Refusal = { code: "not_paired", message: "Wait for the stranger to join before sending messages." };
+const ENDED: Refusal = { code: "session_ended", message: "This chat has ended; the message was not sent." };
 const FILTERED: Refusal = { code: "message_filtered", message: "This message was not sent: it looks like it breaks the community guidelines." };
 
 export function open(setup: RoomSetup, now: number): RoomState {
@@ -192,7 +193,7 @@ function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: 
  * partner is checked on the way: a socket that stopped answering is dropped.
  */
 export function message(s: RoomState, alias: string, m: Omit<ChatMessage, "from" | "at">, verdict: Verdict, now: number, live: Live, r: RoomRules): Step<Refusal> {
-  if (s.kind !== "chatting") return step(s, [], NOT_PAIRED);
+  if (s.kind !== "chatting") return step(s, [], s.kind === "ended" ? ENDED : NOT_PAIRED);
   if (verdict.action === "refuse") return { state: s, effects: filtered(s, alias, verdict), reply: FILTERED, persist: false };
   const stored: ChatMessage = verdict.action === "mask" ? { ...m, text: verdict.text, masked: true, from: alias, at: now } : { ...m, from: alias, at: now };
   const effects: RoomEffect[] = [{ type: "store", message: stored }, ...vanished(s, now, live, r)];

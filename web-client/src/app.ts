@@ -274,9 +274,11 @@ function watchAround(): void {
   void refresh();
 }
 
+/** Figures belong to the search they were read for: the next one starts blank. */
 function stopAround(): void {
   aroundWatch++;
   clearTimeout(aroundTimer);
+  showAround(null);
 }
 
 function showAround(figures: Around | null): void {
@@ -309,11 +311,10 @@ client.on("unsent", ({ clientId, text, code }) => {
   const item = pending.get(clientId);
   if (!item) return;
   item.classList.replace("pending", "failed");
-  const filtered = code === "message_filtered";
-  item.querySelector("time")!.textContent = filtered ? t.notSentFiltered : t.notSentTooFast;
-  // Retrying is one Enter away; a draft the user already started wins. A filtered message would only be refused again.
-  if (filtered) pending.delete(clientId);
-  else if (!input.value) input.value = text;
+  item.querySelector("time")!.textContent = code === "message_filtered" ? t.notSentFiltered : code === "rate_limited" ? t.notSentTooFast : t.notSent;
+  // Sent too fast, retrying is one Enter away (a draft the user already started wins); anything else would only be refused again.
+  if (code === "rate_limited" && !input.value) input.value = text;
+  if (code !== "rate_limited") pending.delete(clientId);
 });
 client.on("typing", ({ isTyping }) => showTyping(isTyping));
 client.on("partner", ({ online }) => {
@@ -546,9 +547,16 @@ usePageLanguage(preferredLocale(), false);
 restoreChoices();
 // A first visit chats in the page's language, when the picker offers it.
 if (!localStorage.getItem("strangers.criteria") && [...languageSelect.options].some((o) => o.value === locale)) languageSelect.value = locale;
+/** The first screen waits a little for the operator's policy, then shows the default and updates it when the policy comes. */
+const POLICY_WAIT_MS = 3000;
 void (async () => {
-  const [asked, resumed] = await Promise.all([consent.policy(), client.resume()]);
-  policy = asked;
+  const asked = consent.policy();
+  const [first, resumed] = await Promise.all([Promise.race([asked, new Promise<Policy>((r) => setTimeout(() => r(DEFAULT_POLICY), POLICY_WAIT_MS))]), client.resume()]);
+  policy = first;
+  void asked.then((answer) => {
+    policy = answer;
+    if (!screens.consent.hidden) showConsent();
+  });
   if (resumed) return;
   if (await consent.needed(policy)) showConsent();
   else show("choose");

@@ -11,10 +11,8 @@ import { memoryStore, type FetchLike, type SessionStore } from "./client";
 
 export type { Policy };
 
-/** What the page shows when the server cannot be asked: the stricter default, never a weaker one. */
+/** What the page shows until (or unless) the server says otherwise; an operator's higher age asks again (`needed`). */
 export const DEFAULT_POLICY: Policy = { minimumAge: 18, guidelinesVersion: GUIDELINES_VERSION, guidelines: "/guidelines", terms: "/terms", privacy: "/privacy" };
-
-const POLICY_WAIT_MS = 3000;
 
 type Given = { guidelinesVersion: number; minimumAge: number; at: string };
 
@@ -28,14 +26,15 @@ export class Consent {
     this.store = opts.store ?? g.localStorage ?? memoryStore();
   }
 
-  /** The operator's policy; offline or slow (the first screen waits for it), the default, which asks at least as much. */
+  /** The operator's policy, or the default when the server cannot be asked. */
   async policy(): Promise<Policy> {
-    const asked = (async () => {
+    try {
       const res = await this.fetch(new URL("/api/policy", this.opts.baseUrl).toString(), { method: "GET", headers: {} });
-      return res.ok ? { ...DEFAULT_POLICY, ...((await res.json()) as Partial<Policy>) } : DEFAULT_POLICY;
-    })();
-    const slow = new Promise<Policy>((resolve) => setTimeout(() => resolve(DEFAULT_POLICY), POLICY_WAIT_MS));
-    return Promise.race([asked.catch(() => DEFAULT_POLICY), slow]);
+      if (res.ok) return { ...DEFAULT_POLICY, ...((await res.json()) as Partial<Policy>) };
+    } catch {
+      // Offline: the default.
+    }
+    return DEFAULT_POLICY;
   }
 
   /** Asked again when the guidelines changed or the operator raised the age since it was given. */

@@ -102,6 +102,7 @@ export const ar: Messages = {
   you: "أنت:",
   stranger: "الغريب:",
   sending: "جارٍ الإرسال…",
+  notSent: "لم يُرسَل",
   notSentTooFast: "لم تُرسَل — أنت ترسل بسرعة كبيرة",
   notSentFiltered: "لم تُرسَل — تخالف إرشادات المجتمع",
   maskedNote: "أخفى الفلتر بعض الأجزاء",

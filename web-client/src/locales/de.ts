@@ -83,6 +83,7 @@ export const de: Messages = {
   you: "Du:",
   stranger: "Gegenüber:",
   sending: "wird gesendet…",
+  notSent: "Nicht gesendet",
   notSentTooFast: "Nicht gesendet – du schreibst zu schnell",
   notSentFiltered: "Nicht gesendet – verstößt gegen die Community-Richtlinien",
   maskedNote: "Teile wurden vom Filter ausgeblendet",

@@ -87,6 +87,7 @@ export const en = {
   you: "You:",
   stranger: "Stranger:",
   sending: "sending…",
+  notSent: "Not sent",
   notSentTooFast: "Not sent — you're sending too fast",
   notSentFiltered: "Not sent — it breaks the community guidelines",
   maskedNote: "Parts were hidden by the filter",

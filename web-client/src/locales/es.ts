@@ -83,6 +83,7 @@ export const es: Messages = {
   you: "Tú:",
   stranger: "Desconocido:",
   sending: "enviando…",
+  notSent: "No enviado",
   notSentTooFast: "No enviado — estás enviando demasiado rápido",
   notSentFiltered: "No enviado — incumple las normas de la comunidad",
   maskedNote: "El filtro ocultó algunas partes",

@@ -83,6 +83,7 @@ export const fr: Messages = {
   you: "Toi :",
   stranger: "Inconnu :",
   sending: "envoi…",
+  notSent: "Non envoyé",
   notSentTooFast: "Non envoyé — tu envoies trop vite",
   notSentFiltered: "Non envoyé — contraire aux règles de la communauté",
   maskedNote: "Certaines parties ont été masquées par le filtre",

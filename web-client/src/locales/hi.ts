@@ -83,6 +83,7 @@ export const hi: Messages = {
   you: "आप:",
   stranger: "अजनबी:",
   sending: "भेजा जा रहा है…",
+  notSent: "नहीं भेजा गया",
   notSentTooFast: "नहीं भेजा गया — आप बहुत तेज़ी से मैसेज भेज रहे हैं",
   notSentFiltered: "नहीं भेजा गया — यह कम्युनिटी दिशानिर्देशों के ख़िलाफ़ है",
   maskedNote: "फ़िल्टर ने कुछ हिस्से छिपा दिए",

@@ -83,6 +83,7 @@ export const it: Messages = {
   you: "Tu:",
   stranger: "Sconosciuto:",
   sending: "invio in corso…",
+  notSent: "Non inviato",
   notSentTooFast: "Non inviato — stai inviando troppo velocemente",
   notSentFiltered: "Non inviato — viola le linee guida della community",
   maskedNote: "Alcune parti sono state nascoste dal filtro",

@@ -83,6 +83,7 @@ export const ja: Messages = {
   you: "あなた：",
   stranger: "相手：",
   sending: "送信中…",
+  notSent: "送信されませんでした",
   notSentTooFast: "送信されませんでした。送信のペースが速すぎます",
   notSentFiltered: "送信されませんでした。コミュニティガイドラインに違反しています",
   maskedNote: "一部がフィルターで非表示になりました",

@@ -83,6 +83,7 @@ export const pt: Messages = {
   you: "Você:",
   stranger: "Desconhecido:",
   sending: "enviando…",
+  notSent: "Não enviado",
   notSentTooFast: "Não enviada — você está enviando rápido demais",
   notSentFiltered: "Não enviada — viola as diretrizes da comunidade",
   maskedNote: "Partes foram ocultadas pelo filtro",
