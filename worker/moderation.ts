@@ -209,6 +209,7 @@ function verdictOn(text: string, spans: Span[], action: FilterAction): Verdict {
 
 /** Joiners stay in messages (emoji sequences and Indic scripts need them), but a word may hide one between its letters. */
 const JOINERS = /[\u200C\u200D]/g;
+const HAS_JOINER = /[\u200C\u200D]/;
 const ASCII = /^[\u0000-\u007F]*$/;
 
 /**
@@ -218,7 +219,8 @@ const ASCII = /^[\u0000-\u007F]*$/;
  * exactly as sent (folding alone can make one character eighteen).
  */
 function fold(text: string): { folded: string; start: number[]; end: number[] } | null {
-  if (ASCII.test(text)) return null;
+  // Most text, in any script, is already folded: only compatibility letters and joiners pay for the map.
+  if (ASCII.test(text) || (!HAS_JOINER.test(text) && text.normalize("NFKC") === text)) return null;
   let folded = "";
   const start: number[] = [];
   const end: number[] = [];
