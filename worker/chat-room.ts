@@ -10,7 +10,7 @@ import { messageLogSampleRate, timings } from "./config";
 import { rateLimited } from "./errors";
 import { log } from "./log";
 import { meter } from "./metering";
-import type { MessageFilter, Verdict } from "./moderation";
+import { PASS, type MessageFilter, type Verdict } from "./moderation";
 import { filterFor } from "./moderation-setup";
 import { CLOSE, LIMITS, type ChatMessage, type ParsedClientFrame, type ServerFrame } from "./protocol";
 import * as rules from "./room-rules";
@@ -18,8 +18,6 @@ import { sessionIdOf, type Live, type RoomEffect, type RoomRules, type RoomSetup
 import { SocketObject, attachmentOf, close, send } from "./socket-object";
 import { count } from "./stats";
 import { deviceStub, seatStub } from "./stubs";
-
-const PASSED: Verdict = { action: "pass" };
 
 export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private readonly rules: RoomRules;
@@ -81,7 +79,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
       case "message": {
         // Judged at once (a classifier may take a while, and the next message need not wait for
         // this one's verdict), relayed in the order sent.
-        const verdict = this.state.kind === "chatting" ? this.moderate(frame.text, this.state.setup.languages, key) : Promise.resolve(PASSED);
+        const verdict = this.state.kind === "chatting" ? this.moderate(frame.text, this.state.setup.languages, key) : Promise.resolve(PASS);
         const turn = this.messageTurn.then(async () => this.relay(ws, key, frame, alias, await verdict));
         this.messageTurn = turn.catch(() => {});
         return turn;
@@ -214,7 +212,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
       return await this.filter.check(text, languages);
     } catch (err) {
       log("moderation.failed", { sessionId: key, error: String(err) }, "warn");
-      return PASSED;
+      return PASS;
     }
   }
 

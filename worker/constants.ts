@@ -23,6 +23,14 @@ export const LIMITS = {
   bodyBytes: 4 * 1024,
 } as const;
 
+/**
+ * One spelling per interest, so "#Chess", "chess " and "CHESS" meet: compatibility letters
+ * folded, lower case, a leading "#" dropped, runs of spaces and "_" made one space. The server
+ * applies it to what it is sent; the page to what it shows while it searches.
+ */
+export const spellInterest = (tag: string): string =>
+  tag.normalize("NFKC").trim().toLowerCase().replace(/^#+/, "").replace(/[\s_]+/g, " ").trim();
+
 /** Bumped whenever the community guidelines change: everyone is asked to accept them again. */
 export const GUIDELINES_VERSION = 1;
 

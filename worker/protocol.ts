@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 // With its extension: Node runs the load tests by stripping types, and they import this module.
-import { LIMITS, REPORT_REASONS } from "./constants.ts";
+import { LIMITS, REPORT_REASONS, spellInterest } from "./constants.ts";
 
 export * from "./constants.ts";
 
@@ -61,11 +61,11 @@ const mode = visibleText("mode", LIMITS.modeLength)
   .refine((s) => /^[a-z0-9-]*$/i.test(s), "mode must be letters, digits or -")
   .transform((s) => anyIfBlank(s.toLowerCase()));
 /**
- * An interest tag: one spelling per interest, so "#Chess", "chess " and "CHESS" meet. Letters,
- * digits, spaces and dashes only (a tag is shown to the stranger who shares it: no links).
+ * An interest tag, in its one spelling (`spellInterest`). Letters, digits, spaces and dashes
+ * only (a tag is shown to the stranger who shares it: no links).
  */
 const interest = visibleText("interests", LIMITS.interestLength * 2)
-  .transform((s) => s.normalize("NFKC").toLowerCase().replace(/^#+/, "").replace(/[\s_]+/g, " ").trim())
+  .transform(spellInterest)
   .pipe(
     z
       .string()

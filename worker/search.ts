@@ -121,6 +121,8 @@ const KINDRED_ATTEMPTS = CLAIM_ATTEMPTS - 2;
  * never costs anyone a match. (Seats opened before interests existed have none.)
  */
 function kindredFirst(mine: readonly string[] = [], strangers: QueueEntry[], usual: QueueEntry[]): QueueEntry[] {
+  // Most seekers name no interest: their search does no more than it did before interests.
+  if (mine.length === 0) return usual.slice(0, CLAIM_ATTEMPTS);
   const kindred = shuffle(strangers.map((c) => ({ c, shared: sharedInterests(mine, c.interests).length })).filter((k) => k.shared > 0))
     .sort((a, b) => b.shared - a.shared)
     .slice(0, KINDRED_ATTEMPTS)

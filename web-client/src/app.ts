@@ -19,6 +19,7 @@ import {
 import { Consent, DEFAULT_POLICY, type Policy } from "./consent";
 import { LOCALES, list, locale, number, preferredLocale, setLocale, t, type Locale } from "./i18n";
 import { TitleBadge } from "./title-badge";
+import { spellInterest } from "../../worker/constants";
 import type { ChatMessage } from "../../worker/protocol";
 import type { Messages } from "./locales/en";
 
@@ -384,13 +385,17 @@ function criteria(): Criteria {
   };
 }
 
-/** "Chess, #Music ,, anime" → ["chess", "music", "anime"]: split as people type lists; a fourth or an overlong one the server refuses, with a message. */
+/**
+ * "Chess, #Music ,, anime" → ["chess", "music", "anime"]: split as people type lists, spelled as
+ * the server spells them, other signs read as spaces; a fourth or an overlong one the server
+ * refuses, with a message.
+ */
 function interestsOf(raw: string): string[] {
   // NFKC first: a full-width comma (Chinese and Japanese keyboards) becomes a comma.
   const tags = raw
     .normalize("NFKC")
     .split(/[,،、;]/)
-    .map((tag) => tag.toLowerCase().replace(/^#+/, "").replace(/[^\p{L}\p{M}\p{N} -]+/gu, " ").replace(/\s+/g, " ").trim())
+    .map((tag) => spellInterest(tag).replace(/[^\p{L}\p{M}\p{N} -]+/gu, " ").replace(/\s+/g, " ").trim())
     .filter(Boolean);
   return [...new Set(tags)];
 }

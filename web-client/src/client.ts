@@ -29,8 +29,6 @@ import { stopTimer, type Timer } from "./timers";
 export { REPORT_REASONS };
 export type { Around, Relaxed, ReportReason, SocketFactory, SocketLike };
 export const MAX_MESSAGE_LENGTH = LIMITS.messageLength;
-export const MAX_INTERESTS = LIMITS.interests;
-export const MAX_INTEREST_LENGTH = LIMITS.interestLength;
 
 export type FetchLike = (
   url: string,
