@@ -122,6 +122,11 @@ describe("hibernation-friendly deadlines", () => {
     expect(said.effects[1]).toEqual({ type: "drop", alias: "ana", code: CLOSE.stale, reason: "heartbeat timeout" });
     expect(sent(said.effects, "ben")).toEqual([{ type: "partner_offline", partnerId: "ana" }]);
   });
+
+  it("relays without judging liveness when the room did not read it for this message", () => {
+    const said = room.message(chatting(), "ben", { id: "m1", text: "still there?" }, PASS, T0 + 100_000, null, rules);
+    expect(types(said.effects)).toEqual(["store"]);
+  });
 });
 
 describe("messages", () => {

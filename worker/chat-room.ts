@@ -9,7 +9,7 @@ import { nanoid } from "nanoid";
 import { messageLogSampleRate, timings } from "./config";
 import { rateLimited } from "./errors";
 import { log } from "./log";
-import { meter } from "./metering";
+import { meter, meterStorage } from "./metering";
 import { PASS, type MessageFilter, type Verdict } from "./moderation";
 import { filterFor } from "./moderation-setup";
 import { CLOSE, LIMITS, type ChatMessage, type ParsedClientFrame, type ServerFrame } from "./protocol";
@@ -18,6 +18,9 @@ import { sessionIdOf, type Live, type RoomEffect, type RoomRules, type RoomSetup
 import { SocketObject, attachmentOf, close, send } from "./socket-object";
 import { count } from "./stats";
 import { deviceStub, seatStub } from "./stubs";
+
+/** How often per heartbeat timeout a message reads the sockets' liveness. */
+const LIVENESS_READS_PER_TIMEOUT = 6;
 
 export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private readonly rules: RoomRules;
@@ -28,6 +31,8 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   /** Messages stored so far (null until read in this wake). */
   private sent: number | null = null;
   private readonly filter: MessageFilter;
+  /** When a message last read the sockets' liveness (liveNowAndThen). */
+  private livenessReadAt = 0;
   /** The message being relayed: each waits for the one before, so a slow verdict never lets a later message overtake. */
   private messageTurn: Promise<unknown> = Promise.resolve();
 
@@ -202,7 +207,8 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private async relay(ws: WebSocket, key: string, frame: Extract<ParsedClientFrame, { type: "message" }>, alias: string, verdict: Verdict): Promise<void> {
     if (!this.state) return;
     const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
-    const refused = await this.apply(key, rules.message(this.state, alias, m, verdict, Date.now(), this.live(), this.rules));
+    const now = Date.now();
+    const refused = await this.apply(key, rules.message(this.state, alias, m, verdict, now, this.liveNowAndThen(now), this.rules));
     if (refused) this.reject(ws, key, refused.code, refused.message, frame.clientId);
   }
 
@@ -220,6 +226,17 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private async onDevices(...updates: Promise<unknown>[]): Promise<void> {
     const failed = (await Promise.allSettled(updates)).find((r) => r.status === "rejected");
     if (failed) log("device.update_failed", { sessionId: this.sessionId, error: String((failed as PromiseRejectedResult).reason) }, "warn");
+  }
+
+  /**
+   * Liveness for a message, at most a few times per heartbeat timeout: reading it asks the
+   * runtime about every socket, and a chat sends a message every few seconds. A partner who
+   * vanished is still noticed within a fraction of the timeout of the next message.
+   */
+  private liveNowAndThen(now: number): Live | null {
+    if (now - this.livenessReadAt < this.rules.heartbeatTimeoutMs / LIVENESS_READS_PER_TIMEOUT) return null;
+    this.livenessReadAt = now;
+    return this.live();
   }
 
   /** When each participant's open sockets last showed life. */
@@ -260,7 +277,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
       m.masked ? 1 : null,
     );
     this.sent = seq;
-    meter("rows.written", written.rowsWritten);
+    meterStorage("rows.written", "room.message", written.rowsWritten);
     for (const ws of sockets) if (attachmentOf(ws).alias === m.from) send(ws, frame);
     if (Math.random() < this.messageLogRate) log("chat.message", { sessionId: key, participant: m.from, length: m.text.length });
   }

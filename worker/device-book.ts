@@ -10,7 +10,7 @@ import { abuseSettings, type AbuseSettings } from "./config";
 import * as rules from "./device-rules";
 import { NO_RECORD, type DeviceRecord, type DeviceStanding } from "./device-rules";
 import { log } from "./log";
-import { meter } from "./metering";
+import { meter, meterStorage } from "./metering";
 import type { ReportReason } from "./protocol";
 import { roomStub, seatsOfDevice } from "./stubs";
 
@@ -83,7 +83,7 @@ export class DeviceBook extends DurableObject<Env> {
       keepUntil === null
         ? this.sql.exec("DELETE FROM devices WHERE device = ?", device)
         : this.sql.exec("INSERT OR REPLACE INTO devices (device, record, keep_until) VALUES (?, ?, ?)", device, JSON.stringify(record), keepUntil);
-    meter("rows.written", done.rowsWritten);
+    meterStorage("rows.written", "devices", done.rowsWritten);
     await this.rearm();
   }
 
@@ -92,7 +92,7 @@ export class DeviceBook extends DurableObject<Env> {
     const next = this.sql.exec<{ at: number | null }>("SELECT MIN(keep_until) AS at FROM devices").one().at;
     if (next === this.alarmAt) return;
     this.alarmAt = next;
-    meter("alarms.set");
+    meterStorage("alarms.set", "devices");
     if (next === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(next);
   }

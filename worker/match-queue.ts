@@ -12,7 +12,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { timings, type Timings } from "./config";
 import type { WideningSettings } from "./widening";
-import { meter } from "./metering";
+import { meter, meterStorage } from "./metering";
 import { queueStub } from "./stubs";
 import { inScope, queueOrder, type Criteria, type QueueEntry, type Scope, type WaitingList } from "./queue-entry";
 
@@ -30,13 +30,13 @@ export class MatchQueue extends DurableObject<Env> {
 
   async put(entry: QueueEntry): Promise<void> {
     this.entries.set(entry.seatId, entry);
-    meter("rows.written");
+    meterStorage("rows.written", "queue");
     await this.ctx.storage.put(entry.seatId, entry);
   }
 
   async remove(seatId: string): Promise<void> {
     if (!this.entries.delete(seatId)) return;
-    meter("rows.written");
+    meterStorage("rows.written", "queue");
     await this.ctx.storage.delete(seatId);
   }
 

@@ -1,5 +1,6 @@
 /**
- * Counts operations per isolate: storage operations (KV, SQLite rows, alarms), calls to each
+ * Counts operations per isolate: storage operations (KV, SQLite rows, alarms; rows and alarms
+ * also by what wrote them), calls to each
  * kind of object and the busiest single object of each sharded kind, and the times an object
  * was woken (`room.event`, `room.alarm`, …: what a quiet chat costs). Increments only; read
  * through /api/stats, and by the bench for its capacity and cost models. On Cloudflare every
@@ -11,6 +12,12 @@ const perObject = new Map<string, Map<string, number>>();
 
 export function meter(operation: string, n = 1): void {
   counts[operation] = (counts[operation] ?? 0) + n;
+}
+
+/** Rows written (what SQLite storage bills) and alarms set: in all, and by what wrote them (`rows.written.room.pending`). */
+export function meterStorage(operation: "rows.written" | "alarms.set", by: string, n = 1): void {
+  meter(operation, n);
+  meter(`${operation}.${by}`, n);
 }
 
 /** A call to an object: counted by kind (`call.seats`), and by object for the sharded kinds. */

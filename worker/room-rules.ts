@@ -189,14 +189,15 @@ function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: 
 
 /**
  * A chat message, with the moderation filter's verdict on it: relayed as written, relayed with
- * what matched hidden, or refused (the sender is told, the partner sees nothing). The sender's
- * partner is checked on the way: a socket that stopped answering is dropped.
+ * what matched hidden, or refused (the sender is told, the partner sees nothing). When the room
+ * looked at its sockets' liveness for this message (`live`; null when it did not: it looks now
+ * and then, not on every message), a socket that stopped answering is dropped on the way.
  */
-export function message(s: RoomState, alias: string, m: Omit<ChatMessage, "from" | "at">, verdict: Verdict, now: number, live: Live, r: RoomRules): Step<Refusal> {
+export function message(s: RoomState, alias: string, m: Omit<ChatMessage, "from" | "at">, verdict: Verdict, now: number, live: Live | null, r: RoomRules): Step<Refusal> {
   if (s.kind !== "chatting") return step(s, [], s.kind === "ended" ? ENDED : NOT_PAIRED);
   if (verdict.action === "refuse") return { state: s, effects: filtered(s, alias, verdict), reply: FILTERED, persist: false };
   const stored: ChatMessage = verdict.action === "mask" ? { ...m, text: verdict.text, masked: true, from: alias, at: now } : { ...m, from: alias, at: now };
-  const effects: RoomEffect[] = [{ type: "store", message: stored }, ...vanished(s, now, live, r)];
+  const effects: RoomEffect[] = [{ type: "store", message: stored }, ...(live ? vanished(s, now, live, r) : [])];
   if (verdict.action === "mask") effects.push(...filtered(s, alias, verdict));
   return { state: { ...s, lastActivity: now }, effects, reply: null, persist: false };
 }

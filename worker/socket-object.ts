@@ -14,7 +14,7 @@ import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "./errors";
 import { FloodGuard } from "./flood-guard";
 import { log, type LogFields } from "./log";
-import { meter } from "./metering";
+import { meter, meterStorage } from "./metering";
 import { CLOSE, ClientFrame, LIMITS, PING, PONG, type ErrorCode, type ParsedClientFrame, type ServerFrame } from "./protocol";
 
 /**
@@ -70,6 +70,8 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     /** Names the wake-up counts (`room.event`, `seat.alarm`, …) in /api/stats. */
     private readonly kind: "room" | "seat",
     private readonly keepsEnded: boolean,
+    /** A deadline moved later leaves the alarm to come early and recompute: for a shard of many seats (it wakes often anyway), not a room (a quiet chat sleeps until a real deadline). */
+    private readonly alarmsComeEarly = false,
   ) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
@@ -193,12 +195,12 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     const before = this.units.get(key);
     this.units.set(key, step.state);
     if (step.state.kind !== "ended" && step.state !== before && step.persist !== false) {
-      meter("rows.written");
+      meterStorage("rows.written", `${this.kind}.${step.state.kind}`);
       await this.ctx.storage.put(UNIT_KEY + key, step.state);
     }
     this.track(key, step.state);
-    // A step that only moves a deadline later without being saved (a chat message) does not move the alarm: it comes early once and recomputes.
-    await this.rearm(step.persist === false);
+    // A step not saved (a chat message), or any step where alarms come early, leaves a sooner alarm: it comes early and recomputes.
+    await this.rearm(step.persist === false || this.alarmsComeEarly);
     // One failing effect must not skip the others (a report must still close the chat): each
     // runs, failures are logged, and the first is rethrown once all have run.
     let failure: unknown = null;
@@ -227,7 +229,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     if (at === null || at === this.scheduledAlarm) return;
     if (onlyEarlier && this.scheduledAlarm !== null && this.scheduledAlarm <= at) return;
     this.scheduledAlarm = at;
-    meter("alarms.set");
+    meterStorage("alarms.set", this.kind);
     await this.ctx.storage.setAlarm(at);
   }
 
@@ -236,7 +238,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     this.deadlines.delete(key);
     this.budgets.delete(key);
     if (!this.keepsEnded) this.units.delete(key);
-    meter("rows.written");
+    meterStorage("rows.written", `${this.kind}.erase`);
     await this.ctx.storage.delete(UNIT_KEY + key);
   }
 

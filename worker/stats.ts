@@ -9,7 +9,7 @@
  * adds them up. What the public sees is coarser (`publicView`).
  */
 import { DurableObject } from "cloudflare:workers";
-import { meter, meterReadings } from "./metering";
+import { meterReadings, meterStorage } from "./metering";
 import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "./protocol";
 import { STATS_SHARDS, allSeatShards, allStatsShards, shardOf, statsStub } from "./stubs";
 
@@ -71,7 +71,7 @@ export class Stats extends DurableObject<Env> {
     }
     for (const m of Object.keys(c.pairings)) if (Number(m) <= minute - HOUR_MINUTES) delete c.pairings[m];
     for (const m of Object.keys(c.waits)) if (Number(m) <= minute - WAIT_WINDOW_MINUTES) delete c.waits[m];
-    meter("rows.written");
+    meterStorage("rows.written", "stats");
     await this.ctx.storage.put("counters", c);
   }
 

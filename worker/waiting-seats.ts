@@ -34,7 +34,7 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
   private readonly list: WaitingList;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, "seat", false);
+    super(ctx, env, "seat", false, true);
     this.t = timings(env);
     const { queueTtlMs, pollAfterMs, pollPresenceMs, heartbeatTimeoutMs, connectWindowMs } = this.t;
     this.rules = { queueTtlMs, searchEveryMs: pollAfterMs, pollPresenceMs, heartbeatTimeoutMs, connectWindowMs, widening: widening(env) };
