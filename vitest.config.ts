@@ -22,6 +22,8 @@ function workerd(name: string, { matchmaker = "kv", include, exclude = [], bindi
             WIDEN_EMOTION_SECONDS: "1",
             WIDEN_LANGUAGE_SECONDS: "2",
             ALLOWED_ORIGINS: "https://app.example",
+            // Tests of matching fire hundreds of requests at once at one isolate; turning them away is the overload project's test.
+            MATCH_CONCURRENCY: "1000",
             ...bindings,
           },
           // A wider device budget, so tests that make 50 attempts from one device run in seconds;
@@ -40,11 +42,13 @@ export default defineConfig({
     // The worker's JSON event log is noise in test output; warnings and errors still show.
     onConsoleLog: (_log, type) => (type === "stdout" ? false : undefined),
     projects: [
-      workerd("kv", { include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"], exclude: ["test/bot-check.test.ts", "test/match-queue.test.ts", "test/moderation-refuse.test.ts"] }),
+      workerd("kv", { include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"], exclude: ["test/bot-check.test.ts", "test/match-queue.test.ts", "test/moderation-refuse.test.ts", "test/overload.test.ts"] }),
       // The matchmaking suite runs again on the other backend: both must pass the same tests.
       workerd("durable-object", { matchmaker: "durable-object", include: ["test/match.test.ts", "test/widening.test.ts", "test/match-queue.test.ts", "test/interests.test.ts"] }),
       // The moderation filter refusing instead of masking.
       workerd("moderation-refuse", { include: ["test/moderation-refuse.test.ts"], bindings: { MODERATION_ACTION: "refuse" } }),
+      // An isolate that takes two match requests at once, so a handful overload it.
+      workerd("overload", { include: ["test/overload.test.ts"], bindings: { MATCH_CONCURRENCY: "2" } }),
       // The optional human check, switched on.
       workerd("bot-check", { include: ["test/bot-check.test.ts"], bindings: { TURNSTILE_SECRET: "test-turnstile-secret", TURNSTILE_SITE_KEY: "test-site-key" } }),
     ],

@@ -101,8 +101,6 @@ describe("claims", () => {
     ["its own owner (same device)", () => ({ state: opened(seeker({ device: "mine" })), stranger: seeker({ device: "mine" }) }), "self"],
     ["someone the owner avoids", () => ({ state: opened(seeker({ avoid: ["bad"] })), stranger: seeker({ device: "bad" }) }), "avoided"],
     ["someone who avoids the owner", () => ({ state: opened(seeker({ device: "d1" })), stranger: seeker({ avoid: ["d1"] }) }), "avoided"],
-    ["an owner silent for two poll intervals", () => ({ state: opened(), stranger: seeker(), at: T0 + 7_001 }), "absent"],
-    ["an owner whose socket stopped answering", () => ({ state: opened(), stranger: seeker(), at: T0 + 40_000, p: socketAt(T0 + 9_000) }), "absent"],
     ["another feeling before widening", () => ({ state: opened(), stranger: seeker({ criteria: { mode: "any", emotion: "😢", language: "en" } }) }), "incompatible"],
   ])("refuses %s", (_name, setup, reason) => {
     const { state, stranger, at = T0 + 1_000, p = noSocket } = setup();
@@ -110,6 +108,40 @@ describe("claims", () => {
     expect(result.reply).toEqual({ ok: false, reason });
     expect(result.effects).toEqual([]);
     expect(result.state).toBe(state);
+  });
+
+  it.each<[string, number, Presence]>([
+    ["an owner silent for two poll intervals", T0 + 7_001, noSocket],
+    ["an owner whose socket stopped answering", T0 + 40_000, socketAt(T0 + 9_000)],
+  ])("refuses %s, and takes the seat off the list until the owner is back", (_name, at, p) => {
+    const first = seat.claim(opened(), seeker(), ids(), at, p, rules);
+    expect(first.reply).toEqual({ ok: false, reason: "absent" });
+    expect(first.state).toMatchObject({ kind: "waiting", offList: true });
+    expect(types(first.effects)).toEqual(["list.remove"]);
+    // Claims that read an older list are refused without another removal.
+    const again = seat.claim(first.state, seeker(), ids(), at + 10, p, rules);
+    expect(again).toMatchObject({ state: first.state, effects: [], reply: { ok: false, reason: "absent" } });
+  });
+
+  it("puts an absent owner's seat back on the list, at its place, when the owner polls, says hello or its socket answers again", () => {
+    const away = seat.claim(opened(), seeker(), ids(), T0 + 7_001, noSocket, rules).state;
+    const polled = seat.poll(away, "ticket-token", (away as { owner: Seeker }).owner.user, T0 + 8_000, noSocket, rules);
+    expect(polled.state).not.toHaveProperty("offList");
+    expect(polled.effects[0]).toMatchObject({ type: "list.put", entry: { seatId: "seat-1", enqueuedAt: T0, seenAt: T0 + 8_000 } });
+    const hello = seat.socketOpened(away, T0 + 8_000, socketAt(T0 + 8_000), rules);
+    expect(types(hello.effects)).toContain("list.put");
+    // Pings reach the runtime, not the seat: its alarm notices a socket that answers again.
+    const recovered = seat.alarm(away, T0 + 9_000, socketAt(T0 + 8_900), rules);
+    expect(recovered.state).not.toHaveProperty("offList");
+    expect(types(recovered.effects)).toContain("list.put");
+  });
+
+  it("keeps an absent owner's seat off the list, with nothing to refresh, until it expires", () => {
+    const away = seat.claim(opened(), seeker(), ids(), T0 + 7_001, noSocket, rules).state;
+    expect(seat.alarm(away, T0 + 20_000, noSocket, rules)).toMatchObject({ state: away, effects: [] });
+    expect(seat.nextAlarm(away, T0 + 20_000, noSocket, rules)).toBe(T0 + rules.queueTtlMs);
+    // Ending it removes nothing more from the list.
+    expect(types(seat.leave(away, "left").effects)).not.toContain("list.remove");
   });
 
   it("accepts a claim while the owner's own search is under way, and the search gives back what it found", () => {

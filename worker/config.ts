@@ -89,3 +89,9 @@ export function policy(env: Env): Policy {
     privacy: "/privacy",
   };
 }
+
+/** How many match requests one isolate serves at once (MATCH_CONCURRENCY, default 128). */
+export function matchConcurrency(env: Env): number {
+  const n = Math.floor(Number(env.MATCH_CONCURRENCY));
+  return Number.isFinite(n) && n >= 1 ? n : 128;
+}

@@ -38,3 +38,9 @@ const RETRY_AFTER_SECONDS = 10;
 /** Every 429, from the routes (thrown) and the room (its response), says the same thing. */
 export const rateLimited = (what: string): ApiError =>
   new ApiError(429, "rate_limited", `Too many ${what}; slow down.`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+
+/** Sooner than a rate limit's window: a busy server is usually a moment's burst. */
+const BUSY_RETRY_SECONDS = 2;
+
+export const busy = (): ApiError =>
+  new ApiError(503, "busy", "Too many people are looking right now; trying again in a moment.", { retryAfterSeconds: BUSY_RETRY_SECONDS });

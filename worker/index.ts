@@ -5,8 +5,8 @@
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { allowedOrigins, policy } from "./config";
-import { ApiError, errorResponse, rateLimited } from "./errors";
+import { allowedOrigins, matchConcurrency, policy } from "./config";
+import { ApiError, busy, errorResponse, rateLimited } from "./errors";
 import { log } from "./log";
 import { meter } from "./metering";
 import { match } from "./matchmaker";
@@ -69,6 +69,25 @@ app.get("/api/around", async (c) => {
 
 /** What a client asks before the first chat; the operator sets the age (MINIMUM_AGE). */
 app.get("/api/policy", (c) => c.json(policy(c.env), 200, { "Cache-Control": "public, max-age=300" }));
+
+/**
+ * Match requests this isolate is serving. Past MATCH_CONCURRENCY a request is turned away at
+ * once (503 `busy`, Retry-After) instead of queuing: one that waits longer than its client does
+ * is work for nobody, and the client asks again, so an overloaded server would spend ever more
+ * on abandoned requests (in the bench's burst on one local thread: about seven requests and
+ * seven waits opened per matched user, then the server fell over). Being turned away costs
+ * next to nothing.
+ */
+let matchesInFlight = 0;
+app.post("/api/match", async (c, next) => {
+  if (matchesInFlight >= matchConcurrency(c.env)) throw busy();
+  matchesInFlight++;
+  try {
+    await next();
+  } finally {
+    matchesInFlight--;
+  }
+});
 
 app.post("/api/match", async (c) => {
   await limit(c.env.MATCH_PER_IP, networkKey(c.req.raw, c.env), "match_ip", "match requests");

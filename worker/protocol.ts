@@ -153,6 +153,7 @@ export const ErrorCode = z.enum([
   "not_found",
   "method_not_allowed",
   "internal_error",
+  "busy",
   // WebSocket frames
   "invalid_frame",
   "frame_too_large",

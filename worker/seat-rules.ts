@@ -64,8 +64,8 @@ export function poll(s: SeatState, token: string, user: string, now: number, p: 
 function ownerBack(s: Live, now: number, p: Presence, r: SeatRules): Step {
   let back: Live = s;
   const effects: SeatEffect[] = [];
-  if (s.kind === "waiting" && widenedSince(s, now, p, r)) {
-    back = { ...s, listedSeenAt: now };
+  if (s.kind === "waiting" && (s.offList || widenedSince(s, now, p, r))) {
+    back = onList(s, now);
     effects.push(relist(back));
   }
   if (searchDue(back, now, p, r) && !(back.kind === "waiting" && isSearching(back, now))) effects.push({ type: "search" });
@@ -84,7 +84,12 @@ export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number
   if (owner.avoid.includes(stranger.device) || stranger.avoid.includes(owner.device)) return refuse("avoided");
   // A search of the owner's own may be under way: whichever pairing reaches this seat first
   // stands, and the search gives back what it found (endSearch). Nobody waits on anybody.
-  if (!isPresent(s, now, p, r)) return refuse("absent");
+  // An owner who is not there is not offered meanwhile: each search would spend a claim on it
+  // (in an overloaded burst, the owners who have not yet heard back are many).
+  if (!isPresent(s, now, p, r)) {
+    if (s.offList) return refuse("absent");
+    return step({ ...s, offList: true }, [{ type: "list.remove", entry: entryOf(s) }], { ok: false as const, reason: "absent" as const });
+  }
   const relaxed = relaxationBetween(
     { ...owner.criteria, enqueuedAt: owner.enqueuedAt, anyLanguage: owner.anyLanguage },
     { ...stranger.criteria, enqueuedAt: stranger.enqueuedAt, anyLanguage: stranger.anyLanguage },
@@ -162,6 +167,11 @@ function unclaimed({ claim: _, ...rest }: Extract<SeatState, { kind: "claimed" }
 /** Listed again under its original key (the key is the enqueue time and seat id), so the place in the queue is kept. */
 const relist = (s: Extract<SeatState, { kind: "waiting" }>): SeatEffect => ({ type: "list.put", entry: entryOf(s) });
 
+/** A waiting seat as it is when (re)listed now. */
+function onList({ offList: _, ...s }: Extract<SeatState, { kind: "waiting" }>, now: number): Extract<SeatState, { kind: "waiting" }> {
+  return { ...s, listedSeenAt: now };
+}
+
 /** The owner's own search is about to look for an older seat to claim (one at a time). */
 export function beginSearch(s: SeatState, now: number): Step<boolean> {
   if (s.kind !== "waiting" || isSearching(s, now)) return step(s, [], false);
@@ -205,6 +215,13 @@ export function alarm(s: SeatState, now: number, p: Presence, r: SeatRules): Ste
     // The claimer never connected.
     next = { ...unclaimed(s), listedSeenAt: Math.max(s.listedSeenAt, seen) };
     effects.push(relist(next), { type: "log", event: "match.claim_lapsed", fields: { seat: s.seatId, sessionId: s.claim.sessionId }, level: "warn" });
+  } else if (next.kind === "waiting" && next.offList) {
+    // Off the list while its owner was away: back on it once the owner shows life again (pings
+    // reach the runtime, not the seat, so the alarm is where a socket that recovered is noticed).
+    if (isPresent(next, now, p, r)) {
+      next = onList(next, Math.max(next.listedSeenAt, seen));
+      effects.push(relist(next));
+    }
   } else if (next.kind === "waiting" && ((seen > next.listedSeenAt && now >= next.listedSeenAt + refreshEvery(r)) || widenedSince(next, now, p, r))) {
     // Refreshed well inside the window readers trust, and when the wait widens: a backend may
     // index long waits by their wider scope (the queue objects do).
@@ -242,7 +259,8 @@ export function nextAlarm(s: SeatState, now: number, p: Presence, r: SeatRules):
   const seen = lastSign(s, p);
   const deadlines = [seen + r.queueTtlMs, ...wideningTimes(s.owner, r).filter((at) => at > now)];
   // Only deadlines with something to do: a past one would wake the seat over and over.
-  if (s.kind === "waiting" && seen > s.listedSeenAt) deadlines.push(s.listedSeenAt + refreshEvery(r));
+  // A seat off the list for its owner's absence hears of the owner's return (a poll, a socket's hello), so it has no refresh to time.
+  if (s.kind === "waiting" && !s.offList && seen > s.listedSeenAt) deadlines.push(s.listedSeenAt + refreshEvery(r));
   if (s.kind === "claimed") deadlines.push(s.claim.until);
   if (s.kind === "waiting" && isPresent(s, now, p, r)) deadlines.push(Math.max(s.searchedAt + r.searchEveryMs, s.searchingUntil ?? 0));
   return Math.min(...deadlines);
@@ -294,7 +312,7 @@ function ending(s: Live, reason: CloseReason): SeatEffect[] {
     { type: "close", code: CLOSE.ended, reason: `wait ended: ${reason}` },
     { type: "erase" },
   ];
-  // Only a waiting seat is listed: a claim and a match took it off already.
-  if (s.kind === "waiting") effects.push({ type: "list.remove", entry: entryOf(s) });
+  // Only a waiting seat is listed: a claim, a match or its owner's absence took it off already.
+  if (s.kind === "waiting" && !s.offList) effects.push({ type: "list.remove", entry: entryOf(s) });
   return effects;
 }

@@ -51,7 +51,8 @@ type Seat = {
 };
 
 export type SeatState =
-  | (Seat & { kind: "waiting"; searchingUntil: number | null })
+  /** `offList`: taken off the waiting list while its owner is away (a claim found nobody there); listed again when the owner is back. */
+  | (Seat & { kind: "waiting"; searchingUntil: number | null; offList?: true })
   | (Seat & { kind: "claimed"; claim: { sessionId: string; ownerPairing: Pairing; until: number } })
   | (Seat & { kind: "matched"; pairing: Pairing; until: number })
   | { kind: "ended"; seatId: string; reason: CloseReason };

@@ -207,7 +207,14 @@ export class ChatClient {
     this.phase = { kind: "searching" };
     this.setStatus("searching");
     const epoch = this.epoch;
-    const res = await this.post({ turnstileToken });
+    let res = await this.post({ turnstileToken });
+    // A busy server asks to be asked again in a moment: the search goes on meanwhile.
+    while (!isResponse(res) && res.code === "busy" && epoch === this.epoch) {
+      const afterMs = (res.retryAfterSeconds ?? 1) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, afterMs));
+      if (epoch !== this.epoch) return;
+      res = await this.post({ turnstileToken });
+    }
     if (epoch !== this.epoch) {
       // Cancelled while the request was in flight: end the wait it opened (a seat it claimed just lapses).
       if (isResponse(res) && !res.matched) this.farewell({ url: res.wsUrl, token: ticketToken(res.ticket) });
@@ -384,7 +391,7 @@ export class ChatClient {
       if (epoch !== this.epoch) return;
       if (isResponse(res)) return this.onMatchResponse(res);
       // A blip keeps us waiting; a refusal (ban, bad input) ends the search.
-      if (res.code === "unreachable" || res.code === "rate_limited") {
+      if (res.code === "unreachable" || res.code === "rate_limited" || res.code === "busy") {
         this.emit("error", res);
         return this.schedulePoll(res.retryAfterSeconds ? res.retryAfterSeconds * 1000 : phase.pollAfterMs);
       }

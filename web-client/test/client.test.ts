@@ -287,6 +287,23 @@ describe("ChatClient against the real worker", () => {
     await limited.client.match({});
     expect(limited.of("error")[0]).toMatchObject({ code: "rate_limited", retryAfterSeconds: 10, status: 429 });
   });
+
+  it("keeps searching when the server is busy, and asks again when it said to", async () => {
+    const asked: number[] = [];
+    const busyOnce = newClient({
+      fetch: async (url, init) => {
+        asked.push(Date.now());
+        if (asked.length > 1) return workerFetch(url, init);
+        return Response.json({ success: false, error: { code: "busy", message: "Too many people are looking right now.", retryAfterSeconds: 1 } }, { status: 503, headers: { "Retry-After": "1" } });
+      },
+    });
+    await busyOnce.client.match({ mode: uniqueMode() });
+    expect(busyOnce.of("error")).toEqual([]);
+    expect(busyOnce.client.status).toBe("searching");
+    expect(asked).toHaveLength(2);
+    expect(asked[1] - asked[0]).toBeGreaterThanOrEqual(900);
+    busyOnce.client.cancel();
+  });
 });
 
 describe("the first-visit step and the waiting figures, for the apps too", () => {
