@@ -37,7 +37,7 @@ export class ChatRoom extends SocketObject<RoomState, RoomEffect> {
   private messageTurn: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, "room", true);
+    super(ctx, env, { kind: "room", keepsEnded: true, alarmsComeEarly: false });
     const t = timings(env);
     this.rules = { connectWindowMs: t.connectWindowMs, roomIdleMs: t.roomIdleMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, emptyRoomMs: t.queueTtlMs };
     this.sql = ctx.storage.sql;

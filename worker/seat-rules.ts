@@ -87,8 +87,8 @@ export function claim(s: SeatState, stranger: Seeker, ids: ClaimIds, now: number
   // An owner who is not there is not offered meanwhile: each search would spend a claim on it
   // (in an overloaded burst, the owners who have not yet heard back are many).
   if (!isPresent(s, now, p, r)) {
-    if (s.offList) return refuse("absent");
-    return step({ ...s, offList: true }, [{ type: "list.remove", entry: entryOf(s) }], { ok: false as const, reason: "absent" as const });
+    const refused = refuse("absent");
+    return s.offList ? refused : { ...refused, state: { ...s, offList: true }, effects: [{ type: "list.remove", entry: entryOf(s) }] };
   }
   const relaxed = relaxationBetween(
     { ...owner.criteria, enqueuedAt: owner.enqueuedAt, anyLanguage: owner.anyLanguage },
@@ -225,7 +225,7 @@ export function alarm(s: SeatState, now: number, p: Presence, r: SeatRules): Ste
   } else if (next.kind === "waiting" && ((seen > next.listedSeenAt && now >= next.listedSeenAt + refreshEvery(r)) || widenedSince(next, now, p, r))) {
     // Refreshed well inside the window readers trust, and when the wait widens: a backend may
     // index long waits by their wider scope (the queue objects do).
-    next = { ...next, listedSeenAt: Math.max(next.listedSeenAt, seen) };
+    next = onList(next, Math.max(next.listedSeenAt, seen));
     effects.push(relist(next));
   }
   if (searchDue(next, now, p, r)) effects.push({ type: "search" });

@@ -67,11 +67,12 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   constructor(
     ctx: DurableObjectState,
     env: Env,
-    /** Names the wake-up counts (`room.event`, `seat.alarm`, …) in /api/stats. */
-    private readonly kind: "room" | "seat",
-    private readonly keepsEnded: boolean,
-    /** A deadline moved later leaves the alarm to come early and recompute: for a shard of many seats (it wakes often anyway), not a room (a quiet chat sleeps until a real deadline). */
-    private readonly alarmsComeEarly = false,
+    private readonly o: {
+      /** Names the wake-up counts (`room.event`, `seat.alarm`, …) in /api/stats. */ kind: "room" | "seat";
+      keepsEnded: boolean;
+      /** A deadline moved later leaves the alarm to come early and recompute: for a shard of many seats (it wakes often anyway), not a room (a quiet chat sleeps until a real deadline). */
+      alarmsComeEarly: boolean;
+    },
   ) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
@@ -105,7 +106,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   }
 
   async fetch(request: Request): Promise<Response> {
-    meter(`${this.kind}.event`);
+    meter(`${this.o.kind}.event`);
     const key = this.unitOf(request);
     const state = key === null ? undefined : this.units.get(key);
     if (key === null || !state) return errorResponse(404, "session_not_found", "No such chat or wait.");
@@ -124,9 +125,9 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
    * and a sender that keeps going is cut off.
    */
   async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    meter(`${this.kind}.event`);
+    meter(`${this.o.kind}.event`);
     // Billed apart from other requests (20 incoming frames count as one).
-    meter(`${this.kind}.frame`);
+    meter(`${this.o.kind}.frame`);
     const now = Date.now();
     this.lastFrameAt.set(ws, now);
     const { unit, alias } = attachmentOf(ws);
@@ -148,14 +149,14 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    meter(`${this.kind}.event`);
+    meter(`${this.o.kind}.event`);
     // Complete the closing handshake, or the client sits in CLOSING and sees 1006.
     close(ws, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
     await this.gone(ws, code);
   }
 
   async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    meter(`${this.kind}.event`);
+    meter(`${this.o.kind}.event`);
     log("ws.error", { ...this.ids(attachmentOf(ws).unit), error: String(error) }, "warn");
     await this.gone(ws, 1006);
   }
@@ -166,7 +167,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
    * the units whose deadline has come are woken.
    */
   async alarm(): Promise<void> {
-    meter(`${this.kind}.alarm`);
+    meter(`${this.o.kind}.alarm`);
     this.scheduledAlarm = null;
     if (this.units.size === 0) return void (await this.ctx.storage.deleteAll());
     const now = Date.now();
@@ -195,12 +196,12 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     const before = this.units.get(key);
     this.units.set(key, step.state);
     if (step.state.kind !== "ended" && step.state !== before && step.persist !== false) {
-      meterStorage("rows.written", `${this.kind}.${step.state.kind}`);
+      meterStorage("rows.written", `${this.o.kind}.${step.state.kind}`);
       await this.ctx.storage.put(UNIT_KEY + key, step.state);
     }
     this.track(key, step.state);
     // A step not saved (a chat message), or any step where alarms come early, leaves a sooner alarm: it comes early and recomputes.
-    await this.rearm(step.persist === false || this.alarmsComeEarly);
+    await this.rearm(step.persist === false || this.o.alarmsComeEarly);
     // One failing effect must not skip the others (a report must still close the chat): each
     // runs, failures are logged, and the first is rethrown once all have run.
     let failure: unknown = null;
@@ -229,7 +230,7 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     if (at === null || at === this.scheduledAlarm) return;
     if (onlyEarlier && this.scheduledAlarm !== null && this.scheduledAlarm <= at) return;
     this.scheduledAlarm = at;
-    meterStorage("alarms.set", this.kind);
+    meterStorage("alarms.set", this.o.kind);
     await this.ctx.storage.setAlarm(at);
   }
 
@@ -237,8 +238,8 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   protected async erase(key: string): Promise<void> {
     this.deadlines.delete(key);
     this.budgets.delete(key);
-    if (!this.keepsEnded) this.units.delete(key);
-    meterStorage("rows.written", `${this.kind}.erase`);
+    if (!this.o.keepsEnded) this.units.delete(key);
+    meterStorage("rows.written", `${this.o.kind}.erase`);
     await this.ctx.storage.delete(UNIT_KEY + key);
   }
 

@@ -34,7 +34,7 @@ export class WaitingSeats extends SocketObject<SeatState, SeatEffect> {
   private readonly list: WaitingList;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env, "seat", false, true);
+    super(ctx, env, { kind: "seat", keepsEnded: false, alarmsComeEarly: true });
     this.t = timings(env);
     const { queueTtlMs, pollAfterMs, pollPresenceMs, heartbeatTimeoutMs, connectWindowMs } = this.t;
     this.rules = { queueTtlMs, searchEveryMs: pollAfterMs, pollPresenceMs, heartbeatTimeoutMs, connectWindowMs, widening: widening(env) };

@@ -112,6 +112,10 @@ type Listener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
 
 const DEFAULT_STORE_KEY = "strangers.session";
 /** Typing frames count against the frame budget: announce at most this often, expire after. */
+/** When a busy server did not say when to come back. */
+const BUSY_RETRY_MS = 1_000;
+/** When to ask again after a refusal: when the server said, or `otherwise`. */
+const retryAfterMs = (e: ClientError, otherwise: number): number => (e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : otherwise);
 const TYPING_REFRESH_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
 const TYPING_SHOWN_MS = 6_000;
@@ -210,7 +214,7 @@ export class ChatClient {
     let res = await this.post({ turnstileToken });
     // A busy server asks to be asked again in a moment: the search goes on meanwhile.
     while (!isResponse(res) && res.code === "busy" && epoch === this.epoch) {
-      const afterMs = (res.retryAfterSeconds ?? 1) * 1000;
+      const afterMs = retryAfterMs(res, BUSY_RETRY_MS);
       await new Promise((resolve) => setTimeout(resolve, afterMs));
       if (epoch !== this.epoch) return;
       res = await this.post({ turnstileToken });
@@ -390,10 +394,11 @@ export class ChatClient {
       const res = await this.post({ ticket: phase.ticket });
       if (epoch !== this.epoch) return;
       if (isResponse(res)) return this.onMatchResponse(res);
-      // A blip keeps us waiting; a refusal (ban, bad input) ends the search.
-      if (res.code === "unreachable" || res.code === "rate_limited" || res.code === "busy") {
+      // A busy server is asked again, unreported; a blip keeps us waiting; a refusal (ban, bad input) ends the search.
+      if (res.code === "busy") return this.schedulePoll(retryAfterMs(res, phase.pollAfterMs));
+      if (res.code === "unreachable" || res.code === "rate_limited") {
         this.emit("error", res);
-        return this.schedulePoll(res.retryAfterSeconds ? res.retryAfterSeconds * 1000 : phase.pollAfterMs);
+        return this.schedulePoll(retryAfterMs(res, phase.pollAfterMs));
       }
       this.leave();
       this.fail(res);

@@ -304,6 +304,25 @@ describe("ChatClient against the real worker", () => {
     expect(asked[1] - asked[0]).toBeGreaterThanOrEqual(900);
     busyOnce.client.cancel();
   });
+
+  it("keeps waiting, unreported, when a poll finds the server busy", async () => {
+    let polls = 0;
+    const waiter = newClient({
+      // The waiting socket never opens, so the wait goes on by polls; the first poll finds the server busy.
+      socket: () => Object.assign(new EventTarget(), { readyState: 0, send() {}, close() {} }),
+      fetch: async (url, init) => {
+        if (!init.body?.includes('"ticket"') || ++polls > 1) return workerFetch(url, init);
+        return Response.json({ success: false, error: { code: "busy", message: "Too many people are looking right now.", retryAfterSeconds: 1 } }, { status: 503, headers: { "Retry-After": "1" } });
+      },
+    });
+    await waiter.client.match({ mode: uniqueMode() });
+    // Polls emit nothing when all is well, so this waits on the clock.
+    for (const giveUpAt = Date.now() + 10_000; polls < 2 && Date.now() < giveUpAt; ) await new Promise((r) => setTimeout(r, 100));
+    expect(polls).toBeGreaterThanOrEqual(2);
+    expect(waiter.of("error")).toEqual([]);
+    expect(waiter.client.status).toBe("searching");
+    waiter.client.cancel();
+  });
 });
 
 describe("the first-visit step and the waiting figures, for the apps too", () => {
