@@ -31,6 +31,12 @@ export const METRICS = {
    */
   steady_delivery_latency: "trend",
   messages_sent: "counter",
+  /** The sender's own copy came back: the server stored and relayed it. */
+  messages_acked: "counter",
+  /** The server answered a message with an `error` frame naming it (`refused` tells the code). */
+  messages_refused: "counter",
+  /** Neither acknowledged nor refused by the time the sender left: dropped without a word. */
+  messages_unanswered: "counter",
   messages_delivered: "counter",
   /** Messages a receiver can prove missing: sequence gaps, or a partner's final message that never came. */
   messages_lost: "counter",
@@ -38,6 +44,8 @@ export const METRICS = {
   pairing_errors: "counter",
   /** Non-200 answers and network failures of /api/match. */
   match_http_errors: "counter",
+  /** Of those, `503 busy`: the server turned the request away before doing anything. */
+  match_busy: "counter",
   /** Sockets that failed or closed while the user still needed them. */
   ws_errors: "counter",
   /** A user reached a chat with its partner online, within the match timeout. */
@@ -50,6 +58,7 @@ export const THRESHOLDS: Partial<Record<MetricName, string[]>> = {
   delivery_latency: ["p(95)<50"],
   match_success: ["rate>0.99"],
   messages_lost: ["count==0"],
+  messages_unanswered: ["count==0"],
   pairing_errors: ["count==0"],
 };
 
@@ -87,6 +96,10 @@ export interface Runtime {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
   record(metric: MetricName, value: number | boolean): void;
+  /** Optional: each delivery with its send time, for latency over any window of the run (the Node driver keeps them). */
+  delivered?(sentAt: number, latencyMs: number): void;
+  /** Optional: the code of each refused message. */
+  refused?(code: string): void;
 }
 
 export type UserOptions = {
@@ -177,6 +190,8 @@ export class ChatUser {
   /** Sessions in which this user got a partner: more than one is a pairing error. */
   private readonly pairedIn = new Set<string>();
   private sent = 0;
+  /** Own messages the server has neither acknowledged nor refused yet, by clientId. */
+  private readonly unanswered = new Set<string>();
   private lastSeq = 0;
   private partnerFin: number | null = null;
   private readonly seen = new Set<string>();
@@ -230,6 +245,7 @@ export class ChatUser {
     if (this.phase !== "matching" || this.socketSession) return;
     if (res.status !== 200) {
       this.rt.record("match_http_errors", 1);
+      if (res.status === 503) this.rt.record("match_busy", 1);
       // A lost ticket means our wait is gone; start over rather than poll a dead seat.
       if (res.status === 400) this.ticket = null;
       return this.after(1000, () => void this.ask());
@@ -239,7 +255,8 @@ export class ChatUser {
       this.matched();
       return this.join(answer);
     }
-    if (this.ticket !== answer.ticket) {
+    // A new wait, or ours again after a pairing fell through: wait on its socket.
+    if (this.ticket !== answer.ticket || !this.waitSocket) {
       this.ticket = answer.ticket;
       this.waitOn(answer.wsUrl, answer.ticket.slice(answer.ticket.indexOf(".") + 1));
     }
@@ -356,21 +373,28 @@ export class ChatUser {
       case "partner_left":
         return this.leave();
       case "error":
+        if (frame.clientId && this.unanswered.delete(frame.clientId)) {
+          this.rt.record("messages_refused", 1);
+          this.rt.refused?.(frame.code);
+          this.maybeLeave();
+        }
         this.failure ??= `server error frame: ${frame.code}`;
         return;
     }
   }
 
-  /** The chat fell through before it began: look again, from scratch. */
+  /**
+   * The chat fell through before it began. A user who was waiting goes back to its wait with
+   * its ticket (the server keeps its place); a newcomer searches afresh, as the web client does.
+   */
   private searchAgain(): void {
     // The pairing that fell through is over: the next one is not a second pair.
     if (this.socketSession) this.pairedIn.delete(this.socketSession);
     const socket = this.socket;
     this.socket = null;
     this.socketSession = null;
-    this.ticket = null;
     socket?.close();
-    this.after(1000, () => void this.ask());
+    this.after(this.ticket ? 0 : 1000, () => void this.ask());
   }
 
   /** The first sign of a partner ends the match, whichever way it arrives. */
@@ -378,6 +402,11 @@ export class ChatUser {
     if (this.matchedAt !== null) return;
     this.matchedAt = this.rt.now();
     this.rt.record("match_time", this.matchedAt - this.startedAt);
+  }
+
+  /** When this user was first matched, on the runtime's clock (null: not yet). */
+  get matchedTime(): number | null {
+    return this.matchedAt;
   }
 
   private onPartner(sessionId: string, partner: Partner): void {
@@ -426,7 +455,9 @@ export class ChatUser {
       to: this.partner!.id,
       user: this.o.userId,
     });
-    this.socket!.send(JSON.stringify({ type: "message", text }));
+    const clientId = `m${this.sent}`;
+    this.unanswered.add(clientId);
+    this.socket!.send(JSON.stringify({ type: "message", text, clientId }));
     this.rt.record("messages_sent", 1);
   }
 
@@ -439,7 +470,11 @@ export class ChatUser {
   }
 
   private onMessage(m: ChatMessage): void {
-    if (m.from === this.me || this.seen.has(m.id)) return;
+    if (m.from === this.me) {
+      if (m.clientId && this.unanswered.delete(m.clientId)) this.rt.record("messages_acked", 1);
+      return this.maybeLeave();
+    }
+    if (this.seen.has(m.id)) return;
     this.seen.add(m.id);
     const stamp = parseStamp(m.text);
     if (!stamp) return;
@@ -452,6 +487,7 @@ export class ChatUser {
     if (stamp.seq <= this.lastSeq) return;
     this.rt.record("messages_delivered", 1);
     this.rt.record("delivery_latency", latency);
+    this.rt.delivered?.(stamp.sentAt, latency);
     const [steadyFrom, steadyUntil] = this.o.steadyWindow;
     if (stamp.sentAt >= steadyFrom && stamp.sentAt < steadyUntil) this.rt.record("steady_delivery_latency", latency);
     if (stamp.seq > this.lastSeq + 1) this.rt.record("messages_lost", stamp.seq - this.lastSeq - 1);
@@ -463,9 +499,9 @@ export class ChatUser {
     this.maybeLeave();
   }
 
-  /** Leave only once both final messages are through, so nothing in flight counts as lost. */
+  /** Leave only once both final messages are through and ours are answered, so nothing in flight counts as lost or unanswered. */
   private maybeLeave(): void {
-    if (this.phase === "finishing" && this.partnerFin !== null) this.leave();
+    if (this.phase === "finishing" && this.partnerFin !== null && this.unanswered.size === 0) this.leave();
   }
 
   // ------------------------------------------------------------ ending
@@ -503,6 +539,8 @@ export class ChatUser {
 
   private finish(): void {
     if (this.phase === "done") return;
+    if (this.unanswered.size) this.rt.record("messages_unanswered", this.unanswered.size);
+    this.unanswered.clear();
     this.setPhase("done");
     for (const t of this.timers) this.rt.clearTimeout(t);
     this.timers.clear();

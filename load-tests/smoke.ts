@@ -15,6 +15,7 @@ try {
   const c = s.counters;
   failures = [
     c.messages_lost !== 0 && `${c.messages_lost} messages lost`,
+    c.messages_unanswered !== 0 && `${c.messages_unanswered} messages neither acknowledged nor refused`,
     c.pairing_errors !== 0 && `${c.pairing_errors} pairing errors`,
     s.rates.match_success !== 1 && `match success ${s.rates.match_success} (every user should reach a chat)`,
     (c.messages_delivered ?? 0) < s.users && `only ${c.messages_delivered} messages delivered for ${s.users} users`,
@@ -26,4 +27,4 @@ if (failures.length) {
   console.error(`load smoke FAILED: ${failures.join("; ")}`);
   process.exit(1);
 }
-console.log("load smoke passed: 0 lost, 0 pairing errors");
+console.log("load smoke passed: 0 lost, 0 unanswered, 0 pairing errors");

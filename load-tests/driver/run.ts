@@ -29,6 +29,15 @@ export type LoadOptions = {
   heartbeatMs?: number;
   /** Epoch ms when the ramp starts; by default 1.5 s from now. Lets a caller time its own samples. */
   t0?: number;
+  /** Arrivals limited to this many users matching at once (over all processes) instead of the ramp's schedule. */
+  concurrency?: number;
+  /**
+   * Delivery latency of messages sent within these windows (epoch ms), besides the whole run:
+   * `"matching"` is from t0 until the last user was matched (while arrivals were still being paired).
+   */
+  windows?: Record<string, [number, number] | "matching">;
+  /** Epoch ms: the steady window ends here instead of at the end of the hold. */
+  steadyUntil?: number;
 };
 
 type Percentiles = { count: number; avg: number; p50: number; p95: number; p99: number; max: number };
@@ -51,6 +60,13 @@ export type LoadSummary = {
   clientCpu: number[];
   clientEventLoopDelayP99Ms: number;
   failures: Record<string, number>;
+  /** Refused messages by error code. */
+  refusals: Record<string, number>;
+  /** Delivery latency within the windows asked for (messages sent in the window). */
+  windows: Record<string, Percentiles & { from: number; to: number }>;
+  /** Epoch ms: when the run started, and when its last user was matched. */
+  t0: number;
+  lastMatchedAt: number | null;
   thresholds: ThresholdResult[];
   durationS: number;
 };
@@ -66,7 +82,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
   const started = Date.now();
   // Far enough ahead that every process is up before the first user starts.
   const t0 = o.t0 ?? started + 1500;
-  const runId = `lt${started.toString(36)}`;
+  // Two runs may start in the same millisecond (a burst beside a step): the letters keep their users apart.
+  const runId = `lt${started.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
   const reports = await Promise.all(
     Array.from({ length: procs }, (_, procIndex) => {
@@ -85,11 +102,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
         pollEveryMs: o.pollEveryMs ?? 0,
         quietMs: (o.quietS ?? 0) * 1000,
         heartbeatMs: o.heartbeatMs,
+        ...(o.concurrency ? { concurrency: Math.max(1, Math.round(o.concurrency / procs)) } : {}),
+        ...(o.steadyUntil ? { steadyUntil: o.steadyUntil } : {}),
       };
       return runProcess(config);
     }),
   );
-  return summarize(o, procs, users, reports, (Date.now() - started) / 1000);
+  return summarize(o, t0, procs, users, reports, (Date.now() - started) / 1000);
 }
 
 function runProcess(config: WorkerConfig): Promise<WorkerReport> {
@@ -106,7 +125,7 @@ function runProcess(config: WorkerConfig): Promise<WorkerReport> {
   });
 }
 
-function summarize(o: LoadOptions, procs: number, users: number, reports: WorkerReport[], durationS: number): LoadSummary {
+function summarize(o: LoadOptions, t0: number, procs: number, users: number, reports: WorkerReport[], durationS: number): LoadSummary {
   /** Per second since t0, added over processes; a second some process missed stays a hole, not a dip. */
   const sumSeries = (pick: (r: WorkerReport) => number[]): (number | undefined)[] => {
     const length = Math.max(...reports.map((r) => pick(r).length));
@@ -130,6 +149,7 @@ function summarize(o: LoadOptions, procs: number, users: number, reports: Worker
   );
   const rates: LoadSummary["rates"] = {};
   const failures: Record<string, number> = {};
+  const refusals: Record<string, number> = {};
   const histograms = new Map<MetricName, Histogram>();
   const rateParts = new Map<MetricName, { passes: number; total: number }>();
   for (const r of reports) {
@@ -143,6 +163,16 @@ function summarize(o: LoadOptions, procs: number, users: number, reports: Worker
       rateParts.set(name, { passes: acc.passes + p.passes, total: acc.total + p.total });
     }
     for (const [why, n] of Object.entries(r.failures)) failures[why] = (failures[why] ?? 0) + n;
+    for (const [code, n] of Object.entries(r.refusals)) refusals[code] = (refusals[code] ?? 0) + n;
+  }
+  const matchedAt = reports.map((r) => r.lastMatchedAt).filter((at): at is number => at !== null);
+  const lastMatchedAt = matchedAt.length ? Math.max(...matchedAt) : null;
+  const windows: LoadSummary["windows"] = {};
+  for (const [name, spec] of Object.entries(o.windows ?? {})) {
+    const [from, to] = spec === "matching" ? [t0, lastMatchedAt ?? t0] : spec;
+    const h = new Histogram();
+    for (const r of reports) for (let i = 0; i < r.deliveries.length; i += 2) if (r.deliveries[i] >= from && r.deliveries[i] < to) h.add(r.deliveries[i + 1]);
+    windows[name] = { from, to, count: h.count, avg: h.avg(), p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99), max: h.percentile(100) };
   }
   for (const [name, h] of histograms) {
     trends[name] = { count: h.count, avg: h.avg(), p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99), max: h.percentile(100) };
@@ -163,6 +193,10 @@ function summarize(o: LoadOptions, procs: number, users: number, reports: Worker
     clientCpu: reports.map((r) => r.cpuRatio),
     clientEventLoopDelayP99Ms: Math.max(...reports.map((r) => r.eventLoopDelayP99Ms)),
     failures,
+    refusals,
+    windows,
+    t0,
+    lastMatchedAt,
     thresholds: [],
     durationS,
   };
@@ -194,13 +228,14 @@ export function formatSummary(s: LoadSummary): string {
     ["chats held (min during hold / peak)", `${s.chatsHeld} / ${s.chatsPeak}`],
     ["sockets open (peak)", String(s.socketsPeak)],
   ];
-  for (const [name, t] of Object.entries(s.trends)) {
+  for (const [name, t] of [...Object.entries(s.trends), ...Object.entries(s.windows).map(([w, t]) => [`delivery_latency while ${w}`, t] as const)]) {
     rows.push([`${name} ms`, `p50 ${ms(t.p50)}  p95 ${ms(t.p95)}  p99 ${ms(t.p99)}  max ${ms(t.max)}  (n=${t.count})`]);
   }
   for (const [name, n] of Object.entries(s.counters)) rows.push([name, String(n)]);
   for (const [name, r] of Object.entries(s.rates)) rows.push([name, `${(r * 100).toFixed(2)} %`]);
   rows.push(["client CPU per process (1.0 = saturated)", s.clientCpu.map((c) => c.toFixed(2)).join(", ")]);
   rows.push(["client event-loop delay p99 ms", ms(s.clientEventLoopDelayP99Ms)]);
+  if (Object.keys(s.refusals).length) rows.push(["messages refused, by code", Object.entries(s.refusals).map(([k, n]) => `${k}: ${n}`).join("; ")]);
   if (Object.keys(s.failures).length) rows.push(["failed users", Object.entries(s.failures).map(([k, n]) => `${k}: ${n}`).join("; ")]);
   for (const t of s.thresholds) rows.push([`threshold ${t.metric} ${t.rule}`, `${t.ok ? "✓ pass" : "✗ FAIL"} (${ms(t.value)})`]);
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -217,6 +252,7 @@ async function main(): Promise<void> {
       "ramp-down": { type: "string", default: "5" },
       procs: { type: "string" },
       "poll-every": { type: "string", default: "0" },
+      concurrency: { type: "string" },
       json: { type: "boolean", default: false },
     },
   });
@@ -228,6 +264,7 @@ async function main(): Promise<void> {
     rampDownS: Number(values["ramp-down"]),
     procs: values.procs ? Number(values.procs) : undefined,
     pollEveryMs: Number(values["poll-every"]),
+    ...(values.concurrency ? { concurrency: Number(values.concurrency), windows: { matching: "matching" as const } } : {}),
   });
   console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
   // Like k6: a distinct exit code when thresholds fail.

@@ -25,6 +25,15 @@ export type WorkerConfig = {
   /** Chats stay quiet (pings only) for this long after the ramp: the bench's idle phase. */
   quietMs: number;
   heartbeatMs?: number;
+  /**
+   * Arrivals limited by concurrency instead of the ramp's schedule: at most this many users of
+   * this process are matching at once, and the next starts as soon as one is matched (or gave
+   * up), like a fixed pool of clients setting up chats one after another. The ramp still sets
+   * when sending stops.
+   */
+  concurrency?: number;
+  /** Epoch ms: the steady window ends here instead of at the end of the hold (a burst follows it). */
+  steadyUntil?: number;
 };
 
 export type WorkerReport = {
@@ -39,6 +48,12 @@ export type WorkerReport = {
   cpuRatio: number;
   eventLoopDelayP99Ms: number;
   failures: Record<string, number>;
+  /** Every delivery as [sentAt, latency ms] pairs, flattened: latency over any window of the run. */
+  deliveries: number[];
+  /** Refused messages by error code. */
+  refusals: Record<string, number>;
+  /** Epoch ms when this process's last user was matched (null: none was). */
+  lastMatchedAt: number | null;
 };
 
 /** A match request hanging longer than this counts as an HTTP error; the user retries. */
@@ -53,6 +68,9 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
   const rates = new Map<MetricName, { passes: number; total: number }>();
   let chatting = 0;
   let openSockets = 0;
+  const deliveries: number[] = [];
+  const refusals: Record<string, number> = {};
+  let lastMatchedAt: number | null = null;
 
   const runtime: Runtime = {
     now,
@@ -89,6 +107,8 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
     },
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    delivered: (sentAt, latencyMs) => void deliveries.push(sentAt, latencyMs),
+    refused: (code) => void (refusals[code] = (refusals[code] ?? 0) + 1),
     record(metric, value) {
       switch (METRICS[metric]) {
         case "trend": {
@@ -109,7 +129,21 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
   };
 
   const isChatting = (p: Phase) => p === "chatting" || p === "finishing";
-  const onPhase = (from: Phase, to: Phase) => (chatting += Number(isChatting(to)) - Number(isChatting(from)));
+  // With a concurrency limit, a user leaving "matching" lets the next one in.
+  const slots: (() => void)[] = [];
+  let matching = 0;
+  const freeSlot = () => {
+    matching--;
+    slots.shift()?.();
+  };
+  const takeSlot = async () => {
+    if (matching >= (c.concurrency ?? Infinity)) await new Promise<void>((resolve) => slots.push(resolve));
+    matching++;
+  };
+  const onPhase = (from: Phase, to: Phase) => {
+    chatting += Number(isChatting(to)) - Number(isChatting(from));
+    if (from === "matching" && c.concurrency) freeSlot();
+  };
 
   const chattingSamples: number[] = [];
   const socketSamples: number[] = [];
@@ -134,7 +168,10 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
     const share = i / c.totalUsers;
     runs.push(
       (async () => {
-        await sleepUntil(c.t0 + c.rampMs * share);
+        if (c.concurrency) {
+          await sleepUntil(c.t0);
+          await takeSlot();
+        } else await sleepUntil(c.t0 + c.rampMs * share);
         const user = new ChatUser(
           runtime,
           {
@@ -153,6 +190,8 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
           onPhase,
         );
         await user.run();
+        const at = user.matchedTime;
+        if (at !== null && (lastMatchedAt === null || at > lastMatchedAt)) lastMatchedAt = at;
         if (user.failure) failures[user.failure] = (failures[user.failure] ?? 0) + 1;
       })(),
     );
@@ -173,6 +212,9 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
     cpuRatio: (cpu.user + cpu.system) / 1000 / (now() - wallStart),
     eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
     failures,
+    deliveries,
+    refusals,
+    lastMatchedAt,
   };
 }
 
@@ -182,7 +224,7 @@ export async function runWorker(c: WorkerConfig): Promise<WorkerReport> {
  */
 function steadyWindowOf(c: WorkerConfig): [number, number] {
   const talking = c.t0 + c.rampMs + c.quietMs;
-  return [talking + c.sendEveryMs + STEADY_SLACK_MS, talking + c.holdMs];
+  return [talking + c.sendEveryMs + STEADY_SLACK_MS, c.steadyUntil ?? talking + c.holdMs];
 }
 const STEADY_SLACK_MS = 2_000;
 

@@ -133,9 +133,10 @@ function join(session: Session, me: Participant, ws: WebSocket): void {
   ws.on("message", (data) => {
     const text = data.toString();
     if (text === PING) return ws.send(PONG);
-    const frame = JSON.parse(text) as { type: string; text?: string };
+    const frame = JSON.parse(text) as { type: string; text?: string; clientId?: string };
     if (frame.type === "message") {
-      const out = JSON.stringify({ type: "message", id: newId(), from: me.alias, text: frame.text ?? "", at: Date.now() } satisfies ServerFrame);
+      const clientId = frame.clientId ? { clientId: frame.clientId } : {};
+      const out = JSON.stringify({ type: "message", id: newId(), from: me.alias, text: frame.text ?? "", at: Date.now(), ...clientId } satisfies ServerFrame);
       session.owner.socket?.send(out);
       session.claimer?.socket?.send(out);
     } else if (frame.type === "leave") {

@@ -108,10 +108,11 @@ export class RelayRoom extends DurableObject<Env> {
 
   async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const a = ws.deserializeAttachment() as Attachment;
-    const frame = JSON.parse(String(raw)) as { type: string; token?: string; text?: string };
+    const frame = JSON.parse(String(raw)) as { type: string; token?: string; text?: string; clientId?: string };
     if (a.alias === null) return this.hello(ws, a, frame.token);
     if (frame.type === "message") {
-      const message = JSON.stringify({ type: "message", id: id().slice(0, 12), from: a.alias, text: String(frame.text), at: Date.now() });
+      const clientId = frame.clientId ? { clientId: frame.clientId } : {};
+      const message = JSON.stringify({ type: "message", id: id().slice(0, 12), from: a.alias, text: String(frame.text), at: Date.now(), ...clientId });
       for (const other of this.ctx.getWebSockets("chat")) other.send(message);
       await this.ctx.storage.put(`m${Date.now().toString(36)}${id().slice(0, 4)}`, message);
     } else if (frame.type === "leave") {
