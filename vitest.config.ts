@@ -42,9 +42,11 @@ export default defineConfig({
     // The worker's JSON event log is noise in test output; warnings and errors still show.
     onConsoleLog: (_log, type) => (type === "stdout" ? false : undefined),
     projects: [
-      workerd("kv", { include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"], exclude: ["test/bot-check.test.ts", "test/match-queue.test.ts", "test/moderation-refuse.test.ts", "test/overload.test.ts"] }),
-      // The matchmaking suite runs again on the other backend: both must pass the same tests.
-      workerd("durable-object", { matchmaker: "durable-object", include: ["test/match.test.ts", "test/widening.test.ts", "test/match-queue.test.ts", "test/interests.test.ts"] }),
+      workerd("kv", { include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"], exclude: ["test/bot-check.test.ts", "test/split.test.ts", "test/moderation-refuse.test.ts", "test/overload.test.ts"] }),
+      // The matchmaking suite runs again with the lobbies' other store: both must pass the same tests.
+      workerd("durable-object", { matchmaker: "durable-object", include: ["test/match.test.ts", "test/widening.test.ts", "test/lobby.test.ts", "test/interests.test.ts"] }),
+      // English split into a lobby per feeling.
+      workerd("split", { include: ["test/split.test.ts"], bindings: { LOBBY_SPLIT_LANGUAGES: "en" } }),
       // The moderation filter refusing instead of masking.
       workerd("moderation-refuse", { include: ["test/moderation-refuse.test.ts"], bindings: { MODERATION_ACTION: "refuse" } }),
       // An isolate that takes two match requests at once, so a handful overload it.

@@ -70,8 +70,11 @@ const idleS = Number(values.idle);
 const assumptions: Assumptions = {
   chatMinutes: Number(values["chat-minutes"]),
   messagesPerChatMinute: 2 * (60_000 / SEND_EVERY_MS),
-  busiestQueueShare: 0.2,
+  busiestLanguageShare: 0.5,
+  busiestFeelingShare: 0.3,
   shards: SHARDS,
+  // The page's nine languages and "any", and the pool of its one mode.
+  lobbies: 11,
 };
 
 type Server = "service" | "service (durable-object)" | "reference" | "floor";
@@ -122,14 +125,13 @@ async function run(server: Server, o: Cohort, window?: (t0: number) => [number, 
     const cpuAt: { from?: number; to?: number; toAt?: number } = {};
     const timers = [setTimeout(() => (cpuAt.from = cpu()), from - Date.now())];
     if (to !== Infinity) timers.push(setTimeout(() => Object.assign(cpuAt, { to: cpu(), toAt: Date.now() }), to - Date.now()));
-    // Operations per message: read around the steady window, where only messages flow.
-    const steadyFrom = t0 + (o.rampS + (o.quietS ?? 0)) * 1000 + SEND_EVERY_MS + 2000;
-    const steadyTo = t0 + (o.rampS + (o.quietS ?? 0) + o.holdS) * 1000;
-    const steadyOps: { from?: Operations; to?: Operations } = {};
+    // Operations per message: read around the steady window, where only messages flow (it ends where a burst beside it begins).
     const beside = companion?.(t0);
     const second = beside?.cohort;
-    // A companion burst inside the steady window would make its operations look like messages'.
-    if (isService(server) && steadyTo > steadyFrom && !second) {
+    const steadyFrom = t0 + (o.rampS + (o.quietS ?? 0)) * 1000 + SEND_EVERY_MS + 2000;
+    const steadyTo = beside?.steadyUntil ?? t0 + (o.rampS + (o.quietS ?? 0) + o.holdS) * 1000;
+    const steadyOps: { from?: Operations; to?: Operations } = {};
+    if (isService(server) && steadyTo > steadyFrom) {
       timers.push(setTimeout(async () => (steadyOps.from = await operations(local)), steadyFrom - Date.now()));
       timers.push(setTimeout(async () => (steadyOps.to = await operations(local)), steadyTo - Date.now()));
     }
@@ -374,12 +376,12 @@ function idleTable(runs: Run[]): string {
   return rows.join("\n");
 }
 
-function capacityTable(kv: Measured, queues: Measured | null): string {
+function capacityTable(m: Measured): string {
   const rows = [
     "| object | calls per arriving user | busiest object's share | req/s per 1,000 chats | req/s per arriving user/s | at 10,000 chats | at 100,000 chats | under 1,000/s at 100,000? |",
     "|---|---|---|---|---|---|---|---|",
   ];
-  for (const r of capacity(kv, queues, assumptions)) {
+  for (const r of capacity(m, assumptions)) {
     const share = r.busiestShare ? `${(r.busiestShare * 100).toFixed(1)} %` : "–";
     rows.push(
       `| ${r.object} | ${r.perUser ? r.perUser.toFixed(2) : "–"} | ${share} | ${r.per1000Chats.toFixed(2)} | ${r.perArrivalPerS ? r.perArrivalPerS.toFixed(3) : "–"} | ${r.at10k.toFixed(1)} | ${r.at100k.toFixed(0)} | ${r.at100k < SOFT_LIMIT_PER_OBJECT ? "yes" : "**no**"} |`,
@@ -433,7 +435,6 @@ const basis = serviceSteps.at(-1)?.measured ?? null;
 // The fastest burst: the one that tests the design hardest.
 const topRate = Math.max(...burstRates);
 const burstKv = burstRuns.find((r) => r.server === "service" && r.rate === topRate)?.measured;
-const burstDo = burstRuns.find((r) => r.server === "service (durable-object)" && r.rate === topRate)?.measured ?? null;
 let models: unknown = null;
 if (basis) {
   basis.cpuMsPerUser = burstKv?.cpuMsPerUser ?? 0;
@@ -443,8 +444,8 @@ if (basis) {
     monthlyBill(basis, 10_000, assumptions, prices, "quiet", true),
     monthlyBill(basis, 10_000, assumptions, prices, "quiet", false),
   ];
-  sections.push(capacityTable(basis, burstDo), costTable(bills));
-  models = { capacity: capacity(basis, burstDo, assumptions), bills, prices: { asOf: prices.asOf, sources: prices.sources } };
+  sections.push(capacityTable(basis), costTable(bills));
+  models = { capacity: capacity(basis, assumptions), bills, prices: { asOf: prices.asOf, sources: prices.sources } };
 }
 
 const about = [
@@ -459,7 +460,7 @@ const about = [
   idleRuns.length ? `Idle: ${idleChats} chats ping every ${IDLE_HEARTBEAT_MS / 1000} s and send nothing for ${idleS} s; CPU over that window minus its first ${IDLE_SETTLE_MS / 1000} s.` : "",
   basis
     ? `Models: operations per pairing and per message from the service's ${serviceSteps.at(-1)!.chats}-chat step, CPU per user from the burst; average chat ${assumptions.chatMinutes} min, ` +
-      `${assumptions.messagesPerChatMinute} messages per chat-minute, the busiest queue ${assumptions.busiestQueueShare * 100} % of arrivals, every shard always awake, ` +
+      `${assumptions.messagesPerChatMinute} messages per chat-minute, the busiest language ${assumptions.busiestLanguageShare * 100} % of arrivals (its busiest feeling ${assumptions.busiestFeelingShare * 100} % of those), every shard and ${assumptions.lobbies} lobbies always awake, ` +
       "a room awake from pairing to 10 s after its last event, WebSocket pings answered by the runtime (not billed), Worker CPU priced at the local figure (an upper bound)."
     : "",
 ]

@@ -16,7 +16,7 @@
  *   the ramp.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -177,8 +177,9 @@ async function startWorkerd(state: string, config: string, vars: Record<string, 
       // On tmpfs. Not workerd's in-memory storage (`unsafeEphemeralDurableObjects`): it has no SQL API,
       // and every class here is SQLite-backed, so each live object still holds its .sqlite, -wal and -shm.
       resourcePersistencePath: join(state, "storage"),
-      // The worker's log lines would otherwise be parsed and printed by this process, between the results.
-      handleStructuredLogs: () => {},
+      // The worker's log lines would otherwise be parsed and printed by this process, between the results;
+      // LT_SERVER_LOG=<file> keeps its warnings and errors (and the runtime's own) there instead.
+      handleStructuredLogs: serverLog(),
     }),
   );
   await mf.ready.catch(async (err) => {
@@ -187,6 +188,15 @@ async function startWorkerd(state: string, config: string, vars: Record<string, 
   });
   const pids = workerdBelow(process.pid).filter((pid) => !before.has(pid));
   return { baseUrl: `http://127.0.0.1:${port}`, serverPids: () => pids, stop: () => mf.dispose(), bundle: script };
+}
+
+/** What the server logs at warn level or above, appended to LT_SERVER_LOG when set; otherwise nothing. */
+function serverLog(): (log: { level: string; message: string }) => void {
+  const file = process.env.LT_SERVER_LOG;
+  if (!file) return () => {};
+  return ({ level, message }) => {
+    if (level !== "info" && level !== "log" && level !== "debug") appendFileSync(file, `${level}\t${message}\n`);
+  };
 }
 
 export async function startFloor(): Promise<LocalServer> {

@@ -37,10 +37,13 @@ export type Assumptions = {
   chatMinutes: number;
   /** Messages per chat per minute: the standard pace, one per user every 5 s. */
   messagesPerChatMinute: number;
-  /** Share of arrivals in the busiest exact queue (mode, language, feeling), and in the busiest language. */
-  busiestQueueShare: number;
-  /** Objects of each sharded kind (stubs.ts). */
-  shards: { seats: number; devices: number; stats: number };
+  /** Share of arrivals in the busiest language (its lobby takes them all, unless split by feeling). */
+  busiestLanguageShare: number;
+  /** Share of that language's arrivals in its busiest feeling (its lobby's share once the language is split). */
+  busiestFeelingShare: number;
+  /** Objects of each sharded kind (stubs.ts), and lobbies that are always busy (one per language in use, and a pool per mode). */
+  shards: { devices: number; stats: number };
+  lobbies: number;
 };
 
 export const SOFT_LIMIT_PER_OBJECT = 1_000;
@@ -59,7 +62,7 @@ export type CapacityRow = { object: string; perUser: number; busiestShare: numbe
  * busiest queue's share of arrivals), at the arrival rate that keeps N chats going. A room is
  * one chat, so its rate never grows with scale.
  */
-export function capacity(kv: Measured, queues: Measured | null, a: Assumptions): CapacityRow[] {
+export function capacity(m: Measured, a: Assumptions): CapacityRow[] {
   const row = (object: string, perUser: number, busiestShare: number): CapacityRow => {
     const perArrivalPerS = perUser * busiestShare;
     return {
@@ -72,24 +75,25 @@ export function capacity(kv: Measured, queues: Measured | null, a: Assumptions):
       at100k: perArrivalPerS * arrivalsPerSecond(100_000, a),
     };
   };
-  const share = (m: Measured, kind: string) => {
+  const share = (kind: string) => {
     const total = m.operations[`call.${kind}`] ?? 0;
     return total ? (m.operations[`call.${kind}.busiest`] ?? 0) / total : 0;
   };
+  const ops = m.operations;
+  // What wakes a lobby: calls (requests, upgrades of the waiting socket, rooms giving waits back), frames on its sockets, alarms.
+  const lobbyEvents = per(ops, "call.lobby", m.users) + per(ops, "lobby.frame", m.users) + per(ops, "lobby.alarm", m.users);
+  const language = `${Math.round(a.busiestLanguageShare * 100)} %`;
   const rows = [
-    row(`WaitingSeats shard (${a.shards.seats})`, per(kv.operations, "call.seats", kv.users), share(kv, "seats")),
-    row(`DeviceBook shard (${a.shards.devices})`, per(kv.operations, "call.devices", kv.users), share(kv, "devices")),
-    row(`Stats shard (${a.shards.stats})`, per(kv.operations, "call.stats", kv.users), share(kv, "stats")),
-    // KV has no per-prefix limit, but every list of the busiest queue is a billed operation.
-    row("KV list of the busiest queue's prefix", per(kv.operations, "kv.list", kv.users), a.busiestQueueShare),
+    row(`Lobby of the busiest language (${language} of arrivals)`, lobbyEvents, a.busiestLanguageShare),
+    row(`… split by feeling (LOBBY_SPLIT_LANGUAGES): its busiest feeling (${Math.round(a.busiestFeelingShare * 100)} % of the language)`, lobbyEvents, a.busiestLanguageShare * a.busiestFeelingShare),
+    // Waits lent for a wider search; one pool per mode takes them all.
+    row("Pool of a mode (mode/*)", per(ops, "call.pool", m.users), 1),
+    row(`DeviceBook shard (${a.shards.devices})`, per(ops, "call.devices", m.users), share("devices")),
+    row(`Stats shard (${a.shards.stats})`, per(ops, "call.stats", m.users), share("stats")),
   ];
   // A room takes its chat's messages and pings, whatever the scale.
   const roomPerS = a.messagesPerChatMinute / 60;
   rows.push({ object: "ChatRoom (one chat)", perUser: 0, busiestShare: 0, perArrivalPerS: 0, per1000Chats: roomPerS, at10k: roomPerS, at100k: roomPerS });
-  if (queues) {
-    // The busiest exact queue takes its share of every queue call; the wider indexes see only long waits.
-    rows.push(row("MatchQueue of the busiest exact queue", per(queues.operations, "call.queue", queues.users), a.busiestQueueShare));
-  }
   return rows;
 }
 
@@ -130,10 +134,10 @@ export function monthlyBill(m: Measured, chats: number, a: Assumptions, prices: 
   const of = (ops: Operations, key: string) => ops[key] ?? 0;
   const sumCalls = (ops: Operations) => Object.entries(ops).reduce((s, [k, n]) => s + (k.startsWith("call.") && !k.endsWith(".busiest") ? n : 0), 0);
   /** Requests a Durable Object is billed: calls (RPC and upgrades), alarms, and incoming socket frames at 1 per 20. */
-  const doRequests = (ops: Operations) => sumCalls(ops) + of(ops, "room.alarm") + of(ops, "seat.alarm") + (of(ops, "room.frame") + of(ops, "seat.frame")) / prices.webSocketMessagesPerRequest;
+  const doRequests = (ops: Operations) => sumCalls(ops) + of(ops, "room.alarm") + of(ops, "lobby.alarm") + (of(ops, "room.frame") + of(ops, "lobby.frame")) / prices.webSocketMessagesPerRequest;
   const roomAwakeS = pace === "standard" || !hibernation ? a.chatMinutes * 60 + AWAKE_AFTER_LAST_EVENT_S : 3 * AWAKE_AFTER_LAST_EVENT_S;
-  // Under this load every shard is always busy, hence always awake.
-  const shardObjects = a.shards.seats + a.shards.devices + a.shards.stats;
+  // Under this load every shard and every lobby in use is always busy, hence always awake.
+  const shardObjects = a.shards.devices + a.shards.stats + a.lobbies;
   const both = (key: string) => of(pairing, key) * pairingsPerMonth + of(message, key) * messagesPerMonth;
   const usage: Record<keyof PriceTable["items"], number> = {
     workerRequests: both("worker.request"),

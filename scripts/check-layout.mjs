@@ -1,11 +1,13 @@
 // The layout rules a reviewer would otherwise check by hand: no module of the worker grows past
 // MAX_LINES, and no module imports itself back through others (types included: a circle of
-// types is a circle of ideas). Run by `npm run typecheck`.
+// types is a circle of ideas). Run by `npm run typecheck`. The cap catches a module that grew
+// by drift; it is set above the largest single concept (a lobby's rules, one state machine),
+// because a module is split where its concepts part, never to meet a number.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const DIR = "worker";
-const MAX_LINES = 350;
+const MAX_LINES = 500;
 
 const files = readdirSync(DIR).filter((f) => f.endsWith(".ts"));
 const problems = [];

@@ -1,5 +1,7 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
+import type { Lobby } from "../worker/lobby";
 import { PING, type MatchFound, type MatchRequest, type MatchResponse, type MatchWaiting, type Pairing, type ServerFrame } from "../worker/protocol";
 
 const ORIGIN = "http://chat.test";
@@ -57,9 +59,19 @@ export async function waitOnSocket(body: MatchRequest) {
   return { waiting, socket };
 }
 
+/** The lobby (a raw stub, not metered) that holds a mode's queues of one language. */
+export const lobbyOf = (mode: string, language = "any") => env.LOBBY.get(env.LOBBY.idFromName(`${mode}/${language}`));
+
+/** The waits a lobby can still pair (waiting, or lent to the pool), oldest first. */
+export const waitingIn = (mode: string, language = "any"): Promise<string[]> =>
+  runInDurableObject(lobbyOf(mode, language), (lobby: Lobby) => [...lobby.all()].filter((w) => w.kind !== "matched").map((w) => w.seatId));
+
+/** The wait a ticket names. */
+export const seatOf = (ticket: string) => ticket.split(".")[0];
+
 /**
- * Two strangers in one queue, chatting: Alice waits on her socket, Bob claims her seat and
- * joins the chat, which is what makes the pairing real; Alice is then told and joins too.
+ * Two strangers in one queue, chatting: Alice waits on her socket, Bob is paired with her at
+ * once and joins the chat; Alice hears of it on her socket and joins too.
  */
 export async function pairUp(criteria: Partial<MatchRequest> = { mode: uniqueMode() }) {
   const alice = newUser({ userName: "Alice", ...criteria });

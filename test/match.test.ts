@@ -1,39 +1,27 @@
-import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { timings } from "../worker/config";
-import { CLOSE, type MatchFound, type MatchRequest, type MatchResponse, type Pairing } from "../worker/protocol";
-import { seatStub } from "../worker/stubs";
-import { waitingListFor } from "../worker/waiting-list";
-import { connect, match, matched, newUser, postMatch, sleep, ticketToken, upgrade, uniqueMode, wait, waitOnSocket, waitUntil } from "./helpers";
+import type { Lobby } from "../worker/lobby";
+import { CLOSE, waitUrl, type MatchFound, type MatchRequest, type MatchResponse, type Pairing } from "../worker/protocol";
+import { connect, lobbyOf, match, matched, newUser, postMatch, seatOf, sleep, ticketToken, upgrade, uniqueMode, wait, waitingIn, waitOnSocket, waitUntil } from "./helpers";
 
 // In tests a wait lives 5 s without a sign of life, a poll counts as presence for 3.5 s (two
-// 1.25 s poll intervals and a second of slack), and a claimer has 3 s to connect (vitest.config.ts).
+// 1.25 s poll intervals and a second of slack), and both must join a chat within 3 s (vitest.config.ts).
 const POLL_PRESENCE_MS = 3500;
 const CONNECT_WINDOW_MS = 3000;
 
-/** Who the waiting list (whichever backend) shows as waiting in a mode's "any" queue. */
-const queueEntries = async (mode: string) =>
-  (await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now(), 1000)).map((e) => e.seatId);
-const seatOf = (ticket: string) => ticket.split(".")[0];
-
 describe("POST /api/match", () => {
-  it("queues the first user and pairs the second, and the first hears of it once the second has joined", async () => {
+  it("queues the first user and pairs the second at once, and the first hears of it on its next poll", async () => {
     const mode = uniqueMode();
     const alice = newUser({ mode, userName: "Alice" });
     const bob = newUser({ mode, userName: "Bob" });
 
     const waiting = await wait(alice);
     expect(waiting).toMatchObject({ success: true, matched: false, queueKey: `${mode}:any:any`, pollAfterMs: 1250, expiresInMs: 5000 });
-    expect(waiting.wsUrl).toBe(`ws://chat.test/wait?seat=${seatOf(waiting.ticket)}`);
+    expect(waiting.wsUrl).toBe(waitUrl("http://chat.test", `${mode}/any`, seatOf(waiting.ticket)));
 
     const bobMatch = await matched(bob);
     expect(bobMatch).toMatchObject({ success: true, matched: true, partnerName: "Alice", relaxed: [] });
     expect(bobMatch.wsUrl).toBe(`ws://chat.test/chat?sessionId=${bobMatch.sessionId}`);
-    // Until Bob is really there, Alice is still waiting: a no-show never reaches her.
-    expect((await match({ ...alice, ticket: waiting.ticket })).matched).toBe(false);
-
-    const bobChat = await connect(bobMatch.wsUrl, bobMatch.token);
-    await bobChat.next("welcome");
     const aliceMatch = (await match({ ...alice, ticket: waiting.ticket })) as MatchFound;
     expect(aliceMatch).toMatchObject({ matched: true, partnerName: "Bob", sessionId: bobMatch.sessionId });
 
@@ -44,7 +32,10 @@ describe("POST /api/match", () => {
       for (const secret of [alice.userId, alice.deviceId, bob.userId, bob.deviceId]) expect(secret).not.toContain(alias);
     }
     expect(JSON.stringify([aliceMatch, bobMatch])).not.toMatch(/user-|device-/);
-    await waitUntil(async () => (await queueEntries(mode)).length === 0, 3000, "the waiting list to empty");
+    expect(await waitingIn(mode)).toEqual([]);
+    // Both can join their chat: the room was opened alongside.
+    const chats = await Promise.all([connect(aliceMatch.wsUrl, aliceMatch.token), connect(bobMatch.wsUrl, bobMatch.token)]);
+    for (const chat of chats) expect(await chat.next("welcome")).toMatchObject({ sessionId: bobMatch.sessionId });
   });
 
   it("builds wss: URLs for https origins", async () => {
@@ -54,7 +45,7 @@ describe("POST /api/match", () => {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(newUser({ mode: uniqueMode() })),
     });
-    expect(((await https.json()) as { wsUrl: string }).wsUrl).toMatch(/^wss:\/\/chat\.example\/wait\?seat=/);
+    expect(((await https.json()) as { wsUrl: string }).wsUrl).toMatch(/^wss:\/\/chat\.example\/wait\?lobby=/);
   });
 
   it("is idempotent while polling: one queue entry, and the same match once paired", async () => {
@@ -64,10 +55,9 @@ describe("POST /api/match", () => {
     for (let i = 0; i < 5; i++) {
       expect(await match({ ...alice, ticket: first.ticket })).toMatchObject({ matched: false, ticket: first.ticket });
     }
-    expect(await queueEntries(mode)).toEqual([seatOf(first.ticket)]);
+    expect(await waitingIn(mode)).toEqual([seatOf(first.ticket)]);
 
     const bobMatch = await matched(newUser({ mode }));
-    await (await connect(bobMatch.wsUrl, bobMatch.token)).next("welcome");
     const aliceMatch = await match({ ...alice, ticket: first.ticket });
     expect(aliceMatch).toMatchObject({ matched: true, sessionId: bobMatch.sessionId });
     expect(await match({ ...alice, ticket: first.ticket })).toEqual(aliceMatch);
@@ -78,7 +68,7 @@ describe("POST /api/match", () => {
     const legacy = newUser({ mode });
     await wait(legacy);
     const second = await wait(legacy);
-    expect(await queueEntries(mode)).toEqual([seatOf(second.ticket)]);
+    expect(await waitingIn(mode)).toEqual([seatOf(second.ticket)]);
 
     // Someone who only knows the userId cannot cancel a wait.
     const victim = newUser({ mode: uniqueMode() });
@@ -90,11 +80,11 @@ describe("POST /api/match", () => {
   it("ends the wait a client still holds when it finds a stranger as a newcomer, so it is never paired twice", async () => {
     const user = newUser({ mode: uniqueMode() });
     const earlier = await wait(user);
-    expect(await queueEntries(user.mode!)).toEqual([seatOf(earlier.ticket)]);
+    expect(await waitingIn(user.mode!)).toEqual([seatOf(earlier.ticket)]);
     const elsewhere = uniqueMode();
     await wait(newUser({ mode: elsewhere }));
     await matched({ ...user, mode: elsewhere });
-    await waitUntil(async () => (await queueEntries(user.mode!)).length === 0, 2000, "the earlier wait to leave the list");
+    await waitUntil(async () => (await waitingIn(user.mode!)).length === 0, 2000, "the earlier wait to end");
   });
 
   it("never lets a userId alone, or someone else's ticket, read a match", async () => {
@@ -102,7 +92,6 @@ describe("POST /api/match", () => {
     const alice = newUser({ mode });
     const waiting = await wait(alice);
     const bobMatch = await matched(newUser({ mode }));
-    await (await connect(bobMatch.wsUrl, bobMatch.token)).next("welcome");
 
     // Same userId, no ticket: a fresh search of one's own, never Alice's chat.
     expect(await match({ ...alice, deviceId: "someone-else" })).not.toMatchObject({ sessionId: bobMatch.sessionId });
@@ -111,6 +100,14 @@ describe("POST /api/match", () => {
     // And the ticket's token opens no other socket than the wait's own.
     const thief = await connect(waiting.wsUrl.replace(seatOf(waiting.ticket), "someoneelsesseat00"), ticketToken(waiting.ticket)).catch((e) => e);
     expect(String(thief)).toMatch(/404/);
+    // Nor can a URL name an object the service would not: a pool, a made-up queue, another spelling.
+    for (const lobby of [`${mode}/*`, `${mode}/any/x/y`, `${mode.toUpperCase()}/any`, "../x", `${mode}/english`]) {
+      const url = new URL(waiting.wsUrl);
+      url.searchParams.set("lobby", lobby);
+      const res = await upgrade(url.toString());
+      expect(res.status, lobby).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: "invalid_query" } });
+    }
   });
 
   it("never pairs a user with itself, by userId or by deviceId", async () => {
@@ -160,13 +157,16 @@ describe("presence", () => {
 
   it("drops a waiter silent for the whole window, and never matches it afterwards", async () => {
     const mode = uniqueMode();
-    const ghostWait = await wait(newUser({ mode }));
+    const ghost = newUser({ mode });
+    const ghostWait = await wait(ghost);
     await sleep(5500);
     expect((await match(newUser({ mode }))).matched).toBe(false);
-    // The seat itself refuses, so a stale list can never revive it.
-    const seatId = seatOf(ghostWait.ticket);
-    const stranger = { name: "x", user: "u", device: "d", avoid: [], criteria: { mode, emotion: "any", language: "any" }, anyLanguage: false, interests: [], enqueuedAt: Date.now(), origin: "http://x" };
-    expect(await seatStub(env, seatId).claim(seatId, stranger)).toMatchObject({ ok: false });
+    // Its alarm ended it (if it had not yet): the lobby forgot it, and its ticket starts afresh.
+    const lobby = lobbyOf(mode);
+    await runDurableObjectAlarm(lobby);
+    expect(await runInDurableObject(lobby, (l: Lobby) => l.get(seatOf(ghostWait.ticket)))).toBeUndefined();
+    const again = await match({ ...ghost, ticket: ghostWait.ticket });
+    expect(again.matched ? "" : again.ticket).not.toBe(ghostWait.ticket);
   });
 
   it("keeps a waiter offered while it polls, or while its socket answers pings", async () => {
@@ -180,28 +180,33 @@ describe("presence", () => {
     }
     // Both outlived the 5 s window and two poll intervals.
     expect((await match(newUser({ mode: `${mode}p` }))).matched).toBe(true);
-    const claimer = await matched(newUser({ mode }));
-    await connect(claimer.wsUrl, claimer.token);
+    await matched(newUser({ mode }));
     await socket.next("matched");
   });
 
-  it("hands the waiter back its place when the claimer never connects, and the next newcomer gets them", async () => {
+  it("gives the waiter back its place when the stranger never joins, and the next newcomer gets them", async () => {
     const mode = uniqueMode();
-    const { waiting, socket } = await waitOnSocket(newUser({ mode, userName: "Alice" }));
+    const alice = newUser({ mode, userName: "Alice" });
+    const { waiting, socket } = await waitOnSocket(alice);
     const noShow = await matched(newUser({ mode, userName: "Ghost" }));
-    await sleep(CONNECT_WINDOW_MS + 500);
+    // Alice hears at once and joins, as the page does; the ghost never comes.
+    const told = await socket.next("matched");
+    expect(told).toMatchObject({ sessionId: noShow.sessionId, partnerName: "Ghost" });
+    const aliceChat = await connect(told.wsUrl, told.token);
+    await aliceChat.next("welcome");
+    // Someone else arrives meanwhile, on another tab of Alice's device so the two never meet: behind her.
+    await waitOnSocket({ ...newUser({ mode, userName: "Later" }), deviceId: alice.deviceId });
+    expect(await aliceChat.next("closed", CONNECT_WINDOW_MS + 2000)).toMatchObject({ reason: "partner_missing" });
 
+    // Back on her waiting socket with her ticket: she waits again, at her place.
+    const back = await connect(waiting.wsUrl, ticketToken(waiting.ticket));
+    expect(await back.next("waiting")).toMatchObject({ queueKey: `${mode}:any:any` });
+    expect(await waitingIn(mode)).toEqual([seatOf(waiting.ticket), expect.any(String)]);
     const carol = await matched(newUser({ mode, userName: "Carol" }));
     expect(carol.partnerName).toBe("Alice");
-    const carolChat = await connect(carol.wsUrl, carol.token);
-    await carolChat.next("welcome");
-    const aliceMatch = await socket.next("matched");
-    expect(aliceMatch).toMatchObject({ sessionId: carol.sessionId, partnerName: "Carol" });
-    // Alice never heard of the no-show, and kept her place: she was never re-queued.
-    expect(socket.frames.filter((f) => f.type === "matched")).toHaveLength(1);
-    expect(seatOf(waiting.ticket)).toBeTruthy();
+    expect(await back.next("matched")).toMatchObject({ sessionId: carol.sessionId });
 
-    // The no-show's late connection finds nothing to join.
+    // The ghost's late connection finds nothing to join.
     const late = await upgrade(noShow.wsUrl);
     if (late.status === 101) {
       const lateChat = await connect(noShow.wsUrl, noShow.token);
@@ -209,6 +214,24 @@ describe("presence", () => {
     } else {
       expect([404, 410]).toContain(late.status);
     }
+  });
+
+  it("tells a waiter whose socket dropped on its next poll", async () => {
+    const mode = uniqueMode();
+    const alice = newUser({ mode });
+    const { waiting, socket } = await waitOnSocket(alice);
+    socket.ws.close();
+    await socket.closed;
+    const bob = await matched(newUser({ mode }));
+    expect(await match({ ...alice, ticket: waiting.ticket })).toMatchObject({ matched: true, sessionId: bob.sessionId });
+  });
+
+  it("gives one waiter to one of two newcomers racing for it; the other waits", async () => {
+    const mode = uniqueMode();
+    await waitOnSocket(newUser({ mode, userName: "Waiter" }));
+    const answers = await Promise.all([match(newUser({ mode })), match(newUser({ mode }))]);
+    expect(answers.filter((a) => a.matched)).toHaveLength(1);
+    expect(answers.filter((a) => !a.matched)).toHaveLength(1);
   });
 
   it("pairs 200 concurrent users in one queue into exactly 100 consistent pairs", async () => {
@@ -227,15 +250,14 @@ describe("presence", () => {
       expect(b.welcome.partner.id).toBe(a.welcome.you.id);
       expect(a.welcome.you.id).not.toBe(b.welcome.you.id);
     }
-    // A seat taken within a second of being listed may find its removal refused by KV (one write per second per key): it is retried a second later.
-    await waitUntil(async () => (await queueEntries(mode)).length === 0, 3000, "the waiting list to empty");
+    expect(await waitingIn(mode)).toEqual([]);
   }, 90_000);
 });
 
 /**
  * Like the web page: a matched user joins its chat; a waiting one waits on its socket, then
- * joins. A pairing can fall through before the chat begins (under load a claimer may join after
- * the connect window): then the user searches again, as the page does.
+ * joins. A pairing can fall through before the chat begins (under load someone may join after
+ * the connect window): then the user searches again.
  */
 async function joinChat(user: MatchRequest) {
   for (let attempt = 0; attempt < 5; attempt++) {

@@ -6,70 +6,70 @@ import type { Live, RoomEffect, RoomRules, RoomSetup, RoomState } from "../worke
 // A fake clock: every time is a plain number of milliseconds, nothing sleeps.
 const T0 = 1_000_000;
 const rules: RoomRules = { connectWindowMs: 10_000, roomIdleMs: 300_000, heartbeatTimeoutMs: 30_000, emptyRoomMs: 30_000 };
+/** Ana waited 4 s in her lobby; Ben asked as a newcomer and was paired with her at once. */
 const setup: RoomSetup = {
   sessionId: "session-1",
-  seatId: "seat-1",
-  queueKey: "any:😊:en",
-  waitedMs: 4_000,
-  claimerQueueKey: "any:😊:en",
-  claimerWaitedMs: 0,
   languages: ["en"],
   relaxed: [],
   shared: [],
-  owner: { alias: "ana", name: "Ana", token: "ana-token", device: "ana-device" },
-  claimer: { alias: "ben", name: "Ben", token: "ben-token", device: "ben-device" },
+  sides: [
+    { alias: "ana", name: "Ana", token: "ana-token", device: "ana-device", queueKey: "any:😊:en", waitedMs: 4_000, returnTo: { lobby: "any/en", seatId: "seat-1" } },
+    { alias: "ben", name: "Ben", token: "ben-token", device: "ben-device", queueKey: "any:😊:en", waitedMs: 0, returnTo: null },
+  ],
 };
 const PASS = { action: "pass" } as const;
 const types = (effects: RoomEffect[]) => effects.map((e) => e.type);
 const sent = (effects: RoomEffect[], to: string) => effects.flatMap((e) => (e.type === "send" && e.to === to ? [e.frame] : []));
 
-/** Ben connected and the seat confirmed at T0 + 1 s; Ana (told by her seat) connects at T0 + 2 s. */
+/** Opened at T0; Ben joins at T0 + 1 s, Ana at T0 + 2 s. */
 function chatting(): RoomState {
-  const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
-  const confirmed = room.confirmed(pending, true, T0 + 1_000, { ben: T0 + 1_000 }).state;
-  return room.hello(confirmed, "ana-token", T0 + 2_000, { ben: T0 + 1_000 }).state;
+  const benIn = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
+  return room.hello(benIn, "ana-token", T0 + 2_000, { ben: T0 + 1_000 }).state;
 }
 const bothLive = (at: number): Live => ({ ana: at, ben: at });
 
-describe("a pending pairing", () => {
-  it("waits for the claimer, whose first connection asks the seat to confirm", () => {
-    const pending = room.open(setup, T0);
-    expect(room.nextAlarm(pending, rules)).toBe(T0 + 10_000);
-    // The owner cannot know its token before the seat confirms: a hello with it is refused.
-    expect(room.hello(pending, "ana-token", T0 + 500, {}).reply).toEqual({ ok: false, code: "invalid_token" });
-    expect(room.hello(pending, "nobody", T0 + 500, {}).reply).toEqual({ ok: false, code: "invalid_token" });
-    const hello = room.hello(pending, "ben-token", T0 + 500, {});
-    expect(hello.reply).toEqual({ ok: true, alias: "ben" });
-    expect(hello.effects).toEqual([{ type: "confirm", seatId: "seat-1", sessionId: "session-1" }]);
-    // A second socket of the claimer while the seat answers does not ask twice.
-    expect(room.hello(hello.state, "ben-token", T0 + 600, {}).effects).toEqual([]);
+describe("a pairing", () => {
+  it("is a chat from the moment it is opened, waiting for both to join within the connect window", () => {
+    const opened = room.open(setup, T0);
+    expect(opened).toMatchObject({ kind: "chatting", openedAt: T0, participants: [{ alias: "ana", joined: false }, { alias: "ben", joined: false }] });
+    expect(room.nextAlarm(opened, rules)).toBe(T0 + 10_000);
+    expect(room.hello(opened, "nobody", T0 + 500, {}).reply).toEqual({ ok: false, code: "invalid_token" });
+    // Either may come first.
+    const benIn = room.hello(opened, "ben-token", T0 + 500, {});
+    expect(benIn.reply).toEqual({ ok: true, alias: "ben" });
+    expect(types(benIn.effects)).toEqual(["retire", "welcome", "send"]);
+    expect(benIn.effects[1]).toMatchObject({ frame: { type: "welcome", v: 3, you: { id: "ben", name: "Ben" }, partner: { id: "ana", name: "Ana", online: false } } });
   });
 
-  it("becomes a chat when the seat confirms, remembering the pairing on both devices", () => {
-    const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 500, {}).state;
-    const { state, effects } = room.confirmed(pending, true, T0 + 600, { ben: T0 + 500 });
-    expect(state).toMatchObject({ kind: "chatting", confirmedAt: T0 + 600, participants: [{ alias: "ana", joined: false }, { alias: "ben", joined: true }] });
+  it("becomes final when the second one joins: remembered on both devices, logged and counted once", () => {
+    const benIn = room.hello(room.open(setup, T0), "ben-token", T0 + 500, {}).state;
+    const { state, effects } = room.hello(benIn, "ana-token", T0 + 600, { ben: T0 + 500 });
+    expect(state).toMatchObject({ participants: [{ joined: true }, { joined: true }] });
     expect(types(effects)).toEqual(["retire", "welcome", "send", "met", "log", "count"]);
-    expect(effects[1]).toMatchObject({ frame: { type: "welcome", v: 2, you: { id: "ben", name: "Ben" }, partner: { id: "ana", name: "Ana", online: false } } });
     expect(effects[3]).toEqual({ type: "met", devices: ["ana-device", "ben-device"], sessionId: "session-1" });
+    expect(effects[4]).toMatchObject({ event: "match.paired", fields: { queue: "any:😊:en", waitedMs: 4_000, relaxed: "" } });
+    expect(effects[5]).toEqual({ type: "count", event: { kind: "paired", waits: [{ queue: "any:😊:en", ms: 4_000 }, { queue: "any:😊:en", ms: 0 }] } });
+    // A reconnect later is not a second pairing.
+    expect(types(room.hello(state, "ben-token", T0 + 5_000, { ana: T0 + 4_000, ben: null }).effects)).not.toContain("met");
   });
 
-  it("ends when the seat moved on, or when nobody connects in time", () => {
-    const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 500, {}).state;
-    const refused = room.confirmed(pending, false, T0 + 600, {});
-    expect(refused.state).toEqual({ kind: "ended", sessionId: "session-1", reason: "partner_missing" });
-    expect(types(refused.effects)).toEqual(["send", "close_all", "erase"]);
-
-    expect(room.alarm(room.open(setup, T0), T0 + 9_999, {}, rules).state.kind).toBe("pending");
-    expect(room.alarm(room.open(setup, T0), T0 + 10_000, {}, rules).state).toMatchObject({ kind: "ended", reason: "partner_missing" });
+  it("ends when someone never joins, giving the waiter back its wait before anyone is told", () => {
+    const benIn = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
+    expect(room.alarm(benIn, T0 + 9_999, { ben: T0 + 9_000 }, rules).state.kind).toBe("chatting");
+    const missing = room.alarm(benIn, T0 + 10_000, { ben: T0 + 9_000 }, rules);
+    expect(missing.state).toEqual({ kind: "ended", sessionId: "session-1", reason: "partner_missing" });
+    expect(types(missing.effects)).toEqual(["restore", "send", "close_all", "erase"]);
+    expect(missing.effects[0]).toEqual({ type: "restore", lobby: "any/en", seatId: "seat-1", sessionId: "session-1" });
+    expect(sent(missing.effects, "all")).toEqual([{ type: "closed", reason: "partner_missing" }]);
+    // Nothing was final, so nothing is counted as a room closing.
+    expect(types(missing.effects)).not.toContain("count");
   });
 });
 
 describe("joining and presence", () => {
-  it("tells the claimer when the owner joins, and the owner that the claimer is there", () => {
-    const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
-    const confirmed = room.confirmed(pending, true, T0 + 1_000, { ben: T0 + 1_000 }).state;
-    const { effects } = room.hello(confirmed, "ana-token", T0 + 2_000, { ben: T0 + 1_500 });
+  it("tells the first when the second joins, and the second that the first is there", () => {
+    const benIn = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
+    const { effects } = room.hello(benIn, "ana-token", T0 + 2_000, { ben: T0 + 1_500 });
     expect(sent(effects, "ben")).toEqual([{ type: "partner_joined", partner: { id: "ana", name: "Ana", online: true } }]);
     expect(effects.find((e) => e.type === "welcome")).toMatchObject({ frame: { you: { id: "ana" }, partner: { id: "ben", online: true } } });
   });
@@ -92,14 +92,6 @@ describe("joining and presence", () => {
     expect(room.alarm(bothGone.state, T0 + 41_000, {}, rules).state).toMatchObject({ kind: "ended", reason: "idle" });
   });
 
-  it("ends the chat when the owner never joins after the pairing", () => {
-    const pending = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
-    const confirmed = room.confirmed(pending, true, T0 + 1_000, { ben: T0 + 1_000 }).state;
-    expect(room.nextAlarm(confirmed, rules)).toBe(T0 + 11_000);
-    const missing = room.alarm(confirmed, T0 + 11_000, { ben: T0 + 10_000 }, rules);
-    expect(missing.state).toMatchObject({ kind: "ended", reason: "partner_missing" });
-    expect(sent(missing.effects, "all")).toEqual([{ type: "closed", reason: "partner_missing" }]);
-  });
 });
 
 describe("hibernation-friendly deadlines", () => {
@@ -159,9 +151,9 @@ describe("messages", () => {
     expect(room.message(ended, "ana", { id: "m9", text: "still there?" }, PASS, T0 + 5_100, {}, rules).reply).toMatchObject({ code: "session_ended" });
   });
 
-  it("refuses messages before the pairing is confirmed, and relays typing to the partner only", () => {
-    const pending = room.open(setup, T0);
-    expect(room.message(pending, "ben", { id: "m1", text: "hi" }, PASS, T0, {}, rules).reply).toMatchObject({ code: "not_paired" });
+  it("keeps what the first one says for the second, and relays typing to the partner only", () => {
+    const benIn = room.hello(room.open(setup, T0), "ben-token", T0 + 500, {}).state;
+    expect(types(room.message(benIn, "ben", { id: "m1", text: "hi" }, PASS, T0 + 600, null, rules).effects)).toEqual(["store"]);
     expect(room.typing(chatting(), "ben", true).effects).toEqual([{ type: "send", to: "ana", frame: { type: "typing", from: "ben", isTyping: true } }]);
   });
 });
@@ -172,6 +164,8 @@ describe("ending", () => {
     expect(left.state).toEqual({ kind: "ended", sessionId: "session-1", reason: "left" });
     expect(sent(left.effects, "ben")).toEqual([{ type: "partner_left", partnerId: "ana" }]);
     expect(types(left.effects)).toEqual(["log", "send", "send", "close_all", "count", "erase"]);
+    // A leave is not a no-show: nobody's wait comes back.
+    expect(types(left.effects)).not.toContain("restore");
     expect(left.effects.find((e) => e.type === "close_all")).toMatchObject({ code: CLOSE.ended });
   });
 

@@ -4,15 +4,13 @@
  * enough to cross at most one boundary and still see refusals.
  */
 import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { networkKey, networkOf } from "../worker/client-address";
-import { timings } from "../worker/config";
 import { fingerprint } from "../worker/identity";
+import type { Lobby } from "../worker/lobby";
 import { CLOSE } from "../worker/protocol";
-import { waitingListFor } from "../worker/waiting-list";
-import { connect, match, matched, newUser, pairUp, postMatch, sleep, ticketToken, uniqueMode, untilClosed, upgrade, wait, waitOnSocket, waitUntil } from "./helpers";
-
-const waitingIn = async (mode: string) => (await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now(), 1000)).length;
+import { connect, lobbyOf, match, matched, newUser, pairUp, postMatch, seatOf, sleep, ticketToken, uniqueMode, untilClosed, upgrade, wait, waitingIn, waitOnSocket, waitUntil } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -29,7 +27,7 @@ describe("a foreign web page", () => {
     // Even as JSON, the foreign origin is refused on every method.
     expect((await postMatch(newUser({ mode }), { headers: { Origin: "https://evil.example" } })).status).toBe(403);
     expect((await exports.default.fetch("http://chat.test/api/stats", { headers: { Origin: "https://evil.example" } })).status).toBe(403);
-    expect(await waitingIn(mode)).toBe(0);
+    expect(await waitingIn(mode)).toEqual([]);
     // The page's own origin and the allowed ones work.
     expect((await postMatch(newUser({ mode }), { headers: { Origin: "https://app.example" } })).status).toBe(200);
   });
@@ -164,17 +162,11 @@ describe("secrets stay out of URLs and logs", () => {
 });
 
 describe("queues cannot be split or starved", () => {
-  it("lets junk waits in another language use none of the any-language search", async () => {
+  it("lets many waits in another language cost the any-language search nothing", async () => {
     const mode = uniqueMode();
-    // What an attacker with many addresses could build: 3,100 live waits that never widen, in a
-    // language that sorts first; more than a search reads (three pages of 1,000 keys).
-    const now = Date.now();
-    await Promise.all(
-      Array.from({ length: 3100 }, (_, i) => {
-        const junk = { mode, emotion: "any", language: "aa", seatId: `junk${String(i).padStart(8, "0")}`, enqueuedAt: now, seenAt: now, user: `u${i}`, device: `d${i}`, anyLanguage: false };
-        return env.QUEUE.put(`q/${mode}/aa/any/${now.toString(36).padStart(9, "0")}.${junk.seatId}`, "", { metadata: junk, expirationTtl: 60 });
-      }),
-    );
+    // Waits that never widen, in a language that sorts first (of one device, so they never pair among themselves).
+    const deviceId = crypto.randomUUID();
+    await Promise.all(Array.from({ length: 100 }, () => wait(newUser({ mode, language: "aa", deviceId }))));
     const ana = newUser({ mode, language: "es", anyLanguage: true, userName: "Ana" });
     const ben = newUser({ mode, language: "de", anyLanguage: true });
     const anaWait = await wait(ana);
@@ -201,9 +193,10 @@ describe("fingerprints", () => {
     // What is stored is the HMAC.
     const mode = uniqueMode();
     const user = newUser({ mode, deviceId: id });
-    await wait(user);
-    const [entry] = await waitingListFor(env, timings(env)).fresh({ mode, emotion: "any", language: "any" }, "exact", Date.now(), 1000);
-    expect(entry.device).toBe(ours);
+    const waiting = await wait(user);
+    const held = await runInDurableObject(lobbyOf(mode), (lobby: Lobby) => lobby.get(seatOf(waiting.ticket)));
+    expect(held?.owner.device).toBe(ours);
+    expect(JSON.stringify(held)).not.toContain(id);
   });
 });
 
@@ -240,29 +233,33 @@ describe("a ban", () => {
   });
 });
 
-describe("KV's one write per second per key", () => {
-  it("cannot break a pairing halfway: a refused delete is retried, and the seat's own state comes first", async () => {
-    // A stand-in for KV's limit: a second write to one key within a second is refused with 429.
-    const lastWrite = new Map<string, number>();
-    const guard = (key: string) => {
-      const now = Date.now();
-      if (now - (lastWrite.get(key) ?? 0) < 1000) throw new Error("KV PUT failed: 429 Too Many Requests");
-      lastWrite.set(key, now);
-    };
-    const put = env.QUEUE.put.bind(env.QUEUE);
-    const del = env.QUEUE.delete.bind(env.QUEUE);
-    vi.spyOn(env.QUEUE, "put").mockImplementation(async (key: string, ...rest: unknown[]) => (guard(key), put(key, ...(rest as [never]))));
-    vi.spyOn(env.QUEUE, "delete").mockImplementation(async (key: string) => (guard(key), del(key)));
+describe("the KV copy of a queue", () => {
+  const keysOf = async (mode: string) => (await env.QUEUE.list({ prefix: `q/${mode}/` })).keys;
 
+  it("is written by the lobby alone, once per wait that lasts, keyed by emotion and language, with fingerprints only", async () => {
+    const mode = uniqueMode();
+    // Paired at once: nothing is ever written.
+    await wait(newUser({ mode, emotion: "😊", language: "pt-BR" }));
+    await matched(newUser({ mode, emotion: "😊", language: "pt" }));
+    const lasting = newUser({ mode, emotion: "😢", language: "pt" });
+    const waiting = await wait(lasting);
+    await waitUntil(async () => (await keysOf(mode)).length === 1, 4000, "the lasting wait to be written");
+    const [key] = await keysOf(mode);
+    expect(key.name).toMatch(new RegExp(`^q/${mode}/pt/${encodeURIComponent("😢")}/[0-9a-z]{9}\\.${seatOf(waiting.ticket)}$`));
+    expect(JSON.stringify(key.metadata)).not.toMatch(/user-|device-/);
+    // Paired: the copy goes.
+    await matched(newUser({ mode, emotion: "😢", language: "pt" }));
+    await waitUntil(async () => (await keysOf(mode)).length === 0, 2000, "the copy to be deleted");
+  });
+
+  it("never breaks a pairing when KV fails: the lobby decides, the store only keeps a copy", async () => {
+    vi.spyOn(env.QUEUE, "put").mockRejectedValue(new Error("KV PUT failed: 429 Too Many Requests"));
     const mode = uniqueMode();
     const { socket } = await waitOnSocket(newUser({ mode }));
-    // Claimed and confirmed within the second after the seat's put: the delete hits the limit.
-    const seat = await matched(newUser({ mode }));
-    const chat = await connect(seat.wsUrl, seat.token);
-    await chat.next("welcome");
+    await sleep(1500);
+    expect(env.QUEUE.put).toHaveBeenCalled();
+    await matched(newUser({ mode }));
     await socket.next("matched");
-    expect(env.QUEUE.delete).toHaveBeenCalled();
-    // Retried after the second: the queue is empty, nobody is left half-paired.
-    await waitUntil(async () => (await waitingIn(mode)) === 0, 4000, "the entry to leave the list");
+    expect(await waitingIn(mode)).toEqual([]);
   });
 });

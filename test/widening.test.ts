@@ -1,14 +1,24 @@
 import { describe, expect, it } from "vitest";
 import type { MatchFound, MatchRequest, MatchWaiting } from "../worker/protocol";
-import { connect, match, newUser, sleep, uniqueMode, wait } from "./helpers";
+import { connect, match, newUser, sleep, uniqueMode, wait, waitUntil } from "./helpers";
 
 // In tests the search widens to any emotion after 1 s and to any language after 2 s (vitest.config.ts).
 const poll = (user: MatchRequest, waiting: MatchWaiting) => match({ ...user, ticket: waiting.ticket });
 
-/** The claimer joins its chat, which makes the pairing real; then the waiter's poll finds it. */
-async function joined(claimer: MatchFound, waiter: MatchRequest, waiting: MatchWaiting): Promise<MatchFound> {
-  await (await connect(claimer.wsUrl, claimer.token)).next("welcome");
-  return (await poll(waiter, waiting)) as MatchFound;
+/**
+ * Polls until the wait is matched: a pairing across languages is made by the pool, which the
+ * waits reach a moment after their owners' polls lent them.
+ */
+async function pollUntilMatched(user: MatchRequest, waiting: MatchWaiting): Promise<MatchFound> {
+  let answer = await poll(user, waiting);
+  await waitUntil(async () => (answer = await poll(user, waiting)).matched, 3000, "a pairing");
+  return answer as MatchFound;
+}
+
+/** One joins its chat; the other's poll finds the same pairing. */
+async function joined(one: MatchFound, other: MatchRequest, waiting: MatchWaiting): Promise<MatchFound> {
+  await (await connect(one.wsUrl, one.token)).next("welcome");
+  return pollUntilMatched(other, waiting);
 }
 
 describe("widening", () => {
@@ -70,7 +80,7 @@ describe("widening", () => {
     await sleep(1000);
     await poll(carl, waits.get(carl)!);
     await poll(ana, waits.get(ana)!);
-    const benMatch = (await poll(ben, waits.get(ben)!)) as MatchFound;
+    const benMatch = await pollUntilMatched(ben, waits.get(ben)!);
     expect(benMatch).toMatchObject({ matched: true, relaxed: ["language"] });
     expect(await joined(benMatch, ana, waits.get(ana)!)).toMatchObject({ matched: true, sessionId: benMatch.sessionId });
     expect((await poll(carl, waits.get(carl)!)).matched).toBe(false);

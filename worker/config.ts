@@ -90,6 +90,16 @@ export function policy(env: Env): Policy {
   };
 }
 
+/**
+ * Languages whose lobby is split into one per feeling (LOBBY_SPLIT_LANGUAGES, comma-separated
+ * tags): for a language busy enough to pass one object's request budget (README: Capacity).
+ */
+export const splitLanguages = (env: Env): string[] =>
+  (env.LOBBY_SPLIT_LANGUAGES ?? "")
+    .split(",")
+    .map((l) => l.trim().toLowerCase())
+    .filter(Boolean);
+
 /** How many match requests one isolate serves at once (MATCH_CONCURRENCY, default 128). */
 export function matchConcurrency(env: Env): number {
   const n = Math.floor(Number(env.MATCH_CONCURRENCY));

@@ -5,7 +5,7 @@
  */
 
 /** Sent in every `welcome` and `waiting` frame; bumped on every incompatible change (README: "Protocol versions"). */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export const LIMITS = {
   idLength: 128,
@@ -70,16 +70,20 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
  * How many objects share each sharded job (worker/stubs.ts). Each is single-threaded with a
  * soft limit of about 1,000 requests a second; the bench's capacity model reads these.
  */
-export const SHARDS = { seats: 64, devices: 64, stats: 8 } as const;
+export const SHARDS = { devices: 64, stats: 8 } as const;
 
-/** Paths of the two sockets: the wait (a waiting seat) and the chat (a room). */
+/** Paths of the two sockets: the wait (held by the queue's lobby) and the chat (a room). */
 export const WAIT_PATH = "/wait";
 export const CHAT_PATH = "/chat";
 
 /** The one place that knows how a socket URL is built; secrets never go in it. */
-export function socketUrl(origin: string, path: typeof CHAT_PATH | typeof WAIT_PATH, id: string): string {
+function socketUrl(origin: string, path: string, params: Record<string, string>): string {
   const url = new URL(path, origin);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  url.searchParams.set(path === CHAT_PATH ? "sessionId" : "seat", id);
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
   return url.toString();
 }
+
+export const chatUrl = (origin: string, sessionId: string): string => socketUrl(origin, CHAT_PATH, { sessionId });
+/** A waiting socket: the lobby that holds the wait, and the wait. */
+export const waitUrl = (origin: string, lobby: string, seat: string): string => socketUrl(origin, WAIT_PATH, { lobby, seat });

@@ -12,14 +12,24 @@ import { NO_RECORD, type DeviceRecord, type DeviceStanding } from "./device-rule
 import { log } from "./log";
 import { meter, meterStorage } from "./metering";
 import type { ReportReason } from "./protocol";
-import { roomStub, seatsOfDevice } from "./stubs";
+import { lobbyStub, roomStub } from "./stubs";
 
 export type { DeviceStanding };
+
+/** Devices whose latest search this shard remembers; the oldest are forgotten first. */
+const SEARCHES_REMEMBERED = 20_000;
 
 export class DeviceBook extends DurableObject<Env> {
   private readonly settings: AbuseSettings;
   private readonly sql: SqlStorage;
   private alarmAt: number | null = null;
+  /**
+   * Where each device last searched, and as whom: in memory only (nothing written per request).
+   * A search in another queue ends the wait the same user still holds in the first, and a ban
+   * ends the banned device's wait. Forgotten on eviction: then a stale wait lasts only until
+   * its owner's presence lapses, as with any client that walks away.
+   */
+  private readonly searching = new Map<string, { user: string; lobby: string }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -32,8 +42,19 @@ export class DeviceBook extends DurableObject<Env> {
     });
   }
 
-  /** Whether this device may match now, and whom it must not meet. */
-  standing(device: string): DeviceStanding {
+  /**
+   * Whether this device may match now, and whom it must not meet; `user` is searching in
+   * `lobby`. A wait the same user still holds on this device in another lobby ends (in the
+   * background): one search per person.
+   */
+  standing(device: string, user: string, lobby: string): DeviceStanding {
+    const before = this.searching.get(device);
+    if (before && before.user === user && before.lobby !== lobby) {
+      this.ctx.waitUntil(lobbyStub(this.env, before.lobby).withdraw(user, device).catch((err: unknown) => log("device.withdraw_failed", { error: String(err) }, "warn")));
+    }
+    this.searching.delete(device);
+    this.searching.set(device, { user, lobby });
+    if (this.searching.size > SEARCHES_REMEMBERED) this.searching.delete(this.searching.keys().next().value!);
     return rules.standing(this.read(device), Date.now());
   }
 
@@ -98,7 +119,8 @@ export class DeviceBook extends DurableObject<Env> {
   }
 
   private async endWaitAndChats(device: string, chattingIn: string[]): Promise<void> {
-    await Promise.all([seatsOfDevice(this.env, device).evict(device), ...chattingIn.map((sessionId) => roomStub(this.env, sessionId).evict(device))]).catch((err) =>
+    const lobby = this.searching.get(device)?.lobby;
+    await Promise.all([...(lobby ? [lobbyStub(this.env, lobby).evict(device)] : []), ...chattingIn.map((sessionId) => roomStub(this.env, sessionId).evict(device))]).catch((err) =>
       log("device.evict_failed", { error: String(err) }, "warn"),
     );
   }

@@ -9,22 +9,21 @@ import { allowedOrigins, matchConcurrency, policy } from "./config";
 import { ApiError, busy, errorResponse, rateLimited } from "./errors";
 import { log } from "./log";
 import { meter } from "./metering";
-import { match } from "./matchmaker";
-import { roomStub, seatStub } from "./stubs";
+import { match, parseLobbyName } from "./matchmaker";
+import { lobbyStub, roomStub } from "./stubs";
 import { networkKey } from "./client-address";
 import { fingerprint } from "./identity";
 import { offeredQueue, publicView, statsReport } from "./stats";
 import { aroundFigures, aroundTable } from "./around";
-import { queueKeyOf } from "./queue-entry";
+import { queueKeyOf } from "./pairing";
 import { NETWORK_HEADER } from "./socket-object";
 import { AroundQuery, CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from "./protocol";
 import type { z } from "zod";
 
 export { ChatRoom } from "./chat-room";
 export { DeviceBook } from "./device-book";
-export { MatchQueue } from "./match-queue";
+export { Lobby } from "./lobby";
 export { Stats } from "./stats";
-export { WaitingSeats } from "./waiting-seats";
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -98,7 +97,7 @@ app.post("/api/match", async (c) => {
   return c.json(result);
 });
 
-/** The two sockets: a chat (one room per pairing) and a wait (one seat per waiter). Each identifies itself in its first frame. */
+/** The two sockets: a chat (one room per pairing) and a wait (held by its queue's lobby). Each identifies itself in its first frame. */
 app.get(CHAT_PATH, async (c) => {
   const forwarded = await upgradeFrom(c.req.raw, c.env);
   const { sessionId } = validate(ChatQuery, c.req.query(), "invalid_query");
@@ -107,8 +106,10 @@ app.get(CHAT_PATH, async (c) => {
 
 app.get(WAIT_PATH, async (c) => {
   const forwarded = await upgradeFrom(c.req.raw, c.env);
-  const { seat } = validate(WaitQuery, c.req.query(), "invalid_query");
-  return seatStub(c.env, seat).fetch(forwarded);
+  const query = validate(WaitQuery, c.req.query(), "invalid_query");
+  const lobby = parseLobbyName(query.lobby, c.env);
+  if (!lobby) throw new ApiError(400, "invalid_query", "lobby: not a queue of this service");
+  return lobbyStub(c.env, lobby).fetch(forwarded);
 });
 
 app.all("/api/match", () => {

@@ -185,7 +185,11 @@ export type ErrorResponse = {
 
 const socketId = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "must be 10 to 64 letters, digits, - or _");
 export const ChatQuery = z.object({ sessionId: socketId });
-export const WaitQuery = z.object({ seat: socketId });
+/** A waiting socket: the lobby that holds the wait (checked against the queues it can name), and the wait. */
+export const WaitQuery = z.object({ lobby: z.string({ error: "lobby is required" }).min(3).max(100, "lobby is too long"), seat: socketId });
+/** A queue's criteria, each in its one spelling: what a lobby's name is made of. */
+export const Criteria = z.object({ mode, language, emotion });
+export type Criteria = z.output<typeof Criteria>;
 /** `GET /api/around`: the figures for the queue these criteria wait in. */
 export const AroundQuery = z.object({ emotion: optional(emotion), language: optional(language), mode: optional(mode) });
 

@@ -1,13 +1,15 @@
 /**
  * The rules of a chat room, as pure functions: `(state, event, now, live) → { state, effects }`.
- * A room is one pairing: it is opened by the waiter's seat when a stranger claims it, becomes
- * a chat once the claimer connects and the seat confirms, and ends for good on leave, report,
- * silence or a no-show. `live` says, per participant, when its open sockets last showed life
- * (null: none open); the runtime answers pings without waking the room, so liveness is read
- * when something happens anyway, never polled.
+ * A room is one pairing. The lobby that made it opens it (without anyone waiting for that) and
+ * tells both people at once; the pairing becomes final when both have joined, which is when it
+ * is remembered on both devices and counted. It ends for good on leave, report, silence or a
+ * no-show; on a no-show, whoever came from a wait gets that wait back, at its place. `live`
+ * says, per participant, when its open sockets last showed life (null: none open); the runtime
+ * answers pings without waking the room, so liveness is read when something happens anyway,
+ * never polled.
  *
- *   pending ──claimer connects, seat confirms──▶ chatting ──leave / report / idle / no-show──▶ ended
- *      └──────────── nobody connects in time, or the seat went back to waiting ──────────────▶ ended
+ *   chatting (both told) ──both joined──▶ chatting (final) ──leave / report / idle / ban──▶ ended
+ *      └──── one never joins within the connect window: its partner's wait is given back ────▶ ended
  *
  * ChatRoom (chat-room.ts) loads the state, applies these functions, saves, and carries out
  * the effects. Nothing here reads a clock, storage or the network.
@@ -18,24 +20,26 @@ import type { ChatMessage, CloseReason, Partner, Relaxed, ReportReason, ServerFr
 import { CLOSE, PROTOCOL_VERSION } from "./protocol";
 import type { StatsEvent } from "./stats";
 
-/** One side of a pairing, as the seat that made it hands it over. */
-export type Side = { alias: string; name: string; token: string; device: string };
+/** One side of a pairing, as the lobby hands it over. */
+export type Side = {
+  alias: string;
+  name: string;
+  token: string;
+  device: string;
+  /** The queue it looked in, and for how long, for the counts of who's around. */
+  queueKey: string;
+  waitedMs: number;
+  /** Where its wait was (it came from one, rather than asking as a newcomer): a no-show of its partner gives the wait back there. */
+  returnTo: { lobby: string; seatId: string } | null;
+};
 
 export type RoomSetup = {
   sessionId: string;
-  /** The waiter's seat, which must confirm the pairing when the claimer connects. */
-  seatId: string;
-  queueKey: string;
-  waitedMs: number;
   relaxed: Relaxed[];
-  // Optional: rooms opened before interests and moderation existed have none of these.
-  claimerQueueKey?: string;
-  claimerWaitedMs?: number;
+  shared: string[];
   /** The languages both chose: the moderation filter applies their word lists. */
-  languages?: string[];
-  shared?: string[];
-  owner: Side;
-  claimer: Side;
+  languages: string[];
+  sides: [Side, Side];
 };
 
 export type RoomRules = { connectWindowMs: number; roomIdleMs: number; heartbeatTimeoutMs: number; emptyRoomMs: number };
@@ -43,15 +47,13 @@ export type RoomRules = { connectWindowMs: number; roomIdleMs: number; heartbeat
 type Participant = Side & { joined: boolean };
 
 export type RoomState =
-  | { kind: "pending"; setup: RoomSetup; createdAt: number; confirming: boolean }
   | {
       kind: "chatting";
       setup: RoomSetup;
-      /** [owner, claimer] */
       participants: [Participant, Participant];
-      confirmedAt: number;
+      openedAt: number;
       lastActivity: number;
-      /** Since when nobody has had a socket open. */
+      /** Since when nobody has had a socket open (null: someone has, or nobody joined yet). */
       emptySince: number | null;
     }
   | { kind: "ended"; sessionId: string; reason: CloseReason };
@@ -72,8 +74,8 @@ export type RoomEffect =
   | { type: "close_all"; code: number; reason: string }
   /** Keep the message in the history and send it to both sides (the sender's copy is its acknowledgement). */
   | { type: "store"; message: ChatMessage }
-  /** Ask the seat whether this pairing still stands; the answer comes back as `confirmed`. */
-  | { type: "confirm"; seatId: string; sessionId: string }
+  /** Give a wait back to its lobby, at its place: its partner never came. */
+  | { type: "restore"; lobby: string; seatId: string; sessionId: string }
   /** Remember the pairing on both devices, so Next never hands the same stranger back (and a ban can end this chat). */
   | { type: "met"; devices: [string, string]; sessionId: string }
   | { type: "report"; reported: string; by: string; reason: ReportReason }
@@ -97,15 +99,14 @@ const ENDED: Refusal = { code: "session_ended", message: "This chat has ended; t
 const FILTERED: Refusal = { code: "message_filtered", message: "This message was not sent: it looks like it breaks the community guidelines." };
 
 export function open(setup: RoomSetup, now: number): RoomState {
-  return { kind: "pending", setup, createdAt: now, confirming: false };
+  const participants = setup.sides.map((side) => ({ ...side, joined: false })) as [Participant, Participant];
+  return { kind: "chatting", setup, participants, openedAt: now, lastActivity: now, emptySince: null };
 }
 
 export const sessionIdOf = (s: RoomState): string => (s.kind === "ended" ? s.sessionId : s.setup.sessionId);
 
 export function sideByToken(s: RoomState, token: string): Side | undefined {
-  if (s.kind === "ended") return undefined;
-  const sides = s.kind === "chatting" ? s.participants : [s.setup.owner, s.setup.claimer];
-  return sides.find((p) => p.token === token);
+  return s.kind === "ended" ? undefined : s.participants.find((p) => p.token === token);
 }
 
 /** Whether this token's participant has been in the chat before: its hello is a reconnect. */
@@ -113,53 +114,26 @@ export function rejoining(s: RoomState, token: string): boolean {
   return s.kind === "chatting" && s.participants.some((p) => p.token === token && p.joined);
 }
 
-/** A socket's first frame names its participant. The claimer's first connection is what makes the pairing real. */
+/** A socket's first frame names its participant. The second one to join makes the pairing final. */
 export function hello(s: RoomState, token: string, now: number, live: Live): Step<Hello> {
   if (s.kind === "ended") return step(s, [], { ok: false, code: "session_ended" });
   const side = sideByToken(s, token);
-  // The owner hears of the pairing only once the claimer is here, so before that its token is unknown too.
-  if (!side || (s.kind === "pending" && side !== s.setup.claimer)) return step(s, [], { ok: false, code: "invalid_token" });
-  if (s.kind === "pending") {
-    if (s.confirming) return step(s, [], { ok: true, alias: side.alias });
-    // Not saved: a confirmation in flight does not survive a restart, and the next hello asks again.
-    const confirming = { ...s, confirming: true };
-    return { state: confirming, effects: [{ type: "confirm", seatId: s.setup.seatId, sessionId: s.setup.sessionId }], reply: { ok: true, alias: side.alias }, persist: false };
-  }
-  return admit(s, side.alias, now, live);
+  if (!side) return step(s, [], { ok: false, code: "invalid_token" });
+  const admitted = admit(s, side.alias, now, live);
+  const [me, partner] = ordered(s, side.alias);
+  // Both are here for the first time: the pairing is final, remembered on both devices and counted.
+  if (!me.joined && partner.joined) admitted.effects.push(...final(s.setup));
+  return admitted;
 }
 
-/** The seat's answer to `confirm`: the pairing stands (the claimer is admitted), or the seat moved on. */
-export function confirmed(s: RoomState, ok: boolean, now: number, live: Live): Step {
-  if (s.kind !== "pending") return step(s, [], undefined);
-  const { setup } = s;
-  if (!ok) return end(s, "partner_missing", now, []);
-  const chat: RoomState = {
-    kind: "chatting",
-    setup,
-    participants: [
-      { ...setup.owner, joined: false },
-      { ...setup.claimer, joined: false },
-    ],
-    confirmedAt: now,
-    lastActivity: now,
-    emptySince: null,
-  };
-  const admitted = admit(chat, setup.claimer.alias, now, live);
-  admitted.effects.push(
-    { type: "met", devices: [setup.owner.device, setup.claimer.device], sessionId: setup.sessionId },
-    { type: "log", event: "match.paired", fields: { sessionId: setup.sessionId, queue: setup.queueKey, waitedMs: setup.waitedMs, relaxed: setup.relaxed.join(",") } },
-    {
-      type: "count",
-      event: {
-        kind: "paired",
-        waits: [
-          { queue: setup.queueKey, ms: setup.waitedMs },
-          ...(setup.claimerQueueKey !== undefined && setup.claimerWaitedMs !== undefined ? [{ queue: setup.claimerQueueKey, ms: setup.claimerWaitedMs }] : []),
-        ],
-      },
-    },
-  );
-  return { ...admitted, reply: undefined };
+function final(setup: RoomSetup): RoomEffect[] {
+  const [a, b] = setup.sides;
+  return [
+    { type: "met", devices: [a.device, b.device], sessionId: setup.sessionId },
+    // The one who waited longer names the queue, as the pairing was made from its wait.
+    { type: "log", event: "match.paired", fields: { sessionId: setup.sessionId, queue: (a.waitedMs >= b.waitedMs ? a : b).queueKey, waitedMs: Math.max(a.waitedMs, b.waitedMs), relaxed: setup.relaxed.join(",") } },
+    { type: "count", event: { kind: "paired", waits: setup.sides.map((side) => ({ queue: side.queueKey, ms: side.waitedMs })) } },
+  ];
 }
 
 function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: number, live: Live): Step<Hello> {
@@ -220,8 +194,10 @@ export function typing(s: RoomState, alias: string, isTyping: boolean): Step {
 /** Next or Stop: the chat ends for both. */
 export function leave(s: RoomState, alias: string, now: number): Step {
   if (s.kind === "ended") return step(s, [], undefined);
-  const effects: RoomEffect[] = [{ type: "log", event: "chat.left", fields: { sessionId: s.setup.sessionId, participant: alias } }];
-  if (s.kind === "chatting") effects.push({ type: "send", to: ordered(s, alias)[1].alias, frame: { type: "partner_left", partnerId: alias } });
+  const effects: RoomEffect[] = [
+    { type: "log", event: "chat.left", fields: { sessionId: s.setup.sessionId, participant: alias } },
+    { type: "send", to: ordered(s, alias)[1].alias, frame: { type: "partner_left", partnerId: alias } },
+  ];
   return end(s, "left", now, effects);
 }
 
@@ -238,8 +214,7 @@ export function report(s: RoomState, alias: string, reason: ReportReason, now: n
 /** A participant's device was banned (by reports from other chats): this chat ends too. */
 export function evict(s: RoomState, device: string, now: number): Step {
   if (s.kind === "ended") return step(s, [], undefined);
-  const sides = s.kind === "chatting" ? s.participants : [s.setup.owner, s.setup.claimer];
-  return sides.some((p) => p.device === device) ? end(s, "banned", now, []) : step(s, [], undefined);
+  return s.participants.some((p) => p.device === device) ? end(s, "banned", now, []) : step(s, [], undefined);
 }
 
 /** A socket closed or failed; `live` no longer counts it. */
@@ -254,7 +229,6 @@ export function socketGone(s: RoomState, alias: string, now: number, live: Live)
 /** Alarms run at least once, at `nextAlarm` or later: every branch is safe to repeat. */
 export function alarm(s: RoomState, now: number, live: Live, r: RoomRules): Step {
   if (s.kind === "ended") return step(s, [{ type: "erase" }], undefined);
-  if (s.kind === "pending") return now >= s.createdAt + r.connectWindowMs ? end(s, "partner_missing", now, []) : step(s, [], undefined);
   const effects = vanished(s, now, live, r);
   const stillLive = { ...live };
   for (const e of effects) if (e.type === "drop") stillLive[e.alias] = null;
@@ -267,15 +241,14 @@ export function alarm(s: RoomState, now: number, live: Live, r: RoomRules): Step
 /** The room's next real deadline: a no-show, silence, or an empty room. Never a periodic check. */
 export function nextAlarm(s: RoomState, r: RoomRules): number | null {
   if (s.kind === "ended") return null;
-  if (s.kind === "pending") return s.createdAt + r.connectWindowMs;
   const deadlines = [s.lastActivity + r.roomIdleMs];
-  if (s.participants.some((p) => !p.joined)) deadlines.push(s.confirmedAt + r.connectWindowMs);
+  if (!isFinal(s)) deadlines.push(s.openedAt + r.connectWindowMs);
   if (s.emptySince !== null) deadlines.push(s.emptySince + r.emptyRoomMs);
   return Math.min(...deadlines);
 }
 
 function dueEnd(s: Extract<RoomState, { kind: "chatting" }>, now: number, r: RoomRules): CloseReason | null {
-  if (s.participants.some((p) => !p.joined) && now >= s.confirmedAt + r.connectWindowMs) return "partner_missing";
+  if (!isFinal(s) && now >= s.openedAt + r.connectWindowMs) return "partner_missing";
   if (now >= s.lastActivity + r.roomIdleMs) return "idle";
   if (s.emptySince !== null && now >= s.emptySince + r.emptyRoomMs) return "idle";
   return null;
@@ -296,15 +269,24 @@ function vanished(s: Extract<RoomState, { kind: "chatting" }>, now: number, live
   return effects;
 }
 
-function end(s: Exclude<RoomState, { kind: "ended" }>, reason: CloseReason, now: number, first: RoomEffect[]): Step {
+/** Both have joined: the pairing stands. */
+const isFinal = (s: Extract<RoomState, { kind: "chatting" }>): boolean => s.participants.every((p) => p.joined);
+
+function end(s: Extract<RoomState, { kind: "chatting" }>, reason: CloseReason, now: number, first: RoomEffect[]): Step {
+  // Someone never came: whoever came from a wait gets it back, before anyone is told (so that going back finds it).
+  const returns: RoomEffect[] =
+    reason === "partner_missing"
+      ? s.participants.flatMap((p) => (p.returnTo ? [{ type: "restore" as const, ...p.returnTo, sessionId: s.setup.sessionId }] : []))
+      : [];
   const effects: RoomEffect[] = [
     ...first,
+    ...returns,
     { type: "send", to: "all", frame: { type: "closed", reason } },
     { type: "close_all", code: CLOSE.ended, reason: `chat ended: ${reason}` },
   ];
-  if (s.kind === "chatting") effects.push({ type: "count", event: { kind: "room_closed" } });
-  const ageMs = now - (s.kind === "chatting" ? s.confirmedAt : s.createdAt);
-  effects.push({ type: "erase", cleaned: { sessionId: s.setup.sessionId, reason, status: s.kind, ageMs } });
+  if (isFinal(s)) effects.push({ type: "count", event: { kind: "room_closed" } });
+  const cleaned = { sessionId: s.setup.sessionId, reason, status: isFinal(s) ? "chatting" : "pending", ageMs: now - s.openedAt };
+  effects.push({ type: "erase", cleaned });
   return step({ kind: "ended", sessionId: s.setup.sessionId, reason }, effects, undefined);
 }
 
@@ -317,3 +299,37 @@ function view(p: Participant, live: Live): Partner {
   return { id: p.alias, name: p.name, online: live[p.alias] != null };
 }
 
+/**
+ * A stored state, in today's shape. Rooms saved before the lobbies (protocol 2) waited for a
+ * seat's confirmation ("pending": that seat is gone, so the pairing never became final) or
+ * named their two sides owner and claimer.
+ */
+type StoredBefore3 =
+  | { kind: "pending"; setup: { sessionId: string } }
+  | {
+      kind: "chatting";
+      setup: { sessionId: string; relaxed: RoomSetup["relaxed"]; shared?: string[]; languages?: string[]; queueKey: string; waitedMs: number; claimerQueueKey?: string; claimerWaitedMs?: number };
+      participants: [Side & { joined: boolean }, Side & { joined: boolean }];
+      confirmedAt: number;
+      lastActivity: number;
+      emptySince: number | null;
+    };
+
+export function readStored(stored: RoomState | StoredBefore3): RoomState {
+  if (stored.kind === "ended" || "sides" in stored.setup) return stored as RoomState;
+  if (stored.kind === "pending") return { kind: "ended", sessionId: stored.setup.sessionId, reason: "partner_missing" };
+  const { setup, participants, confirmedAt, lastActivity, emptySince } = stored as Extract<StoredBefore3, { kind: "chatting" }>;
+  const waits = [
+    { queueKey: setup.queueKey, waitedMs: setup.waitedMs },
+    { queueKey: setup.claimerQueueKey ?? setup.queueKey, waitedMs: setup.claimerWaitedMs ?? 0 },
+  ];
+  const sides = participants.map((p, i) => ({ ...p, ...waits[i], returnTo: null }));
+  return {
+    kind: "chatting",
+    setup: { sessionId: setup.sessionId, relaxed: setup.relaxed, shared: setup.shared ?? [], languages: setup.languages ?? ["any"], sides: sides.map(({ joined: _, ...side }) => side) as RoomSetup["sides"] },
+    participants: sides as [Side & { joined: boolean }, Side & { joined: boolean }],
+    openedAt: confirmedAt,
+    lastActivity,
+    emptySince,
+  };
+}

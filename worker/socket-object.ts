@@ -1,14 +1,10 @@
 /**
- * What the two socket-holding objects (ChatRoom, WaitingSeats) share: a Durable Object that
- * runs one or more *units*, each a state whose decisions are pure rules
- * (`state → { state, effects }`), and whose clients are hibernating WebSockets. A chat room
- * runs one unit (its pairing); a shard of waiting seats runs many (one per waiter), so a
- * wait costs no object of its own. It loads every unit once, applies a step to one unit
- * (saving that unit and the object's next alarm before anything leaves the object, then
- * carrying out the effects), keeps one alarm at the earliest deadline of all units, accepts
- * sockets for a unit that identify themselves with a `hello` frame, reads frames, and tells
- * a live socket from a vanished one. partyserver's `Server` is the model; the subclasses
- * say only what is theirs.
+ * What the two socket-holding objects (ChatRoom, Lobby) do alike with hibernating WebSockets:
+ * accept a socket for one of their *units* (a chat's session, a wait's seat), let it identify
+ * itself with a `hello` frame, charge every frame to its sender's budget before reading it,
+ * tell a live socket from a vanished one, keep one alarm at the earliest deadline, and carry
+ * out effects so that one failing never skips the others. partyserver's `Server` is the
+ * model; the subclasses say what a unit is and what its frames mean.
  */
 import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "./errors";
@@ -20,22 +16,19 @@ import { CLOSE, ClientFrame, LIMITS, PING, PONG, type ErrorCode, type ParsedClie
 /**
  * Kept in the socket itself, so it survives hibernation. `unit` is whose socket it is (a
  * session, a seat); `alias` is null until the socket's `hello`; `network` is the budget key
- * the worker charged the upgrade to ("" if exempt).
+ * the worker charged the upgrade to ("" if exempt); `keep` is what the object wants back after
+ * it was evicted (a lobby keeps the wait there).
  */
-export type Attachment = { unit: string; alias: string | null; connectedAt: number; network: string };
+export type Attachment = { unit: string; alias: string | null; connectedAt: number; network: string; keep?: unknown };
 
 /** Set by the worker on the upgrade it forwards (replacing anything a client sent). */
 export const NETWORK_HEADER = "X-Strangers-Network";
 /** A hello with a wrong token costs its network this many socket upgrades: guessing stops after a few tries. */
 const FAILED_HELLO_COST = 10;
-
-/** One application of the rules. `persist: false`: the state need not be written (see ChatRoom). */
-export type AnyStep<S, E, R> = { state: S; effects: E[]; reply: R; persist?: false };
-
 /** Sockets of one unit that connected but have not said who they are yet; more are not worth holding. */
 const MAX_UNIDENTIFIED = 4;
-/** Where each unit's state is stored. */
-const UNIT_KEY = "unit:";
+/** The runtime keeps at most this much of an attachment. */
+const ATTACHMENT_BYTES = 2048;
 
 /** Attachments read once per socket object: every frame and every broadcast asks, and deserializing is not free. */
 const attachments = new WeakMap<WebSocket, Attachment>();
@@ -47,15 +40,16 @@ export function attachmentOf(ws: WebSocket): Attachment {
 }
 
 function attach(ws: WebSocket, a: Attachment): void {
-  ws.serializeAttachment(a);
-  attachments.set(ws, a);
+  // What the object keeps in a socket is a convenience: beyond the runtime's limit, it is left out.
+  const kept = a.keep !== undefined && JSON.stringify(a).length > ATTACHMENT_BYTES ? { ...a, keep: undefined } : a;
+  ws.serializeAttachment(kept);
+  attachments.set(ws, kept);
 }
 
-export abstract class SocketObject<S extends { kind: string }, E> extends DurableObject<Env> {
-  /** Every unit by key. Erased units are forgotten, unless `keepsEnded` (a room answers "ended" until evicted). */
-  protected readonly units = new Map<string, S>();
-  /** Each unit's next real deadline; the object's one alarm is the earliest. */
-  private readonly deadlines = new Map<string, number>();
+/** Whether a socket may be opened for a unit. */
+export type Admission = "open" | "unknown" | "ended";
+
+export abstract class SocketObject extends DurableObject<Env> {
   /** Last frame per socket (pings are answered by the runtime, which keeps their time itself). */
   private readonly lastFrameAt = new Map<WebSocket, number>();
   /** Frame budgets by unit: per participant (so a reconnect does not refill it), or per socket before its hello. */
@@ -64,23 +58,14 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
   private readonly departed = new WeakSet<WebSocket>();
   private scheduledAlarm: number | null = null;
 
+  /** `counted` names the wake-up counts (`room.event`, `lobby.alarm`, …) in /api/stats. */
   constructor(
     ctx: DurableObjectState,
     env: Env,
-    private readonly o: {
-      /** Names the wake-up counts (`room.event`, `seat.alarm`, …) in /api/stats. */ kind: "room" | "seat";
-      keepsEnded: boolean;
-      /** A deadline moved later leaves the alarm to come early and recompute: for a shard of many seats (it wakes often anyway), not a room (a quiet chat sleeps until a real deadline). */
-      alarmsComeEarly: boolean;
-    },
+    private readonly counted: "room" | "lobby",
   ) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      for (const [stored, state] of await ctx.storage.list<S>({ prefix: UNIT_KEY })) {
-        const key = stored.slice(UNIT_KEY.length);
-        this.units.set(key, this.loaded(key, state));
-      }
-      for (const [key, state] of this.units) this.track(key, state);
       this.scheduledAlarm = await ctx.storage.getAlarm();
     });
     // Heartbeats are answered by the runtime without waking the object.
@@ -89,32 +74,24 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
 
   /** Which unit a socket request is for (from its URL), or null. */
   protected abstract unitOf(request: Request): string | null;
-  /** The next real deadline of a unit, or null. */
-  protected abstract nextAlarm(key: string, state: S): number | null;
-  protected abstract perform(key: string, effect: E, current?: WebSocket): Promise<void>;
-  /** A valid frame other than a ping, on a socket of unit `key`; `alias` is null until the socket said hello. */
-  protected abstract onFrame(ws: WebSocket, key: string, frame: ParsedClientFrame, alias: string | null): Promise<void>;
-  /** A socket of unit `key` closed or failed; `seenAt` is its last sign of life. */
-  protected abstract onGone(ws: WebSocket, key: string, alias: string | null, code: number, seenAt: number): Promise<void>;
-  protected abstract onAlarm(key: string, state: S): Promise<void>;
+  protected abstract admits(unit: string): Admission | Promise<Admission>;
+  /** A valid frame other than a ping, on a socket of `unit`; `alias` is null until the socket said hello. */
+  protected abstract onFrame(ws: WebSocket, unit: string, frame: ParsedClientFrame, alias: string | null): Promise<void>;
+  /** A socket of `unit` closed or failed; `seenAt` is its last sign of life. */
+  protected abstract onGone(ws: WebSocket, unit: string, alias: string | null, code: number, seenAt: number): Promise<void>;
   /** What names a unit in its log lines. */
-  protected abstract ids(key: string): LogFields;
-
-  /** A unit just read from storage, before anything else runs. */
-  protected loaded(_key: string, state: S): S {
-    return state;
-  }
+  protected abstract ids(unit: string): LogFields;
 
   async fetch(request: Request): Promise<Response> {
-    meter(`${this.o.kind}.event`);
-    const key = this.unitOf(request);
-    const state = key === null ? undefined : this.units.get(key);
-    if (key === null || !state) return errorResponse(404, "session_not_found", "No such chat or wait.");
-    if (state.kind === "ended") return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
+    meter(`${this.counted}.event`);
+    const unit = this.unitOf(request);
+    const admission = unit === null ? "unknown" : await this.admits(unit);
+    if (admission === "unknown") return errorResponse(404, "session_not_found", "No such chat or wait.");
+    if (admission === "ended") return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server, [key]);
-    attach(server, { unit: key, alias: null, connectedAt: Date.now(), network: request.headers.get(NETWORK_HEADER) ?? "" });
-    const unidentified = this.ctx.getWebSockets(key).filter((ws) => attachmentOf(ws).alias === null);
+    this.ctx.acceptWebSocket(server, [unit!]);
+    attach(server, { unit: unit!, alias: null, connectedAt: Date.now(), network: request.headers.get(NETWORK_HEADER) ?? "" });
+    const unidentified = this.ctx.getWebSockets(unit!).filter((ws) => attachmentOf(ws).alias === null);
     for (const ws of unidentified.slice(0, -MAX_UNIDENTIFIED)) close(ws, CLOSE.unauthorized, "identify with a hello frame first");
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -125,9 +102,9 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
    * and a sender that keeps going is cut off.
    */
   async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    meter(`${this.o.kind}.event`);
+    meter(`${this.counted}.event`);
     // Billed apart from other requests (20 incoming frames count as one).
-    meter(`${this.o.kind}.frame`);
+    meter(`${this.counted}.frame`);
     const now = Date.now();
     this.lastFrameAt.set(ws, now);
     const { unit, alias } = attachmentOf(ws);
@@ -143,122 +120,73 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
       return send(ws, { type: "error", code: "rate_limited", message: "You are sending too fast; that frame was not delivered.", ...(clientId ? { clientId } : {}) });
     }
     const read = readFrame(data);
-    if ("error" in read) return this.reject(ws, unit, read.error.code, read.error.message);
+    if ("error" in read) return this.reject(ws, unit, read.error.code, read.error.message, read.error.clientId);
     if (read.frame.type === "ping") return send(ws, PONG);
     await this.onFrame(ws, unit, read.frame, alias);
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    meter(`${this.o.kind}.event`);
+    meter(`${this.counted}.event`);
     // Complete the closing handshake, or the client sits in CLOSING and sees 1006.
     close(ws, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
     await this.gone(ws, code);
   }
 
   async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    meter(`${this.o.kind}.event`);
+    meter(`${this.counted}.event`);
     log("ws.error", { ...this.ids(attachmentOf(ws).unit), error: String(error) }, "warn");
     await this.gone(ws, 1006);
   }
 
   /**
-   * Alarms run at least once; the rules make every branch safe to repeat. Each unit's deadline
-   * is computed afresh (it may depend on sockets' pings, which change without a step), and only
-   * the units whose deadline has come are woken.
+   * The object's one alarm, at `at` (null: none). `onlyEarlier` leaves a sooner alarm where it
+   * is: it comes early and the object recomputes, which saves setting an alarm on most steps of
+   * a busy object (a quiet one sleeps until a real deadline).
    */
-  async alarm(): Promise<void> {
-    meter(`${this.o.kind}.alarm`);
-    this.scheduledAlarm = null;
-    if (this.units.size === 0) return void (await this.ctx.storage.deleteAll());
-    const now = Date.now();
-    try {
-      for (const key of [...this.units.keys()]) {
-        // Read afresh: the units handled before this one awaited, and calls ran meanwhile.
-        const state = this.units.get(key);
-        if (!state) continue;
-        this.track(key, state);
-        const at = this.deadlines.get(key);
-        if (at === undefined || at > now) continue;
-        try {
-          await this.onAlarm(key, state);
-        } catch (err) {
-          // One unit's failure must not hold up the others' deadlines.
-          log("effect.failed", { ...this.ids(key), effect: "alarm", error: String(err) }, "warn");
-        }
-      }
-    } finally {
-      await this.rearm();
+  protected async schedule(at: number | null, onlyEarlier: boolean): Promise<void> {
+    if (at === this.scheduledAlarm) return;
+    if (at === null) {
+      if (onlyEarlier) return;
+      this.scheduledAlarm = null;
+      return this.ctx.storage.deleteAlarm();
     }
+    if (onlyEarlier && this.scheduledAlarm !== null && this.scheduledAlarm <= at) return;
+    this.scheduledAlarm = at;
+    meterStorage("alarms.set", this.counted);
+    await this.ctx.storage.setAlarm(at);
   }
 
-  /** Adopt a unit's new state, save it and the next alarm before anything leaves the object, then carry out the effects. */
-  protected async apply<R>(key: string, step: AnyStep<S, E, R>, current?: WebSocket): Promise<R> {
-    const before = this.units.get(key);
-    this.units.set(key, step.state);
-    if (step.state.kind !== "ended" && step.state !== before && step.persist !== false) {
-      meterStorage("rows.written", `${this.o.kind}.${step.state.kind}`);
-      await this.ctx.storage.put(UNIT_KEY + key, step.state);
-    }
-    this.track(key, step.state);
-    // A step not saved (a chat message), or any step where alarms come early, leaves a sooner alarm: it comes early and recomputes.
-    await this.rearm(step.persist === false || this.o.alarmsComeEarly);
-    // One failing effect must not skip the others (a report must still close the chat): each
-    // runs, failures are logged, and the first is rethrown once all have run.
+  /** The alarm is running: it is no longer scheduled. */
+  protected alarmFired(): void {
+    meter(`${this.counted}.alarm`);
+    this.scheduledAlarm = null;
+  }
+
+  /**
+   * Carries out effects in order. One failing must not skip the others (a report must still
+   * close the chat): each runs, failures are logged, and the first is rethrown once all ran.
+   */
+  protected async performAll<E extends { type: string }>(effects: E[], perform: (e: E) => unknown, ids: LogFields): Promise<void> {
     let failure: unknown = null;
-    for (const effect of step.effects) {
+    for (const effect of effects) {
       try {
-        await this.perform(key, effect, current);
+        await perform(effect);
       } catch (err) {
-        log("effect.failed", { ...this.ids(key), effect: (effect as { type?: string }).type, error: String(err) }, "warn");
+        log("effect.failed", { ...ids, effect: effect.type, error: String(err) }, "warn");
         failure ??= err;
       }
     }
     if (failure !== null) throw failure;
-    return step.reply;
   }
 
-  private track(key: string, state: S): void {
-    const at = state.kind === "ended" ? null : this.nextAlarm(key, state);
-    if (at === null) this.deadlines.delete(key);
-    else this.deadlines.set(key, at);
-  }
-
-  /** One alarm, at the earliest deadline of all units; `onlyEarlier`: leave a sooner alarm where it is. */
-  private async rearm(onlyEarlier = false): Promise<void> {
-    let at: number | null = null;
-    for (const d of this.deadlines.values()) if (at === null || d < at) at = d;
-    if (at === null || at === this.scheduledAlarm) return;
-    if (onlyEarlier && this.scheduledAlarm !== null && this.scheduledAlarm <= at) return;
-    this.scheduledAlarm = at;
-    meterStorage("alarms.set", this.o.kind);
-    await this.ctx.storage.setAlarm(at);
-  }
-
-  /** Forgets a unit's stored state: it is over (a room remembers in memory how it ended, until evicted). */
-  protected async erase(key: string): Promise<void> {
-    this.deadlines.delete(key);
-    this.budgets.delete(key);
-    if (!this.o.keepsEnded) this.units.delete(key);
-    meterStorage("rows.written", `${this.o.kind}.erase`);
-    await this.ctx.storage.delete(UNIT_KEY + key);
-  }
-
-  /** Forgets everything stored, alarm included: for an object whose only unit is over. */
-  protected async eraseAll(): Promise<void> {
-    this.deadlines.clear();
-    this.scheduledAlarm = null;
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-  }
-
-  /** The socket said hello as `alias`: from now on it is that participant's. */
-  protected adopt(ws: WebSocket, alias: string): void {
-    attach(ws, { ...attachmentOf(ws), alias });
+  /** The socket said hello as `alias` (keeping `keep` with it): from now on it is that participant's. */
+  protected adopt(ws: WebSocket, alias: string, keep?: unknown): void {
+    attach(ws, { ...attachmentOf(ws), alias, ...(keep === undefined ? {} : { keep }) });
   }
 
   /** Open, identified sockets of a unit: of one alias, or of everyone. */
-  protected sockets(key: string, alias: string | "all"): WebSocket[] {
-    return this.ctx.getWebSockets(key).filter((ws) => {
+  protected sockets(unit: string, alias: string | "all"): WebSocket[] {
+    return this.ctx.getWebSockets(unit).filter((ws) => {
       const a = attachmentOf(ws).alias;
       return a !== null && (alias === "all" || a === alias) && ws.readyState === WebSocket.OPEN;
     });
@@ -270,6 +198,14 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     return Math.max(attachmentOf(ws).connectedAt, pingedAt, this.lastFrameAt.get(ws) ?? 0);
   }
 
+  /** Sockets that connected but never said hello within `afterMs`: they are not going to (their pings do not count). */
+  protected closeUnidentified(now: number, afterMs: number): void {
+    for (const ws of this.ctx.getWebSockets()) {
+      const { alias, connectedAt } = attachmentOf(ws);
+      if (alias === null && now - connectedAt > afterMs) close(ws, CLOSE.unauthorized, "no hello");
+    }
+  }
+
   /** The socket is gone (or being closed by us): its close event, when it comes, changes nothing more. */
   protected forgetSocket(ws: WebSocket): void {
     this.departed.add(ws);
@@ -277,23 +213,28 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     this.budgets.get(attachmentOf(ws).unit)?.delete(ws);
   }
 
-  protected reject(ws: WebSocket, key: string, code: ErrorCode, message: string, clientId?: string): void {
-    log("ws.rejected_frame", { ...this.ids(key), code }, "warn");
+  /** Frame budgets of a unit that is over. */
+  protected forgetUnit(unit: string): void {
+    this.budgets.delete(unit);
+  }
+
+  protected reject(ws: WebSocket, unit: string, code: ErrorCode, message: string, clientId?: string): void {
+    log("ws.rejected_frame", { ...this.ids(unit), code }, "warn");
     send(ws, clientId ? { type: "error", code, message, clientId } : { type: "error", code, message });
   }
 
   /** An `error` frame, then the socket closed: what a refused hello gets. */
-  protected refuse(ws: WebSocket, key: string, code: ErrorCode, message: string, closeCode: number): void {
-    this.reject(ws, key, code, message);
+  protected refuse(ws: WebSocket, unit: string, code: ErrorCode, message: string, closeCode: number): void {
+    this.reject(ws, unit, code, message);
     close(ws, closeCode, code);
   }
 
   /** A hello with a token that is not this unit's: refused, and charged to the sender's network. */
-  protected async refuseToken(ws: WebSocket, key: string): Promise<void> {
-    this.refuse(ws, key, "invalid_token", "This token does not belong here.", CLOSE.unauthorized);
+  protected async refuseToken(ws: WebSocket, unit: string): Promise<void> {
+    this.refuse(ws, unit, "invalid_token", "This token does not belong here.", CLOSE.unauthorized);
     const { network } = attachmentOf(ws);
     if (!network) return;
-    log("ratelimit.failed_hello", { ...this.ids(key) }, "warn");
+    log("ratelimit.failed_hello", { ...this.ids(unit) }, "warn");
     for (let i = 0; i < FAILED_HELLO_COST; i++) await this.env.SOCKETS_PER_IP.limit({ key: network });
   }
 
@@ -310,16 +251,16 @@ export abstract class SocketObject<S extends { kind: string }, E> extends Durabl
     const seenAt = this.lastSeen(ws);
     this.forgetSocket(ws);
     const { unit, alias } = attachmentOf(ws);
-    if (this.units.has(unit)) await this.onGone(ws, unit, alias, code, seenAt);
+    await this.onGone(ws, unit, alias, code, seenAt);
   }
 }
 
 const CLIENT_ID = /"clientId"\s*:\s*"([A-Za-z0-9_-]{1,64})"/;
 
-/** One client frame, validated; or what is wrong with it, for an `error` frame. */
-export function readFrame(data: string | ArrayBuffer): { frame: ParsedClientFrame } | { error: { code: ErrorCode; message: string } } {
+/** One client frame, validated; or what is wrong with it, for an `error` frame (naming the message's clientId when it carried a valid one). */
+export function readFrame(data: string | ArrayBuffer): { frame: ParsedClientFrame } | { error: { code: ErrorCode; message: string; clientId?: string } } {
   if (typeof data !== "string") return { error: { code: "unsupported_data", message: "Frames must be JSON text." } };
-  if (data.length > LIMITS.frameBytes) return { error: { code: "frame_too_large", message: `Frames must be at most ${LIMITS.frameBytes} bytes.` } };
+  if (data.length > LIMITS.frameBytes) return { error: { code: "frame_too_large", message: `Frames must be at most ${LIMITS.frameBytes} bytes.`, ...clientIdIn(data) } };
   let json: unknown;
   try {
     json = JSON.parse(data);
@@ -330,8 +271,14 @@ export function readFrame(data: string | ArrayBuffer): { frame: ParsedClientFram
   if (parsed.success) return { frame: parsed.data };
   const issue = parsed.error.issues[0];
   const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
-  return { error: { code: "invalid_frame", message: `${field}${issue.message}` } };
+  const clientId = (json as { clientId?: unknown } | null)?.clientId;
+  return { error: { code: "invalid_frame", message: `${field}${issue.message}`, ...(typeof clientId === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(clientId) ? { clientId } : {}) } };
 }
+
+const clientIdIn = (data: string): { clientId?: string } => {
+  const id = CLIENT_ID.exec(data)?.[1];
+  return id ? { clientId: id } : {};
+};
 
 export function send(ws: WebSocket, frame: ServerFrame | string): void {
   try {

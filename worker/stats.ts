@@ -1,8 +1,9 @@
 /**
  * Stats: live counters for operators, so `/api/stats` reads a few numbers instead of scanning
- * KV. Counts only, never ids or names. Who waits where, the seat shards know already (they are
- * asked); rooms report their pairing and their end as they happen, nothing on the way to a
- * match waits for it.
+ * KV. Counts only, never ids or names. Who waits where, the lobbies know already: each tells
+ * one shard's directory that it exists (once in a while, while it holds waits), and the report
+ * asks the lobbies listed. Rooms report their pairing and their end as they happen; nothing on
+ * the way to a match waits for it.
  *
  * The room counters are spread over STATS_SHARDS objects (a room always reports to the same
  * one, so its +1 and -1 meet), so no single object takes every event of every chat; the report
@@ -11,7 +12,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { meterReadings, meterStorage } from "./metering";
 import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "./protocol";
-import { STATS_SHARDS, allSeatShards, allStatsShards, shardOf, statsStub } from "./stubs";
+import { STATS_SHARDS, allStatsShards, shardOf, statsStub, unmeteredLobby } from "./stubs";
 
 export { STATS_SHARDS };
 
@@ -26,12 +27,18 @@ type Counters = {
   waits: { [minute: string]: { [queue: string]: number[] } };
   filtered: { [category: string]: number };
   since: number;
+  /** The directory: lobbies (by name) that said they hold waits, and when they last said so. */
+  lobbies?: { [name: string]: number };
 };
 
 /** The full report, with what only the server needs: recent waits per queue, summed over the shards. */
 export type StatsReport = StatsSnapshot<number> & { recentWaits: { [queue: string]: number[] } };
 
 const HOUR_MINUTES = 60;
+/** A lobby that has not said it holds waits for this long is dropped from the directory (one that does says so every 10 minutes). */
+const LOBBY_LISTED_MS = 30 * 60_000;
+/** The report asks at most this many lobbies: the queues people use, however many names clients invent. */
+const LOBBIES_ASKED = 256;
 /** "Usually paired within" looks back this far: recent enough to follow the time of day. */
 const WAIT_WINDOW_MINUTES = 15;
 /** Public counts below this show as "<5": a 1 would tell that someone is alone in a queue. */
@@ -75,6 +82,16 @@ export class Stats extends DurableObject<Env> {
     await this.ctx.storage.put("counters", c);
   }
 
+  /** A lobby holds waits: who waits where is asked of it. */
+  async register(lobby: string): Promise<void> {
+    const now = Date.now();
+    const lobbies = (this.counters.lobbies ??= {});
+    lobbies[lobby] = now;
+    for (const [name, at] of Object.entries(lobbies)) if (at < now - LOBBY_LISTED_MS) delete lobbies[name];
+    meterStorage("rows.written", "stats");
+    await this.ctx.storage.put("counters", this.counters);
+  }
+
   counts(): Counters {
     return this.counters;
   }
@@ -90,13 +107,13 @@ export function count(env: Env, event: StatsEvent, reporter: string): void {
 
 /** Exact counters summed over the shards, for operators and tests; the route serves `publicView` of it. */
 export async function statsReport(env: Env): Promise<StatsReport> {
-  const [all, seats] = await Promise.all([
-    Promise.all(allStatsShards(env).map((s) => s.counts())),
-    Promise.all(allSeatShards(env).map((s) => s.waitingCounts())),
-  ]);
+  const all = await Promise.all(allStatsShards(env).map((s) => s.counts()));
+  const listed = all.flatMap((c) => Object.entries(c.lobbies ?? {})).sort(([, a], [, b]) => b - a);
+  const lobbies = [...new Set(listed.map(([name]) => name))].slice(0, LOBBIES_ASKED);
+  const held = await Promise.all(lobbies.map((name) => unmeteredLobby(env, name).waitingCounts()));
   const waiting: { [queue: string]: number } = {};
   const pairings: { [minute: string]: number } = {};
-  for (const counts of seats) for (const [q, n] of Object.entries(counts)) waiting[q] = (waiting[q] ?? 0) + n;
+  for (const counts of held) for (const [q, n] of Object.entries(counts)) waiting[q] = (waiting[q] ?? 0) + n;
   const filtered: { [category: string]: number } = {};
   const recentWaits: { [queue: string]: number[] } = {};
   const minute = Math.floor(Date.now() / 60_000);

@@ -4,8 +4,7 @@
  * sides must have waited past the threshold, so a newcomer always gets exact matches
  * first and nobody is pulled out of their own queue early.
  */
-import type { Relaxed, Widening } from "./protocol";
-import type { Criteria } from "./queue-entry";
+import type { Criteria, Relaxed, Widening } from "./protocol";
 
 export type WideningSettings = { emotionAfterMs: number; languageAfterMs: number };
 

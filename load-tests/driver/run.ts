@@ -4,12 +4,14 @@
  * and evaluates the same thresholds as the k6 script.
  *
  *   npm run load -- --base-url http://localhost:8787 --chats 1000 --ramp 30 --hold 60 [--json]
+ *   npm run load -- --serve --chats 2000 --concurrency 200 --hold 30 --heartbeat 10000   (starts one workerd itself)
  */
 import { fork } from "node:child_process";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { METRICS, SEND_EVERY_MS, THRESHOLDS, type MetricName } from "../scenario.ts";
 import { Histogram } from "./histogram.ts";
+import { startService } from "../local-server.ts";
 import type { WorkerConfig, WorkerReport } from "./worker.ts";
 
 export type LoadOptions = {
@@ -246,6 +248,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       "base-url": { type: "string", default: process.env.BASE_URL ?? "http://localhost:8787" },
+      // Start the service on one workerd process (as the bench does, with MESSAGE_LOG_SAMPLE_RATE=0) instead of using --base-url.
+      serve: { type: "boolean", default: false },
+      heartbeat: { type: "string" },
       chats: { type: "string", default: "100" },
       ramp: { type: "string", default: "10" },
       hold: { type: "string", default: "30" },
@@ -256,8 +261,9 @@ async function main(): Promise<void> {
       json: { type: "boolean", default: false },
     },
   });
+  const server = values.serve ? await startService({ runtime: "workerd", vars: { MESSAGE_LOG_SAMPLE_RATE: "0" } }) : null;
   const summary = await runLoad({
-    baseUrl: values["base-url"]!,
+    baseUrl: server?.baseUrl ?? values["base-url"]!,
     chats: Number(values.chats),
     rampS: Number(values.ramp),
     holdS: Number(values.hold),
@@ -265,7 +271,8 @@ async function main(): Promise<void> {
     procs: values.procs ? Number(values.procs) : undefined,
     pollEveryMs: Number(values["poll-every"]),
     ...(values.concurrency ? { concurrency: Number(values.concurrency), windows: { matching: "matching" as const } } : {}),
-  });
+    ...(values.heartbeat ? { heartbeatMs: Number(values.heartbeat) } : {}),
+  }).finally(() => server?.stop());
   console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
   // Like k6: a distinct exit code when thresholds fail.
   if (summary.thresholds.some((t) => !t.ok)) process.exitCode = 99;

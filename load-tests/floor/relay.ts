@@ -9,7 +9,7 @@
  */
 import { createServer } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
-import { CHAT_PATH, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, socketUrl } from "../../worker/constants.ts";
+import { CHAT_PATH, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, chatUrl, waitUrl } from "../../worker/constants.ts";
 import type { MatchFound, MatchWaiting, Pairing, ServerFrame } from "../../worker/protocol.ts";
 
 type Participant = { alias: string; token: string; name: string; socket: WebSocket | null; joined: boolean };
@@ -48,7 +48,7 @@ const wait = (s: Session): MatchWaiting => ({
   message: "waiting",
   queueKey: s.queueKey,
   ticket: `${s.id}.${s.owner.token}`,
-  wsUrl: socketUrl(s.origin, WAIT_PATH, s.id),
+  wsUrl: waitUrl(s.origin, "floor", s.id),
   pollAfterMs: 3000,
   expiresInMs: 30_000,
   // Pairs arrive together in one queue, so the floor never needs to widen a search.
@@ -58,7 +58,7 @@ const wait = (s: Session): MatchWaiting => ({
 const pairing = (s: Session, me: Participant, partner: Participant): Pairing => ({
   sessionId: s.id,
   token: me.token,
-  wsUrl: socketUrl(s.origin, CHAT_PATH, s.id),
+  wsUrl: chatUrl(s.origin, s.id),
   partnerId: partner.alias,
   partnerName: partner.name,
   relaxed: [],

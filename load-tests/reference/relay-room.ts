@@ -10,7 +10,7 @@
  * reference is what the service adds on top of the runtime's own cost for the same job.
  */
 import { DurableObject } from "cloudflare:workers";
-import { CHAT_PATH, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, socketUrl } from "../../worker/constants.ts";
+import { CHAT_PATH, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, chatUrl, waitUrl } from "../../worker/constants.ts";
 
 type Env = { RELAY_ROOM: DurableObjectNamespace<RelayRoom> };
 type Side = { alias: string; token: string; name: string };
@@ -56,7 +56,7 @@ export default {
 } satisfies ExportedHandler<Env>;
 
 function waitingAnswer(sessionId: string, token: string, queueKey: string, origin: string) {
-  const wsUrl = socketUrl(origin, WAIT_PATH, sessionId);
+  const wsUrl = waitUrl(origin, "reference", sessionId);
   return { success: true, matched: false, message: "waiting", queueKey, ticket: `${sessionId}.${token}`, wsUrl, pollAfterMs: 3000, expiresInMs: 30_000, widening: NO_WIDENING };
 }
 
@@ -95,7 +95,7 @@ export class RelayRoom extends DurableObject<Env> {
 
   private pairing(me: Side, partner: Side): Pairing {
     const sessionId = this.ctx.id.name!;
-    return { sessionId, token: me.token, wsUrl: socketUrl(this.origin, CHAT_PATH, sessionId), partnerId: partner.alias, partnerName: partner.name, relaxed: [], shared: [] };
+    return { sessionId, token: me.token, wsUrl: chatUrl(this.origin, sessionId), partnerId: partner.alias, partnerName: partner.name, relaxed: [], shared: [] };
   }
 
   async fetch(request: Request): Promise<Response> {

@@ -122,8 +122,10 @@ const TYPING_SHOWN_MS = 6_000;
 /** Chat connections refused while the API answers mean the chat is gone (browsers hide the HTTP status). */
 const REFUSALS_BEFORE_GIVING_UP = 3;
 
-type Waiting = { kind: "waiting"; ticket: string; wsUrl: string; pollAfterMs: number; widening: Widening };
-type Chatting = { kind: "chatting"; pairing: Pairing };
+/** `declined`: pairings of this wait that fell through; told one again (its lobby could not take it back yet), we keep polling. */
+type Waiting = { kind: "waiting"; ticket: string; wsUrl: string; pollAfterMs: number; widening: Widening; declined?: string[] };
+/** `from`: the wait this chat came from; if the stranger never joins, the server gives it back and we return to it. */
+type Chatting = { kind: "chatting"; pairing: Pairing; from?: Waiting };
 /** Where the session stands. A wait or a chat survives a refresh (with the criteria, for Next). */
 type Phase = { kind: "idle" } | { kind: "searching" } | Waiting | Chatting | { kind: "ended" };
 type Saved = { criteria: Criteria; phase: Waiting | Chatting };
@@ -196,7 +198,7 @@ export class ChatClient {
     this.reset();
     this.criteria = saved.criteria;
     if (saved.phase.kind === "waiting") this.wait(saved.phase);
-    else this.chat(saved.phase.pairing);
+    else this.chat(saved.phase.pairing, saved.phase.from);
     return true;
   }
 
@@ -344,7 +346,9 @@ export class ChatClient {
   }
 
   private onMatchResponse(res: MatchResponse): void {
-    if (res.matched) return this.chat(pairingOf(res));
+    const from = this.phase.kind === "waiting" ? this.phase : undefined;
+    if (res.matched && from?.declined?.includes(res.sessionId)) return this.schedulePoll(from.pollAfterMs);
+    if (res.matched) return this.chat(pairingOf(res), from);
     if (this.phase.kind === "waiting" && this.phase.ticket === res.ticket) return this.schedulePoll(res.pollAfterMs);
     // A new wait (the first, or the old one lapsed). Absolute times survive a refresh without drifting.
     const now = Date.now();
@@ -365,7 +369,7 @@ export class ChatClient {
     this.socket = this.connect(w.wsUrl, ticketToken(w.ticket), {
       frame: (f) => {
         if (f.type === "waiting") this.socket?.markHealthy();
-        if (f.type === "matched") this.chat(pairingOf(f));
+        if (f.type === "matched" && !w.declined?.includes(f.sessionId)) this.chat(pairingOf(f), w);
         // The same user on the same device searched again elsewhere (a duplicated tab): that search wins.
         if (f.type === "closed" && f.reason === "superseded") superseded = true;
       },
@@ -407,11 +411,11 @@ export class ChatClient {
 
   // ------------------------------------------------------------ chatting
 
-  private chat(pairing: Pairing): void {
+  private chat(pairing: Pairing, from?: Waiting): void {
     const resumedSame = this.phase.kind === "chatting" && this.phase.pairing.sessionId === pairing.sessionId;
     this.abandon();
     if (!resumedSame) this.resetChat();
-    this.phase = { kind: "chatting", pairing };
+    this.phase = { kind: "chatting", pairing, ...(from ? { from } : {}) };
     this.remember(this.phase);
     this.setStatus("connecting");
     const epoch = this.epoch;
@@ -486,9 +490,17 @@ export class ChatClient {
     return "reconnect";
   }
 
-  /** The pairing fell through before the chat began: search again, as if nothing happened (no farewell, no "ended"). */
+  /**
+   * The pairing fell through before the chat began: back to the wait it came from (the server
+   * gave it back, at its place), or a new search; as if nothing happened (no farewell, no "ended").
+   */
   private searchAgain(): "stop" {
+    const phase = this.phase;
     this.abandon();
+    if (phase.kind === "chatting" && phase.from) {
+      this.wait({ ...phase.from, declined: [...(phase.from.declined ?? []), phase.pairing.sessionId] });
+      return "stop";
+    }
     this.forget();
     this.phase = { kind: "idle" };
     void this.match(this.criteria);

@@ -101,7 +101,7 @@ describe("ChatClient against the real worker", () => {
     const { ana, ben, sessionId } = await pairedClients();
     // The room forgets everything, as after its idle alarm, but without telling anyone.
     await runInDurableObject(room(sessionId), async (instance, state) => {
-      (instance as unknown as { units: Map<string, unknown> }).units.clear();
+      (instance as unknown as { state: unknown }).state = null;
       await state.storage.deleteAll();
       for (const ws of state.getWebSockets()) ws.close(CLOSE.stale, "test");
     });
@@ -156,6 +156,29 @@ describe("ChatClient against the real worker", () => {
     await refreshed.until("paired", () => refreshed.client.status === "chatting");
     expect(refreshed.of("paired")[0].partner.name).toBe("Ben");
     refreshed.client.close();
+    ben.client.close();
+  });
+
+  it("goes back to its wait, at its place, when the stranger it was paired with never joins", async () => {
+    const mode = uniqueMode();
+    const ana = newClient();
+    await ana.client.match({ mode, userName: "Ana" });
+    // A stranger asks as a newcomer and is paired with Ana at once, but never joins the chat.
+    const ghost = await workerFetch(`${ORIGIN}/api/match`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ userId: crypto.randomUUID(), deviceId: crypto.randomUUID(), userName: "Ghost", mode }),
+    });
+    expect(await ghost.json()).toMatchObject({ matched: true, partnerName: "Ana" });
+    await ana.until("in the chat with the ghost", () => ana.of("paired").length === 1);
+    // After the connect window (3 s in tests) the room gives Ana's wait back, and she is waiting again, unreported.
+    await ana.until("back to her wait", () => ana.of("waiting").length === 2 && ana.client.status === "searching", 6000);
+    expect(ana.of("ended")).toEqual([]);
+    const ben = newClient();
+    await ben.client.match({ mode, userName: "Ben" });
+    await ana.until("paired with Ben", () => ana.client.status === "chatting" && ana.of("paired").length === 2);
+    expect(ana.of("paired")[1].partner.name).toBe("Ben");
+    ana.client.close();
     ben.client.close();
   });
 
