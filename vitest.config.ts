@@ -24,11 +24,10 @@ function workerd(name: string, { matchmaker = "kv", include, exclude = [], bindi
             ALLOWED_ORIGINS: "https://app.example",
             // Tests of matching fire hundreds of requests at once at one isolate; turning them away is the overload project's test.
             MATCH_CONCURRENCY: "1000",
+            // A wider device budget, so tests that make 50 attempts from one device run in seconds; the flood test sends well past it.
+            MATCHES_PER_DEVICE: "120",
             ...bindings,
           },
-          // A wider device budget, so tests that make 50 attempts from one device run in seconds;
-          // the flood test sends well past it.
-          ratelimits: { MATCH_PER_DEVICE: { namespace_id: "1001", simple: { limit: 120, period: 10 } } },
         },
       }),
     ],

@@ -75,7 +75,14 @@ const assumptions: Assumptions = {
   shards: SHARDS,
   // The page's nine languages and "any", and the pool of its one mode.
   lobbies: 11,
+  messageLogRate: deployedMessageLogRate(),
 };
+
+/** MESSAGE_LOG_SAMPLE_RATE as the production environment in wrangler.toml sets it. */
+function deployedMessageLogRate(): number {
+  const production = readFileSync("wrangler.toml", "utf8").split("[env.production]")[1] ?? "";
+  return Number(/MESSAGE_LOG_SAMPLE_RATE = "([\d.]+)"/.exec(production)?.[1] ?? 1);
+}
 
 type Server = "service" | "service (durable-object)" | "reference" | "floor";
 type Resources = { rssPeakBytes: number; cpuCores: number; openFilesPeak: number; cpuSeconds: number };
@@ -460,7 +467,7 @@ const about = [
   idleRuns.length ? `Idle: ${idleChats} chats ping every ${IDLE_HEARTBEAT_MS / 1000} s and send nothing for ${idleS} s; CPU over that window minus its first ${IDLE_SETTLE_MS / 1000} s.` : "",
   basis
     ? `Models: operations per pairing and per message from the service's ${serviceSteps.at(-1)!.chats}-chat step, CPU per user from the burst; average chat ${assumptions.chatMinutes} min, ` +
-      `${assumptions.messagesPerChatMinute} messages per chat-minute, the busiest language ${assumptions.busiestLanguageShare * 100} % of arrivals (its busiest feeling ${assumptions.busiestFeelingShare * 100} % of those), every shard and ${assumptions.lobbies} lobbies always awake, ` +
+      `${assumptions.messagesPerChatMinute} messages per chat-minute, the busiest language ${assumptions.busiestLanguageShare * 100} % of arrivals (its busiest feeling ${assumptions.busiestFeelingShare * 100} % of those), every shard and ${assumptions.lobbies} lobbies always awake, ${assumptions.messageLogRate} of messages logged (production's MESSAGE_LOG_SAMPLE_RATE), ` +
       "a room awake from pairing to 10 s after its last event, WebSocket pings answered by the runtime (not billed), Worker CPU priced at the local figure (an upper bound)."
     : "",
 ]

@@ -44,6 +44,8 @@ export type Assumptions = {
   /** Objects of each sharded kind (stubs.ts), and lobbies that are always busy (one per language in use, and a pool per mode). */
   shards: { devices: number; stats: number };
   lobbies: number;
+  /** The share of messages logged one line each in production (MESSAGE_LOG_SAMPLE_RATE of the deployed environments). */
+  messageLogRate: number;
 };
 
 export const SOFT_LIMIT_PER_OBJECT = 1_000;
@@ -105,7 +107,7 @@ export type PriceTable = {
   currency: string;
   sources: Record<string, string>;
   plan: { name: string; monthly: number };
-  items: Record<"workerRequests" | "workerCpuMs" | "doRequests" | "doDurationGbS" | "sqliteRowsRead" | "sqliteRowsWritten" | "kvReads" | "kvWrites" | "kvDeletes" | "kvLists", Price>;
+  items: Record<"workerRequests" | "workerCpuMs" | "doRequests" | "doDurationGbS" | "sqliteRowsRead" | "sqliteRowsWritten" | "kvReads" | "kvWrites" | "kvDeletes" | "kvLists" | "logEvents", Price>;
   doMemoryGb: number;
   webSocketMessagesPerRequest: number;
 };
@@ -146,10 +148,12 @@ export function monthlyBill(m: Measured, chats: number, a: Assumptions, prices: 
     doDurationGbS: prices.doMemoryGb * (roomAwakeS * pairingsPerMonth + shardObjects * MONTH_SECONDS),
     sqliteRowsRead: both("rows.read"),
     sqliteRowsWritten: both("rows.written"),
-    kvReads: 0,
+    kvReads: both("kv.get"),
     kvWrites: both("kv.put"),
     kvDeletes: both("kv.delete"),
     kvLists: both("kv.list"),
+    // The run's own log lines (the bench logs no message: MESSAGE_LOG_SAMPLE_RATE=0), plus the messages' at the deployed rate.
+    logEvents: both("log.events") + messagesPerMonth * a.messageLogRate,
   };
   const lines = (Object.keys(usage) as (keyof PriceTable["items"])[]).map((item) => {
     const p = prices.items[item];

@@ -9,15 +9,22 @@ import { connect, match, matched, newUser, pairUp, postMatch, sleep, uniqueMode,
 const texts = (frames: ServerFrame[]) => frames.flatMap((f) => (f.type === "message" ? [f.text] : []));
 
 describe("rate limits", () => {
-  it("throttles a flood of match requests from one device, not other devices", async () => {
+  it("throttles a flood of match requests from one device, exactly, not other devices", async () => {
     const mode = uniqueMode();
     const flooder = newUser({ mode });
+    // The budget is 120 per 10 s in tests, kept by the device's shard: of 150 at once, 120 get through
+    // (and the few it refilled while they were answered).
     const statuses = await Promise.all(Array.from({ length: 150 }, () => postMatch(flooder)));
     const limited = statuses.filter((r) => r.status === 429);
-    expect(limited.length).toBeGreaterThan(0);
-    expect(statuses.map((r) => r.status).filter((s) => s !== 200 && s !== 429)).toEqual([]);
-    expect(limited[0].headers.get("Retry-After")).toBe("10");
-    expect(await limited[0].json()).toMatchObject({ success: false, error: { code: "rate_limited", retryAfterSeconds: 10 } });
+    expect(limited.length).toBeGreaterThanOrEqual(20);
+    expect(limited.length).toBeLessThanOrEqual(30);
+    // Each search replaces the one before; one replaced while its answer was still held is told so (409).
+    expect(statuses.map((r) => r.status).filter((s) => s !== 200 && s !== 429 && s !== 409)).toEqual([]);
+    const replaced = statuses.find((r) => r.status === 409);
+    if (replaced) expect(await replaced.json()).toMatchObject({ error: { code: "search_replaced" } });
+    // It refills at 12 a second: the next one a second later.
+    expect(limited[0].headers.get("Retry-After")).toBe("1");
+    expect(await limited[0].json()).toMatchObject({ success: false, error: { code: "rate_limited", retryAfterSeconds: 1 } });
 
     expect((await postMatch(newUser({ mode: uniqueMode() }))).status).toBe(200);
   });

@@ -58,7 +58,7 @@ class FakeLobby implements LobbyView {
   }
 
   arrive(seeker: Seeker, now: number) {
-    return this.apply(lobby.arrive(this, { seeker, ids: this.ids, now }, rules));
+    return this.apply(lobby.arrive(this, { seeker, ids: this.ids, now, hold: false }, rules));
   }
 }
 
@@ -146,6 +146,34 @@ describe("a newcomer", () => {
     const a = l.arrive(person(), T0 + 10);
     const b = l.arrive(person(), T0 + 10);
     expect([a.kind, b.kind]).toEqual(["matched", "waiting"]);
+  });
+});
+
+describe("a newcomer's answer held a moment", () => {
+  it("tells a stranger who comes meanwhile in that answer: no waiting socket, no wait to go back to", () => {
+    const l = new FakeLobby(ENGLISH);
+    const first = l.apply(lobby.arrive(l, { seeker: person({ name: "Ana" }), ids: l.ids, now: T0, hold: true }, rules));
+    expect(first).toMatchObject({ kind: "waiting" });
+    const seat = waitingSeat(first);
+    expect(l.get(seat)).toMatchObject({ kind: "waiting", held: true });
+    l.drain();
+    expect(l.arrive(person({ name: "Ben" }), T0 + 20)).toMatchObject({ kind: "matched", pairing: { partnerName: "Ana" } });
+    const effects = l.drain();
+    expect(types(effects)).toEqual(["answer", "open_room"]);
+    expect(effects[0]).toMatchObject({ seatId: seat, pairing: { partnerName: "Ben" } });
+    expect(l.get(seat)).toBeUndefined();
+    expect((effects[1] as Extract<LobbyEffect, { type: "open_room" }>).setup.sides.map((s) => s.returnTo)).toEqual([null, null]);
+  });
+
+  it("lets it go as waiting, with its ticket, when nobody came", () => {
+    const l = new FakeLobby(ENGLISH);
+    const seat = waitingSeat(l.apply(lobby.arrive(l, { seeker: person(), ids: l.ids, now: T0, hold: true }, rules)));
+    expect(l.apply(lobby.answered(l, seat))).toMatchObject({ kind: "waiting", seatId: seat });
+    expect(l.get(seat)).not.toHaveProperty("held");
+    // From now on it is told on its socket, as any wait.
+    l.drain();
+    l.arrive(person(), T0 + 300);
+    expect(types(l.drain())).toEqual(["send", "close", "open_room"]);
   });
 });
 

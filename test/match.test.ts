@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Lobby } from "../worker/lobby";
 import { CLOSE, waitUrl, type MatchFound, type MatchRequest, type MatchResponse, type Pairing } from "../worker/protocol";
@@ -70,6 +70,14 @@ describe("POST /api/match", () => {
     const second = await wait(legacy);
     expect(await waitingIn(mode)).toEqual([seatOf(second.ticket)]);
 
+    // Two searches at once (a double tap): the later one stands, and the earlier one, replaced
+    // while its answer was still held, is told so, not asked to retry and replace it in turn.
+    const [tapped, again] = await Promise.all([postMatch(legacy), sleep(50).then(() => postMatch(legacy))]);
+    expect(tapped.status).toBe(409);
+    expect(await tapped.json()).toMatchObject({ success: false, error: { code: "search_replaced" } });
+    const standing = (await again.json()) as MatchResponse;
+    expect(await waitingIn(mode)).toEqual([seatOf((standing as { ticket: string }).ticket)]);
+
     // Someone who only knows the userId cannot cancel a wait.
     const victim = newUser({ mode: uniqueMode() });
     const victimWait = await wait(victim);
@@ -133,6 +141,21 @@ describe("POST /api/match", () => {
     expect((await match(newUser({ mode: uniqueMode(), language: "pt", emotion: "☺" }))).matched).toBe(false);
     // Another region, another case, a text-style selector and spaces: the same queue.
     expect((await match(newUser({ mode: mode.toUpperCase(), language: "PT_pt", emotion: " ☺\uFE0E " }))).matched).toBe(true);
+  });
+});
+
+describe("languages by name", () => {
+  it("takes a language's name as well as its tag, as the first clients sent it, and names examples when it knows neither", async () => {
+    const mode = uniqueMode();
+    for (const [language, tag] of [["English", "en"], ["english", "en"], ["Español", "es"], ["espanol", "es"], ["日本語", "ja"], ["Português (Brasil)", "pt"], ["Deutsch", "de"], ["हिन्दी", "hi"], ["العربية", "ar"], ["pt-BR", "pt"]]) {
+      expect((await wait(newUser({ mode: uniqueMode(), language }))).queueKey, language).toMatch(new RegExp(`:${tag}$`));
+    }
+    // The seed's body: a name on one side, a tag on the other, and they pair.
+    await wait(newUser({ mode, language: "English", emotion: "😊" }));
+    expect((await match(newUser({ mode, language: "en", emotion: "😊" }))).matched).toBe(true);
+    const res = await postMatch(newUser({ mode, language: "Klingonese" }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "invalid_body", message: expect.stringMatching(/^language: .*en or pt-BR.*English/) } });
   });
 });
 
@@ -289,6 +312,28 @@ describe("bad input", () => {
     expect(json.success).toBe(false);
     expect(json.error.code).toBe(code);
     expect(json.error.message).toMatch(message);
+  });
+
+  it("reads a body sent without a length only up to the limit, and a body cut short is a 400, never a 500", async () => {
+    const streamed = (chunks: string[]) =>
+      SELF.fetch("https://chat.example/api/match", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: new ReadableStream({
+          start(c) {
+            for (const chunk of chunks) c.enqueue(new TextEncoder().encode(chunk));
+            c.close();
+          },
+        }),
+      });
+    const user = JSON.stringify(newUser({ mode: uniqueMode() }));
+    expect((await streamed([user.slice(0, 10), user.slice(10)])).status).toBe(200);
+    const endless = await streamed(Array.from({ length: 8 }, () => " ".repeat(1024)));
+    expect(endless.status).toBe(413);
+    expect(await endless.json()).toMatchObject({ error: { code: "body_too_large" } });
+    const cut = await streamed([user.slice(0, 10)]);
+    expect(cut.status).toBe(400);
+    expect(await cut.json()).toMatchObject({ error: { code: "invalid_json" } });
   });
 
   it("answers unknown routes and wrong methods with the same envelope", async () => {

@@ -130,6 +130,8 @@ describe("evasion", () => {
     ["a joiner hidden inside a word", "send nu\u200Cdes"],
     ["a joiner between doubled letters", "wanna s\u200Dext"],
     ["full-width letters", "ｓｅｎｄ ｎｕｄｅｓ"],
+    ["underlined letters (combining low lines)", "s\u0332e\u0332x\u0332t me"],
+    ["struck-through letters", "n\u0336u\u0336d\u0336e\u0336s\u0336 pls"],
   ])("catches %s", (_how, text) => {
     expect(categoriesOf(check(text, ["en"]))).toContain("sexual");
   });
@@ -150,6 +152,8 @@ describe("evasion", () => {
     ["name(at)gmail(dot)com"],
     ["name [at] gmail . com"],
     ["name @ gmail.com"],
+    ["ana.b at gmail"],
+    ["ana_b22 @ hotmail"],
   ])("catches the e-mail address in %j", (text) => {
     expect(categoriesOf(check(text))).toEqual(["contact"]);
   });
@@ -166,7 +170,7 @@ describe("evasion", () => {
     expect(maskedText(`here: ${text}`)).toBe("here: •••");
   });
 
-  it.each([["snap: foo_bar"], ["my insta is @foo"], ["add me on telegram @foo"], ["whatsapp me"], ["kik foo"], ["mi insta es @foo"], ["IG = foo.bar"]])(
+  it.each([["snap: foo_bar"], ["my insta is @foo"], ["add me on telegram @foo"], ["whatsapp me"], ["kik foo"], ["mi insta es @foo"], ["IG = foo.bar"], ["find me on insta, ana_b22"], ["insta, ana_b22"]])(
     "catches the handle offered in %j",
     (text) => {
       expect(categoriesOf(check(text))).toEqual(["contact"]);
@@ -193,6 +197,8 @@ describe("ordinary chat", () => {
     ["en", "I have 3 cats and 2 dogs"],
     ["en", "where are you at"],
     ["en", "I'm at home"],
+    ["en", "I work at yahoo, you?"],
+    ["en", "mostly on insta, mostly memes"],
     ["en", "I'm at the park"],
     ["en", "I write node.js, e.g. servers, i.e. backends"],
     ["en", "Mr.Smith says pi is 3.14"],

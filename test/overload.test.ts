@@ -25,4 +25,32 @@ describe("an isolate serving more match requests than it takes at once", () => {
     expect(again.status).toBe(200);
     expect(await ask(newUser({ mode }))).toHaveProperty("status", 200);
   });
+
+  it("never turns away a poll of an existing wait: only new searches take a slot", async () => {
+    const mode = uniqueMode();
+    const waiters = Array.from({ length: 6 }, () => newUser({ mode, deviceId: "one-device" }));
+    const tickets: string[] = [];
+    for (const w of waiters) tickets.push(((await (await ask(w)).json()) as { ticket: string }).ticket);
+    const crowd = Array.from({ length: 12 }, () => ask(newUser({ mode: uniqueMode() })));
+    const polls = waiters.map((w, i) => ask({ ...w, ticket: tickets[i] }));
+    expect((await Promise.all(crowd)).some((r) => r.status === 503)).toBe(true);
+    expect((await Promise.all(polls)).map((r) => r.status)).toEqual(waiters.map(() => 200));
+  });
+
+  it("holds no slot for a body that trickles in, and gives up on it at the deadline", async () => {
+    // More than MATCH_CONCURRENCY bodies that send a first byte and then nothing.
+    const trickles = Array.from({ length: 4 }, () =>
+      SELF.fetch("https://chat.example/api/match", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"userId":')) }),
+      }),
+    );
+    // Meanwhile an honest request is served at once.
+    expect((await ask(newUser({ mode: uniqueMode() }))).status).toBe(200);
+    for (const r of await Promise.all(trickles)) {
+      expect(r.status).toBe(408);
+      expect(await r.json()).toMatchObject({ success: false, error: { code: "request_timeout" } });
+    }
+  }, 15_000);
 });

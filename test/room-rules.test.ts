@@ -38,17 +38,22 @@ describe("a pairing", () => {
     const benIn = room.hello(opened, "ben-token", T0 + 500, {});
     expect(benIn.reply).toEqual({ ok: true, alias: "ben" });
     expect(types(benIn.effects)).toEqual(["retire", "welcome", "send"]);
+    // Not saved: who joined, a room that wakes reads from its sockets.
+    expect(benIn.persist).toBe(false);
+    expect(room.withSockets(opened, new Set(["ben"]))).toMatchObject({ participants: [{ joined: false }, { joined: true }] });
     expect(benIn.effects[1]).toMatchObject({ frame: { type: "welcome", v: 3, you: { id: "ben", name: "Ben" }, partner: { id: "ana", name: "Ana", online: false } } });
   });
 
-  it("becomes final when the second one joins: remembered on both devices, logged and counted once", () => {
+  it("becomes final when the second one joins: saved, remembered on both devices and logged, once", () => {
     const benIn = room.hello(room.open(setup, T0), "ben-token", T0 + 500, {}).state;
-    const { state, effects } = room.hello(benIn, "ana-token", T0 + 600, { ben: T0 + 500 });
+    const final = room.hello(benIn, "ana-token", T0 + 600, { ben: T0 + 500 });
+    const { state, effects } = final;
     expect(state).toMatchObject({ participants: [{ joined: true }, { joined: true }] });
-    expect(types(effects)).toEqual(["retire", "welcome", "send", "met", "log", "count"]);
+    expect(final.persist).toBeUndefined();
+    // (The lobby counted the pairing when it made it.)
+    expect(types(effects)).toEqual(["retire", "welcome", "send", "met", "log"]);
     expect(effects[3]).toEqual({ type: "met", devices: ["ana-device", "ben-device"], sessionId: "session-1" });
     expect(effects[4]).toMatchObject({ event: "match.paired", fields: { queue: "any:😊:en", waitedMs: 4_000, relaxed: "" } });
-    expect(effects[5]).toEqual({ type: "count", event: { kind: "paired", waits: [{ queue: "any:😊:en", ms: 4_000 }, { queue: "any:😊:en", ms: 0 }] } });
     // A reconnect later is not a second pairing.
     expect(types(room.hello(state, "ben-token", T0 + 5_000, { ana: T0 + 4_000, ben: null }).effects)).not.toContain("met");
   });
@@ -58,11 +63,9 @@ describe("a pairing", () => {
     expect(room.alarm(benIn, T0 + 9_999, { ben: T0 + 9_000 }, rules).state.kind).toBe("chatting");
     const missing = room.alarm(benIn, T0 + 10_000, { ben: T0 + 9_000 }, rules);
     expect(missing.state).toEqual({ kind: "ended", sessionId: "session-1", reason: "partner_missing" });
-    expect(types(missing.effects)).toEqual(["restore", "send", "close_all", "erase"]);
+    expect(types(missing.effects)).toEqual(["restore", "send", "close_all", "count", "erase"]);
     expect(missing.effects[0]).toEqual({ type: "restore", lobby: "any/en", seatId: "seat-1", sessionId: "session-1" });
     expect(sent(missing.effects, "all")).toEqual([{ type: "closed", reason: "partner_missing" }]);
-    // Nothing was final, so nothing is counted as a room closing.
-    expect(types(missing.effects)).not.toContain("count");
   });
 });
 

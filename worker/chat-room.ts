@@ -28,6 +28,8 @@ const LIVENESS_READS_PER_TIMEOUT = 6;
  * arrive first: it waits this long for the room to open before it is refused.
  */
 const OPEN_GRACE_MS = 2_000;
+/** Closes that say nothing went wrong: normal, going away, no code, replaced, ended, matched. */
+const ORDINARY_CLOSES = new Set([1000, 1001, 1005, CLOSE.replaced, CLOSE.ended, CLOSE.matched]);
 /** Where the room's state is stored (the name older rooms used too). */
 const STATE_KEY = "unit:";
 
@@ -59,7 +61,8 @@ export class ChatRoom extends SocketObject {
       const [stored] = (await ctx.storage.list<RoomState>({ prefix: STATE_KEY, limit: 1 })).values();
       // The last activity saved may be older than the newest message: the idle alarm then comes
       // early, reads the newest message (alarm) and moves on. Waking costs no query.
-      this.state = stored ? readStored(stored) : null;
+      const identified = new Set(ctx.getWebSockets().flatMap((ws) => attachmentOf(ws).alias ?? []));
+      this.state = stored ? rules.withSockets(readStored(stored), identified) : null;
     });
   }
 
@@ -147,12 +150,12 @@ export class ChatRoom extends SocketObject {
     }
     this.adopt(ws, step.reply.alias);
     await this.apply(step, ws);
-    log("ws.connected", { ...this.ids(key), participant: step.reply.alias });
   }
 
   protected async onGone(_ws: WebSocket, key: string, alias: string | null, code: number): Promise<void> {
     if (!this.state || alias === null) return;
-    log("ws.disconnected", { ...this.ids(key), participant: alias, code });
+    // Sockets come and go all the time (a line each would be most of the log, and billed): only the ones that broke are worth one.
+    if (!ORDINARY_CLOSES.has(code)) log("ws.disconnected", { ...this.ids(key), participant: alias, code });
     await this.apply(rules.socketGone(this.state, alias, Date.now(), this.live()));
   }
 

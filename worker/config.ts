@@ -1,3 +1,4 @@
+import type { Budget } from "./flood-guard";
 import { GUIDELINES_VERSION, type Policy } from "./protocol";
 
 /** Settings come from wrangler `vars`, so tests and demos can shorten them. */
@@ -62,11 +63,12 @@ export function abuseSettings(env: Env): AbuseSettings {
   };
 }
 
-/** Share (0–1) of chat messages logged one line each; the default logs every message. */
+/** Share (0–1) of chat messages logged one line each (one in a hundred unless set: wrangler.toml says why). */
 export function messageLogSampleRate(env: Env): number {
-  const rate = Number(env.MESSAGE_LOG_SAMPLE_RATE ?? "1");
-  return Number.isFinite(rate) ? Math.min(1, Math.max(0, rate)) : 1;
+  const rate = Number(env.MESSAGE_LOG_SAMPLE_RATE ?? DEFAULT_MESSAGE_LOG_RATE);
+  return Number.isFinite(rate) ? Math.min(1, Math.max(0, rate)) : DEFAULT_MESSAGE_LOG_RATE;
 }
+const DEFAULT_MESSAGE_LOG_RATE = 0.01;
 
 /** Origins allowed to call the API and open sockets from a browser, besides the page's own. */
 export const allowedOrigins = (env: Env): string[] =>
@@ -88,6 +90,13 @@ export function policy(env: Env): Policy {
     terms: "/terms",
     privacy: "/privacy",
   };
+}
+
+/** A device's match requests: MATCHES_PER_DEVICE per 10 s (default 20), all of them at once if it likes. */
+export function deviceMatchBudget(env: Env): Budget {
+  const n = Math.floor(Number(env.MATCHES_PER_DEVICE));
+  const burst = Number.isFinite(n) && n >= 1 ? n : 20;
+  return { burst, perSecond: burst / 10 };
 }
 
 /**

@@ -11,7 +11,8 @@ export const LIMITS = {
   idLength: 128,
   nameLength: 40,
   emotionLength: 16,
-  languageLength: 16,
+  /** Long enough for a language's name with its region ("Português (Brasil)"). */
+  languageLength: 40,
   modeLength: 16,
   /** Interest tags: optional, a few short words each, so they fit a queue entry's metadata. */
   interests: 3,
@@ -30,6 +31,15 @@ export const LIMITS = {
  */
 export const spellInterest = (tag: string): string =>
   tag.normalize("NFKC").trim().toLowerCase().replace(/^#+/, "").replace(/[\s_]+/g, " ").trim();
+
+/**
+ * A message as the server keeps it: characters that only hide or reorder text dropped (C0 and
+ * C1 controls but tab and line feed, the soft hyphen, bidi controls, zero-width space,
+ * separators, invisible operators, the BOM), NFC, trimmed. The client applies the same before
+ * it checks the length, so what it lets through the server takes.
+ */
+export const cleanMessage = (s: string): string => s.replace(HIDDEN_IN_MESSAGES, "").normalize("NFC").trim();
+const HIDDEN_IN_MESSAGES = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
 
 /** Bumped whenever the community guidelines change: everyone is asked to accept them again. */
 export const GUIDELINES_VERSION = 1;

@@ -6,7 +6,8 @@
  * asking about them is one indexed read of a live object, not a new object each.
  */
 import { DurableObject } from "cloudflare:workers";
-import { abuseSettings, type AbuseSettings } from "./config";
+import { abuseSettings, deviceMatchBudget, type AbuseSettings } from "./config";
+import { FloodGuard, type Budget } from "./flood-guard";
 import * as rules from "./device-rules";
 import { NO_RECORD, type DeviceRecord, type DeviceStanding } from "./device-rules";
 import { log } from "./log";
@@ -16,24 +17,27 @@ import { lobbyStub, roomStub } from "./stubs";
 
 export type { DeviceStanding };
 
-/** Devices whose latest search this shard remembers; the oldest are forgotten first. */
-const SEARCHES_REMEMBERED = 20_000;
+/** Devices this shard remembers in memory (their budget, their latest search); the longest unseen are forgotten first. */
+const DEVICES_REMEMBERED = 20_000;
 
 export class DeviceBook extends DurableObject<Env> {
   private readonly settings: AbuseSettings;
   private readonly sql: SqlStorage;
   private alarmAt: number | null = null;
+  private readonly budget: Budget;
   /**
-   * Where each device last searched, and as whom: in memory only (nothing written per request).
-   * A search in another queue ends the wait the same user still holds in the first, and a ban
-   * ends the banned device's wait. Forgotten on eviction: then a stale wait lasts only until
-   * its owner's presence lapses, as with any client that walks away.
+   * What this shard knows of each device in memory only (nothing written per request): its
+   * match budget, and where it last searched and as whom. A search in another queue ends the
+   * wait the same user still holds in the first, and a ban ends the banned device's wait.
+   * Forgotten on eviction: the budget starts afresh, and a stale wait lasts only until its
+   * owner's presence lapses, as with any client that walks away.
    */
-  private readonly searching = new Map<string, { user: string; lobby: string }>();
+  private readonly recent = new Map<string, { budget: FloodGuard; user: string; lobby: string }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.settings = abuseSettings(env);
+    this.budget = deviceMatchBudget(env);
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS devices (device TEXT PRIMARY KEY, record TEXT NOT NULL, keep_until INTEGER NOT NULL)");
     this.sql.exec("CREATE INDEX IF NOT EXISTS devices_by_expiry ON devices (keep_until)");
@@ -44,18 +48,25 @@ export class DeviceBook extends DurableObject<Env> {
 
   /**
    * Whether this device may match now, and whom it must not meet; `user` is searching in
-   * `lobby`. A wait the same user still holds on this device in another lobby ends (in the
-   * background): one search per person.
+   * `lobby`. Each request takes from the device's budget (MATCHES_PER_DEVICE per 10 s): past
+   * it, the answer is how long to wait. A wait the same user still holds on this device in
+   * another lobby ends (in the background): one search per person.
    */
-  standing(device: string, user: string, lobby: string): DeviceStanding {
-    const before = this.searching.get(device);
-    if (before && before.user === user && before.lobby !== lobby) {
-      this.ctx.waitUntil(lobbyStub(this.env, before.lobby).withdraw(user, device).catch((err: unknown) => log("device.withdraw_failed", { error: String(err) }, "warn")));
+  standing(device: string, user: string, lobby: string): DeviceStanding | { retryAfterSeconds: number } {
+    const now = Date.now();
+    const known = this.recent.get(device);
+    const seen = known ?? { budget: new FloodGuard(now, this.budget), user, lobby };
+    // Seen again: last in the order of forgetting.
+    this.recent.delete(device);
+    this.recent.set(device, seen);
+    if (this.recent.size > DEVICES_REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
+    if (seen.budget.take(now) !== "accept") return { retryAfterSeconds: seen.budget.retryAfterSeconds };
+    if (seen.user === user && seen.lobby !== lobby) {
+      this.ctx.waitUntil(lobbyStub(this.env, seen.lobby).withdraw(user, device).catch((err: unknown) => log("device.withdraw_failed", { error: String(err) }, "warn")));
     }
-    this.searching.delete(device);
-    this.searching.set(device, { user, lobby });
-    if (this.searching.size > SEARCHES_REMEMBERED) this.searching.delete(this.searching.keys().next().value!);
-    return rules.standing(this.read(device), Date.now());
+    seen.user = user;
+    seen.lobby = lobby;
+    return rules.standing(this.read(device), now);
   }
 
   async passedHumanCheck(device: string): Promise<void> {
@@ -119,7 +130,7 @@ export class DeviceBook extends DurableObject<Env> {
   }
 
   private async endWaitAndChats(device: string, chattingIn: string[]): Promise<void> {
-    const lobby = this.searching.get(device)?.lobby;
+    const lobby = this.recent.get(device)?.lobby;
     await Promise.all([...(lobby ? [lobbyStub(this.env, lobby).evict(device)] : []), ...chattingIn.map((sessionId) => roomStub(this.env, sessionId).evict(device))]).catch((err) =>
       log("device.evict_failed", { error: String(err) }, "warn"),
     );

@@ -35,9 +35,9 @@ export class ApiError extends HTTPException {
 /** The rate-limit binding counts in fixed windows of 10 s: retrying sooner is pointless. */
 const RETRY_AFTER_SECONDS = 10;
 
-/** Every 429, from the routes (thrown) and the room (its response), says the same thing. */
-export const rateLimited = (what: string): ApiError =>
-  new ApiError(429, "rate_limited", `Too many ${what}; slow down.`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+/** Every 429, from the routes (thrown) and the room (its response), says the same thing; a budget that knows when it refills says when. */
+export const rateLimited = (what: string, retryAfterSeconds = RETRY_AFTER_SECONDS): ApiError =>
+  new ApiError(429, "rate_limited", `Too many ${what}; slow down.`, { retryAfterSeconds });
 
 /** Sooner than a rate limit's window: a busy server is usually a moment's burst. */
 const BUSY_RETRY_SECONDS = 2;

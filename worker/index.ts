@@ -70,32 +70,41 @@ app.get("/api/around", async (c) => {
 app.get("/api/policy", (c) => c.json(policy(c.env), 200, { "Cache-Control": "public, max-age=300" }));
 
 /**
- * Match requests this isolate is serving. Past MATCH_CONCURRENCY a request is turned away at
- * once (503 `busy`, Retry-After) instead of queuing: one that waits longer than its client does
- * is work for nobody, and the client asks again, so an overloaded server would spend ever more
- * on abandoned requests (in the bench's burst on one local thread: about seven requests and
- * seven waits opened per matched user, then the server fell over). Being turned away costs
- * next to nothing.
+ * A request is charged to its address and its body read (bounded in size and time) before it
+ * can hold anything of the isolate's; a new search then takes one of MATCH_CONCURRENCY slots
+ * for the two calls that decide it (the first also takes from the device's budget), and a poll
+ * of an existing wait takes none (it is one cheap call, and its owner must not lose its place
+ * because others crowd in).
  */
-let matchesInFlight = 0;
-app.post("/api/match", async (c, next) => {
-  if (matchesInFlight >= matchConcurrency(c.env)) throw busy();
-  matchesInFlight++;
-  try {
-    await next();
-  } finally {
-    matchesInFlight--;
-  }
-});
-
 app.post("/api/match", async (c) => {
   await limit(c.env.MATCH_PER_IP, networkKey(c.req.raw, c.env), "match_ip", "match requests");
-  const body = validate(MatchRequest, await readJson(c.req.raw), "invalid_body");
-  const [user, device] = await Promise.all([fingerprint(c.env, body.userId), fingerprint(c.env, body.deviceId)]);
-  await limit(c.env.MATCH_PER_DEVICE, device, "match_device", "match requests");
-  const result = await match(c.env, body, { user, device, address: c.req.header("CF-Connecting-IP") ?? null }, new URL(c.req.url).origin);
-  return c.json(result);
+  const json = await readJson(c.req.raw);
+  const decide = async () => {
+    const body = validate(MatchRequest, json, "invalid_body");
+    const [user, device] = await Promise.all([fingerprint(c.env, body.userId), fingerprint(c.env, body.deviceId)]);
+    return match(c.env, body, { user, device, address: c.req.header("CF-Connecting-IP") ?? null }, new URL(c.req.url).origin);
+  };
+  // A turned-away search costs its body's reading and nothing more.
+  const isPoll = typeof (json as { ticket?: unknown } | null)?.ticket === "string";
+  return c.json(await (isPoll ? decide() : admitted(c.env, decide)));
 });
+
+/**
+ * New searches this isolate is deciding. Past MATCH_CONCURRENCY one is turned away at once
+ * (503 `busy`, Retry-After) instead of queuing: a request that waits longer than its client
+ * does is work for nobody, and the client asks again, so an overloaded server would spend ever
+ * more on abandoned requests. Being turned away costs next to nothing.
+ */
+let searchesInFlight = 0;
+async function admitted<T>(env: Env, work: () => Promise<T>): Promise<T> {
+  if (searchesInFlight >= matchConcurrency(env)) throw busy();
+  searchesInFlight++;
+  try {
+    return await work();
+  } finally {
+    searchesInFlight--;
+  }
+}
 
 /** The two sockets: a chat (one room per pairing) and a wait (held by its queue's lobby). Each identifies itself in its first frame. */
 app.get(CHAT_PATH, async (c) => {
@@ -174,13 +183,52 @@ async function readJson(request: Request): Promise<unknown> {
   if (type !== "application/json") throw new ApiError(415, "unsupported_media_type", "The request body must be sent as Content-Type: application/json.");
   const declared = Number(request.headers.get("Content-Length") ?? 0);
   if (declared > LIMITS.bodyBytes) throw tooLarge();
-  const text = await request.text();
-  if (text.length > LIMITS.bodyBytes) throw tooLarge();
+  const text = await readBounded(request, LIMITS.bodyBytes, BODY_DEADLINE_MS);
   try {
     return JSON.parse(text);
   } catch {
     throw new ApiError(400, "invalid_json", "The request body must be valid JSON.");
   }
+}
+
+/** A match body is a few hundred bytes: one that takes longer than this is trickling on purpose. */
+const BODY_DEADLINE_MS = 5_000;
+
+/**
+ * At most `max` bytes within `deadlineMs`, whatever `Content-Length` says (or does not): a body
+ * that trickles, never ends or keeps growing costs its sender, not the isolate. A body whose
+ * sender gave up is its sender's problem, not an error of ours.
+ */
+async function readBounded(request: Request, max: number, deadlineMs: number): Promise<string> {
+  if (!request.body) return "";
+  let late: (err: ApiError) => void = () => {};
+  const deadline = new Promise<never>((_, reject) => (late = reject));
+  const timer = setTimeout(() => late(new ApiError(408, "request_timeout", `The request body must arrive within ${deadlineMs / 1000} s.`)), deadlineMs);
+  // With a length declared (and already checked against `max`) the runtime reads no further, so
+  // the whole body is read natively; without one, it is counted as it streams.
+  const reading = request.headers.has("Content-Length") ? request.text() : readCounted(request.body, max);
+  try {
+    return await Promise.race([reading, deadline]);
+  } catch (err) {
+    // A late body is left unread: the runtime drops it with the request once we have answered.
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(400, "body_incomplete", "The request body did not arrive in full.");
+  } finally {
+    clearTimeout(timer);
+    reading.catch(() => {});
+  }
+}
+
+async function readCounted(body: ReadableStream<Uint8Array>, max: number): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > max) throw tooLarge();
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 const tooLarge = () => new ApiError(413, "body_too_large", `The request body must be at most ${LIMITS.bodyBytes} bytes.`);

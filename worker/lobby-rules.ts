@@ -44,6 +44,12 @@ export type Wait = {
    * ignores a lend of a lease it already gave back (a late vouch must not lend it twice).
    */
   lease: number;
+  /**
+   * The newcomer's request that opened it is still being answered (held a moment, in case a
+   * stranger comes): a pairing is told in that answer, as to a newcomer paired at once, and the
+   * wait is gone with it. Its owner has no ticket yet.
+   */
+  held?: true;
 };
 
 export type WaitState =
@@ -89,6 +95,8 @@ export type LobbyEffect =
   | { type: "deliver"; home: string; seatId: string; pairing: Pairing }
   /** Offer this wait in the pool (the stored copy says so first); also how a home vouches again that the owner is there. */
   | { type: "lend"; pool: string; wait: Wait }
+  /** The held request that opened this wait is answered with its pairing. */
+  | { type: "answer"; seatId: string; pairing: Pairing }
   /** Ask the pool for the wait back: `wanted` to pair it here, or not, because it is over. */
   | { type: "recall"; pool: string; seatId: string; lease: number; wanted: boolean }
   | { type: "log"; event: string; fields: LogFields; level?: "info" | "warn" };
@@ -191,10 +199,16 @@ function bestFor(d: Draft, me: Seeker, since: number, self: string | null, now: 
   return best;
 }
 
-const partyOf = (lobby: string, w: Wait): Party => ({ seeker: w.owner, enqueuedAt: w.enqueuedAt, returnTo: { lobby: w.home?.lobby ?? lobby, seatId: w.seatId } });
+/** One of a pairing; a wait still being answered has no wait to go back to (its owner never had a ticket). */
+const partyOf = (lobby: string, w: Wait): Party => ({ seeker: w.owner, enqueuedAt: w.enqueuedAt, returnTo: w.held ? null : { lobby: w.home?.lobby ?? lobby, seatId: w.seatId } });
 
-/** A wait is told its pairing: on its sockets if held here, through its home if lent in. */
+/** A wait is told its pairing: in the answer still held for it, on its sockets, or through its home if lent in. */
 function tell(d: Draft, w: WaitState, pairing: Pairing, now: number, r: LobbyRules): void {
+  if (w.held) {
+    d.drop(w.seatId);
+    d.effects.push({ type: "answer", seatId: w.seatId, pairing });
+    return;
+  }
   d.set({ ...strip(w), kind: "matched", pairing, until: now + 2 * r.connectWindowMs });
   if (w.home) d.effects.push({ type: "deliver", home: w.home.lobby, seatId: w.seatId, pairing });
   else d.effects.push({ type: "send", seatId: w.seatId, frame: { type: "matched", ...pairing } }, { type: "close", seatId: w.seatId, code: CLOSE.matched, reason: "matched" });
@@ -202,8 +216,8 @@ function tell(d: Draft, w: WaitState, pairing: Pairing, now: number, r: LobbyRul
 
 /** A wait's own facts, without what its state adds. */
 function strip(w: WaitState): Wait {
-  const { seatId, token, owner, enqueuedAt, polledAt, home, lease } = w;
-  return { seatId, token, owner, enqueuedAt, polledAt, home, lease };
+  const { seatId, token, owner, enqueuedAt, polledAt, home, lease, held } = w;
+  return { seatId, token, owner, enqueuedAt, polledAt, home, lease, ...(held ? { held } : {}) };
 }
 
 /**
@@ -255,14 +269,15 @@ function passAll(d: Draft, ids: Ids, now: number, r: LobbyRules): void {
 
 // ---------------------------------------------------------------- events
 
-export type Arrival = { seeker: Seeker; ids: Ids; now: number };
+/** `hold`: the newcomer's answer will be held a moment, so a stranger who comes meanwhile is told in it. */
+export type Arrival = { seeker: Seeker; ids: Ids; now: number; hold: boolean };
 
 /**
  * A newcomer asks (no ticket, or a stale one). A present stranger of its exact queue is paired
  * with it at once; otherwise it waits here. Either way a wait of the same user on the same
  * device ends: one search per person.
  */
-export function arrive(view: LobbyView, { seeker, ids, now }: Arrival, r: LobbyRules): Step<Standing> {
+export function arrive(view: LobbyView, { seeker, ids, now, hold }: Arrival, r: LobbyRules): Step<Standing> {
   const d = new Draft(view);
   const older = view.heldBy(seeker.user, seeker.device);
   if (older) end(d, older, "superseded");
@@ -275,10 +290,22 @@ export function arrive(view: LobbyView, { seeker, ids, now }: Arrival, r: LobbyR
     return d.done({ kind: "matched", pairing: forA });
   }
   const { seatId, token } = ids.wait();
-  const wait: WaitState = { kind: "waiting", seatId, token, owner: seeker, enqueuedAt: now, polledAt: now, home: null, lease: 0 };
+  const wait: WaitState = { kind: "waiting", seatId, token, owner: seeker, enqueuedAt: now, polledAt: now, home: null, lease: 0, ...(hold ? { held: true as const } : {}) };
   d.set(wait);
   // Its only stranger is out in the pool: asked back, and paired with this one when it returns.
   if (best) pass(d, seatId, ids, now, r);
+  return d.done(standingOf(d.get(seatId)!));
+}
+
+/** The held answer went out as "waiting" (nobody came): from now on the owner has its ticket, and hears on its socket or a poll. */
+export function answered(view: LobbyView, seatId: string): Step<Standing> {
+  const d = new Draft(view);
+  const w = view.get(seatId);
+  if (!w) return d.done({ kind: "gone" });
+  if (w.held) {
+    const { held: _, ...told } = w;
+    d.set(told as WaitState);
+  }
   return d.done(standingOf(d.get(seatId)!));
 }
 

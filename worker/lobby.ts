@@ -27,14 +27,24 @@ import { WaitCopies, waitStoreFor, type StoredWait } from "./wait-store";
 const OWNER = "owner";
 /** Deadlines are kept to whole seconds, so a busy lobby sets its alarm at most about once a second. */
 const ALARM_GRAIN_MS = 1_000;
+/**
+ * How long a newcomer's answer is held when nobody fits yet: in a busy queue the next stranger
+ * comes within it, and both are told in their answers (no waiting socket is opened for a wait of
+ * milliseconds); in a quiet one, "waiting" comes this much later.
+ */
+const HOLD_MS = 250;
 /** A pool remembers the leases it gave back for this many waits. */
 const GIVEN_BACK_REMEMBERED = 10_000;
+/** How often at most a lobby reports the pairings it made to Stats. */
+const TALLY_EVERY_MS = 1_000;
 /** While it holds waits, a lobby tells the stats directory it exists this often (who waits where is asked of it). */
 const REGISTER_EVERY_MS = 10 * 60_000;
 
 export type LobbyAnswer =
   | { kind: "matched"; pairing: Pairing }
-  | { kind: "waiting"; seatId: string; token: string; queueKey: string; enqueuedAt: number; anyLanguage: boolean };
+  | { kind: "waiting"; seatId: string; token: string; queueKey: string; enqueuedAt: number; anyLanguage: boolean }
+  /** The search ended while its answer was held: the same user searched again, left, or was banned. */
+  | { kind: "gone" };
 
 /** What a lobby is, from its name: `mode/language`, `mode/language/emotion` (a split language), or the pool `mode/*`. */
 export function lobbyKindOf(name: string): LobbyKind {
@@ -59,9 +69,14 @@ export class Lobby extends SocketObject implements LobbyView {
   private readonly feelings = new Map<string, string[]>();
   /** Waits held here, by owner: one per user and device. */
   private readonly owners = new Map<string, string>();
+  /** Newcomers' answers held a moment (`HOLD_MS`), by their wait. */
+  private readonly held = new Map<string, { resolve: (answer: LobbyAnswer) => void; timer: ReturnType<typeof setTimeout> }>();
   /** A pool: the lease of each wait it gave back, so a lend that overtook its recall is ignored. */
   private readonly givenBack = new Map<string, number>();
   private registeredAt = 0;
+  /** Pairings made since the last report to Stats: sent in one call at most once a second, not one per pairing. */
+  private tally: { pairs: number; waits: { queue: string; ms: number }[] } = { pairs: 0, waits: [] };
+  private talliedAt = 0;
   /** Fresh ids for the rules. */
   private readonly fresh: Ids = {
     wait: () => ({ seatId: nanoid(20), token: nanoid(24) }),
@@ -75,7 +90,7 @@ export class Lobby extends SocketObject implements LobbyView {
     const { queueTtlMs, pollPresenceMs, heartbeatTimeoutMs, connectWindowMs } = this.t;
     this.rules = { queueTtlMs, pollPresenceMs, heartbeatTimeoutMs, connectWindowMs, widening: widening(env) };
     this.copies =
-      this.kind.pool === null ? null : new WaitCopies(waitStoreFor(env, ctx.storage, this.kind.name, this.t), (id) => this.waits.get(id), (work, what) => this.background(work, what));
+      this.kind.pool === null ? null : new WaitCopies(this.t, waitStoreFor(env, ctx.storage, this.kind.name, this.t), (id) => this.waits.get(id), (work, what) => this.background(work, what));
     ctx.blockConcurrencyWhile(() => this.rebuild());
   }
 
@@ -85,7 +100,7 @@ export class Lobby extends SocketObject implements LobbyView {
    * `POST /api/match`: a follow-up on a wait (with its ticket) or a new search. One call,
    * answered at once: a partner, or a wait of its own.
    */
-  match(seeker: Seeker, ticket: { seatId: string; token: string } | null): LobbyAnswer {
+  async match(seeker: Seeker, ticket: { seatId: string; token: string } | null): Promise<LobbyAnswer> {
     meter("lobby.match");
     const now = Date.now();
     if (ticket) {
@@ -93,7 +108,10 @@ export class Lobby extends SocketObject implements LobbyView {
       // A wait that ended (it went silent past the window, or was matched long ago) is simply started afresh.
       if (standing.kind !== "gone") return this.answer(standing);
     }
-    return this.answer(this.apply(rules.arrive(this, { seeker, ids: this.fresh, now }, this.rules)));
+    const standing = this.apply(rules.arrive(this, { seeker, ids: this.fresh, now, hold: true }, this.rules));
+    if (standing.kind !== "waiting") return this.answer(standing);
+    // Held a moment: a stranger who comes meanwhile is told in this answer, and nobody opens a waiting socket for a wait of milliseconds.
+    return new Promise((resolve) => this.held.set(standing.seatId, { resolve, timer: setTimeout(() => this.letGo(standing.seatId), HOLD_MS) }));
   }
 
   /** From a room: this wait's partner never came; it is offered again at its place. */
@@ -180,7 +198,10 @@ export class Lobby extends SocketObject implements LobbyView {
 
   protected admits(seatId: string): Admission {
     const w = this.waits.get(seatId);
-    return w && !w.home ? "open" : "unknown";
+    if (!w || w.home) return "unknown";
+    // A socket that never says hello is closed at the alarm after the heartbeat timeout (pings alone do not keep it).
+    this.background(this.schedule(grain(Date.now() + this.t.heartbeatTimeoutMs + 1), true), "alarm");
+    return "open";
   }
 
   protected async onFrame(ws: WebSocket, seatId: string, frame: ParsedClientFrame, alias: string | null): Promise<void> {
@@ -214,10 +235,12 @@ export class Lobby extends SocketObject implements LobbyView {
   async alarm(): Promise<void> {
     this.alarmFired();
     const now = Date.now();
-    this.closeUnidentified(now, this.t.heartbeatTimeoutMs);
+    const hello = this.closeUnidentified(now, this.t.heartbeatTimeoutMs);
     this.apply(rules.alarm(this, this.fresh, now, this.rules));
     this.copies?.flush(this.waits.values(), now);
-    const deadlines: number[] = [];
+    const deadlines: number[] = hello === null ? [] : [hello];
+    const report = this.reportTally(now);
+    if (report !== null) deadlines.push(report);
     for (const w of this.waits.values()) {
       const at = this.deadlineOf(w, now);
       if (at !== null) deadlines.push(at);
@@ -235,8 +258,10 @@ export class Lobby extends SocketObject implements LobbyView {
   private apply<R>(step: Step<R>): R {
     const now = Date.now();
     let soonest: number | null = null;
+    const ended: string[] = [];
     for (const [seatId, w] of step.changes) {
       this.replace(seatId, w);
+      if (!w) ended.push(seatId);
       const at = w ? this.deadlineOf(w, now) : null;
       if (at !== null && (soonest === null || at < soonest)) soonest = at;
     }
@@ -247,6 +272,10 @@ export class Lobby extends SocketObject implements LobbyView {
         log("effect.failed", { lobby: this.kind.name, effect: effect.type, error: String(err) }, "warn");
       }
     }
+    // After the effects: a held wait that ended by being paired was answered by them.
+    for (const seatId of ended) this.release(seatId);
+    const report = this.reportTally(now);
+    if (report !== null) soonest = Math.min(soonest ?? Infinity, report);
     if (soonest !== null) this.background(this.schedule(grain(soonest), true), "alarm");
     if (this.waits.size && now - this.registeredAt > REGISTER_EVERY_MS) {
       this.registeredAt = now;
@@ -271,6 +300,8 @@ export class Lobby extends SocketObject implements LobbyView {
         for (const ws of this.sockets(e.seatId, OWNER)) close(ws, e.code, e.reason);
         return;
       case "open_room":
+        this.tally.pairs += 1;
+        for (const side of e.setup.sides) this.tally.waits.push({ queue: side.queueKey, ms: side.waitedMs });
         return this.background(retryOnce(() => roomStub(this.env, e.setup.sessionId).open(e.setup)), "open_room");
       case "deliver":
         return this.background(lobbyStub(this.env, e.home).deliver(e.seatId, e.pairing), "deliver");
@@ -278,9 +309,27 @@ export class Lobby extends SocketObject implements LobbyView {
         return this.background(this.lendOut(e.pool, e.wait), "lend");
       case "recall":
         return this.background(this.recallFrom(e.pool, e.seatId, e.lease, e.wanted), "recall");
+      case "answer": {
+        const held = this.held.get(e.seatId);
+        if (!held) return;
+        this.held.delete(e.seatId);
+        clearTimeout(held.timer);
+        return held.resolve({ kind: "matched", pairing: e.pairing });
+      }
       case "log":
         return log(e.event, e.fields, e.level);
     }
+  }
+
+  /** Sends the pairings counted so far to Stats if the last report is a second old; else, when the next one is due (null: nothing to send). */
+  private reportTally(now: number): number | null {
+    if (this.tally.pairs === 0) return null;
+    if (now - this.talliedAt < TALLY_EVERY_MS) return this.talliedAt + TALLY_EVERY_MS;
+    const { pairs, waits } = this.tally;
+    this.tally = { pairs: 0, waits: [] };
+    this.talliedAt = now;
+    this.background(statsStub(this.env, shardOf(this.kind.name, STATS_SHARDS)).record({ kind: "paired", pairs, waits }), "count");
+    return null;
   }
 
   /** The store says it is lent before the pool hears of it: a rebuilt lobby must never offer a wait the pool may pair. */
@@ -352,9 +401,25 @@ export class Lobby extends SocketObject implements LobbyView {
   }
 
   private answer(s: Standing): LobbyAnswer {
-    if (s.kind === "gone") throw new Error("a lobby answered for a wait that is gone");
-    if (s.kind === "matched") return s;
+    if (s.kind === "gone" || s.kind === "matched") return s;
     return { ...s, token: this.waits.get(s.seatId)!.token };
+  }
+
+  /** A held wait ended unpaired before its answer went out (a newer search of the same user, a leave, a ban): its request is told at once. */
+  private release(seatId: string): void {
+    const held = this.held.get(seatId);
+    if (!held) return;
+    this.held.delete(seatId);
+    clearTimeout(held.timer);
+    held.resolve({ kind: "gone" });
+  }
+
+  /** Nobody came while the answer was held: it goes out as "waiting", with the ticket. */
+  private letGo(seatId: string): void {
+    const held = this.held.get(seatId);
+    if (!held) return;
+    this.held.delete(seatId);
+    held.resolve(this.answer(this.apply(rules.answered(this, seatId))));
   }
 
   // ------------------------------------------------------------ rebuilding

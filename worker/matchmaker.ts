@@ -6,7 +6,8 @@
  */
 import { splitLanguages, timings, widening } from "./config";
 import { botCheckEnabled, requireHuman } from "./bot-check";
-import { ApiError } from "./errors";
+import { ApiError, rateLimited } from "./errors";
+import { log } from "./log";
 import type { LobbyAnswer } from "./lobby";
 import { queueKeyOf, type Seeker } from "./pairing";
 import { Criteria, waitUrl, type MatchFound, type MatchResponse, type MatchWaiting, type ParsedMatchRequest } from "./protocol";
@@ -44,6 +45,10 @@ export async function match(env: Env, req: ParsedMatchRequest, client: { user: s
 
   const devices = deviceStub(env, device);
   const standing = await devices.standing(device, user, lobby);
+  if ("retryAfterSeconds" in standing) {
+    log("ratelimit.hit", { limiter: "match_device" }, "warn");
+    throw rateLimited("match requests", standing.retryAfterSeconds);
+  }
   if (standing.bannedUntil) {
     const until = new Date(standing.bannedUntil).toISOString();
     throw new ApiError(403, "banned", `This device is banned until ${until} after reports from other users.`, { until });
@@ -57,6 +62,8 @@ export async function match(env: Env, req: ParsedMatchRequest, client: { user: s
 }
 
 function respond(env: Env, lobby: string, seeker: Seeker, answer: LobbyAnswer): MatchResponse {
+  // Asking again would only replace the newer search in turn: this request is simply over.
+  if (answer.kind === "gone") throw new ApiError(409, "search_replaced", "A newer search by this user (or its leaving) ended this one.");
   if (answer.kind === "matched") return { success: true, matched: true, queueKey: queueKeyOf(seeker.criteria), ...answer.pairing } satisfies MatchFound;
   const t = timings(env);
   return {

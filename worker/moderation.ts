@@ -125,21 +125,26 @@ const TLDS = "com|net|org|io|ly|xyz|ru|br|biz|info|tv|cc|tk|ml|cf|gq|uk|fr|pt|jp
 /** Top-level domains that are words ("ok.me", "tomorrow.in"): a link only with a path ("t.me/…"). */
 const WORD_TLDS = "me|in|to|be|co|gg|de|es|it|us|eu|au|su|ca|ar|se|la|so|no|my|do|go|at|top|fun|live|lol";
 const BRACKETED = (word: string) => String.raw`\s*[(\[{]\s*${word}\s*[)\]}]\s*`;
-/** "name@gmail.com", and the ways people spell it to get past a filter: "name at gmail dot com", "name(at)gmail(dot)com", "name [at] gmail . com". */
+/** Mail providers whose name alone says "e-mail address": "ana.b at gmail". */
+const MAIL_PROVIDER = "gmail|googlemail|hotmail|outlook|yahoo|icloud|proton(?:mail)?|yandex|gmx|aol|msn|mail\\.ru";
+/** A local part that looks like an address, not a word: it has a dot, an underscore or a digit ("ana.b", "ana_b22"; not "work"). */
+const ADDRESS_LIKE_LOCAL = String.raw`(?<![\p{L}\p{N}._%+\-])(?=[\p{L}\p{N}._%+\-]*[._\p{N}])[\p{L}\p{N}._%+\-]+`;
+/** "name@gmail.com", and the ways people spell it to get past a filter: "name at gmail dot com", "name(at)gmail(dot)com", "name [at] gmail . com", "ana.b at gmail". */
 const EMAIL = [
   String.raw`${EMAIL_LOCAL}@${DOMAIN_LABEL}(?:\.${DOMAIN_LABEL})*\.\p{L}{2,}`,
   String.raw`${EMAIL_LOCAL}(?:(?:\s*@\s*|${BRACKETED("at")})${DOMAIN_LABEL}(?:\s*\.\s*|${BRACKETED("dot")}|\s+dot\s+)|\s+at\s+${DOMAIN_LABEL}(?:\.|${BRACKETED("dot")}|\s+dot\s+))(?:${TLDS}|${WORD_TLDS})(?![\p{L}\p{N}])`,
+  String.raw`${ADDRESS_LIKE_LOCAL}(?:\s*@\s*|\s+at\s+|${BRACKETED("at")})(?:${MAIL_PROVIDER})(?![\p{L}\p{N}])`,
 ].join("|");
 
 const PLATFORM = String.raw`(?:snap(?:chat)?|insta(?:gram)?|ig|telegram|tg|whats?app|wa|kik|discord|tiktok|skype|wechat|viber|line\s?id|fb|facebook|twitter|onlyfans)`;
 const HANDLE = String.raw`@?[\p{L}\p{N}_.]{2,30}`;
 /** After "my snap is", a handle must look like one: "@foo", or with a digit or underscore ("foo_bar", not "private"). */
 const HANDLE_LIKE = String.raw`(?:@[\p{L}\p{N}_.]{2,30}|(?=[\p{L}\p{N}_.]{0,29}[\p{N}_])[\p{L}\p{N}_.]{3,30})`;
-/** What follows a platform's name when it is an offer: "snap: foo_bar", "ig id = foo", "insta is @foo", "mi insta es @foo", "telegram @foo". */
-const OFFERED_HANDLE = String.raw`(?:\s*(?:id|name|username|handle))?(?:\s*[:=]\s*${HANDLE}|(?:\s+(?:is|es|é|est|ist|è))?\s+${HANDLE_LIKE})`;
+/** What follows a platform's name when it is an offer: "snap: foo_bar", "ig id = foo", "insta is @foo", "mi insta es @foo", "telegram @foo", "insta, ana_b22". */
+const OFFERED_HANDLE = String.raw`(?:\s*(?:id|name|username|handle))?(?:\s*[:=]\s*${HANDLE}|\s*,\s*${HANDLE_LIKE}|(?:\s+(?:is|es|é|est|ist|è))?\s+${HANDLE_LIKE})`;
 const SOCIAL = [
   String.raw`${PLATFORM}${OFFERED_HANDLE}`,
-  String.raw`(?:add|follow|dm|message|text|hit)\s+me\s+(?:up\s+)?(?:on|at|in)\s+${PLATFORM}(?:${OFFERED_HANDLE})?`,
+  String.raw`(?:add|follow|dm|message|text|hit|find)\s+me\s+(?:up\s+)?(?:on|at|in)\s+${PLATFORM}(?:${OFFERED_HANDLE})?`,
   String.raw`(?:whats?app|kik|snap(?:chat)?|telegram|insta(?:gram)?|discord)\s+me`,
   String.raw`kik\s+${HANDLE}`,
 ]
@@ -207,26 +212,34 @@ function verdictOn(text: string, spans: Span[], action: FilterAction): Verdict {
   return { action, text: hidden.length <= LIMITS.messageLength ? hidden : MASK, categories };
 }
 
-/** Joiners stay in messages (emoji sequences and Indic scripts need them), but a word may hide one between its letters. */
+/**
+ * Joiners stay in messages (emoji sequences and Indic scripts need them), but a word may hide
+ * one between its letters; and combining marks that only decorate (underlined "s̲e̲x̲", struck
+ * through, stacked accents) are read past. Text reaches the filter in NFC, so an accent that
+ * belongs to a letter ("año") is part of that letter, not one of these.
+ */
 const JOINERS = /[\u200C\u200D]/g;
-const HAS_JOINER = /[\u200C\u200D]/;
+const READ_PAST = /[\u200C\u200D\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F]/g;
+const HAS_READ_PAST = /[\u200C\u200D\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F]/;
 const ASCII = /^[\u0000-\u007F]*$/;
 
 /**
  * The text as the patterns read it: compatibility letters folded (NFKC: "ｎｉｇｇｅｒ", "①"),
- * joiners dropped ("nig\u200Dger"); and, for each folded character, the original characters it
+ * joiners and decorations dropped ("nig\u200Dger", "s̲e̲x̲"); and, for each folded character, the original characters it
  * came from, so that a match is masked in the text as written. The rest of a message is relayed
  * exactly as sent (folding alone can make one character eighteen).
  */
 function fold(text: string): { folded: string; start: number[]; end: number[] } | null {
-  // Most text, in any script, is already folded: only compatibility letters and joiners pay for the map.
-  if (ASCII.test(text) || (!HAS_JOINER.test(text) && text.normalize("NFKC") === text)) return null;
+  // Most text, in any script, is already folded: only compatibility letters, joiners and decorations pay for the map.
+  if (ASCII.test(text) || (!HAS_READ_PAST.test(text) && text.normalize("NFKC") === text)) return null;
   let folded = "";
   const start: number[] = [];
   const end: number[] = [];
   let at = 0;
   for (const char of text) {
-    const plain = char.replace(JOINERS, "").normalize("NFKC");
+    const plain = char.replace(READ_PAST, "").normalize("NFKC");
+    // A character read past belongs to the one before it: a mask there covers it too.
+    if (!plain && end.length) end[end.length - 1] = at + char.length;
     for (let i = 0; i < plain.length; i++) start.push(at), end.push(at + char.length);
     folded += plain;
     at += char.length;

@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 // With its extension: Node runs the load tests by stripping types, and they import this module.
-import { LIMITS, REPORT_REASONS, spellInterest } from "./constants.ts";
+import { LIMITS, REPORT_REASONS, cleanMessage, spellInterest } from "./constants.ts";
+import { languageByName } from "./languages.ts";
 
 export * from "./constants.ts";
 
@@ -16,15 +17,12 @@ export * from "./constants.ts";
  * are not among them: emoji sequences and several scripts (Hindi, Persian) need them.
  */
 const HIDDEN = /[\u0000-\u001F\u007F-\u009F\u00AD\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/;
-/** The same, less tab and line feed: in a message those are text, the rest is dropped. */
-const HIDDEN_IN_MESSAGES = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
 /** A surrogate without its pair: not text, and it breaks encodeURIComponent and UTF-8. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** Variation selectors only choose how a symbol is drawn: ☺ and ☺️ are one feeling. */
 const VARIATION_SELECTORS = /[\uFE0E\uFE0F]/g;
 
 const wellFormed = (s: string) => !LONE_SURROGATE.test(s);
-export const stripHidden = (s: string): string => s.replace(HIDDEN_IN_MESSAGES, "");
 
 /** Text a person chose (a name, a feeling): valid Unicode with nothing hidden, NFC, trimmed. */
 const visibleText = (field: string, max: number) =>
@@ -54,9 +52,14 @@ const anyIfBlank = (s: string) => (s && s !== ANY ? s : ANY);
  */
 const emotion = visibleText("emotion", LIMITS.emotionLength).transform((s) => anyIfBlank(s.replace(VARIATION_SELECTORS, "").toLowerCase()));
 const LANGUAGE_TAG = /^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$/i;
-const language = visibleText("language", LIMITS.languageLength)
-  .refine((s) => !s || s.toLowerCase() === ANY || LANGUAGE_TAG.test(s), "language must be a language tag such as en or pt-BR")
-  .transform((s) => anyIfBlank((LANGUAGE_TAG.exec(s)?.[1] ?? s).toLowerCase()));
+/** A tag by its primary subtag, or a language's name in English or in its own words ("English", "Español", "日本語"). */
+const language = visibleText("language", LIMITS.languageLength).transform((s, ctx) => {
+  if (!s || s.toLowerCase() === ANY) return ANY;
+  const tag = LANGUAGE_TAG.exec(s)?.[1] ?? languageByName(s);
+  if (tag) return tag.toLowerCase();
+  ctx.addIssue({ code: "custom", message: "language must be a language tag such as en or pt-BR, or a language's name such as English, Español or 日本語" });
+  return z.NEVER;
+});
 const mode = visibleText("mode", LIMITS.modeLength)
   .refine((s) => /^[a-z0-9-]*$/i.test(s), "mode must be letters, digits or -")
   .transform((s) => anyIfBlank(s.toLowerCase()));
@@ -143,6 +146,8 @@ export const ErrorCode = z.enum([
   "invalid_json",
   "invalid_body",
   "body_too_large",
+  "body_incomplete",
+  "request_timeout",
   "invalid_query",
   "ticket_expired",
   "upgrade_required",
@@ -154,6 +159,7 @@ export const ErrorCode = z.enum([
   "method_not_allowed",
   "internal_error",
   "busy",
+  "search_replaced",
   // WebSocket frames
   "invalid_frame",
   "frame_too_large",
@@ -242,7 +248,7 @@ export const ClientFrame = z.discriminatedUnion(
       text: z
         .string({ error: "text must be a string" })
         .refine(wellFormed, "text must be valid Unicode text")
-        .transform((s) => stripHidden(s).normalize("NFC").trim())
+        .transform(cleanMessage)
         .pipe(
           z
             .string()

@@ -114,25 +114,36 @@ export function rejoining(s: RoomState, token: string): boolean {
   return s.kind === "chatting" && s.participants.some((p) => p.token === token && p.joined);
 }
 
-/** A socket's first frame names its participant. The second one to join makes the pairing final. */
+/**
+ * A socket's first frame names its participant. The second one to join makes the pairing
+ * final. Only that step is saved: who joined before it, and who is here after it, the room
+ * reads from its sockets when it wakes (`withSockets`).
+ */
 export function hello(s: RoomState, token: string, now: number, live: Live): Step<Hello> {
   if (s.kind === "ended") return step(s, [], { ok: false, code: "session_ended" });
   const side = sideByToken(s, token);
   if (!side) return step(s, [], { ok: false, code: "invalid_token" });
   const admitted = admit(s, side.alias, now, live);
   const [me, partner] = ordered(s, side.alias);
-  // Both are here for the first time: the pairing is final, remembered on both devices and counted.
-  if (!me.joined && partner.joined) admitted.effects.push(...final(s.setup));
+  if (me.joined || !partner.joined) return { ...admitted, persist: false };
+  admitted.effects.push(...final(s.setup));
   return admitted;
 }
 
+/** A room as it wakes: whoever has an identified socket open has joined, and the room is not empty. */
+export function withSockets(s: RoomState, identified: ReadonlySet<string>): RoomState {
+  if (s.kind === "ended" || identified.size === 0) return s;
+  const participants = s.participants.map((p) => (identified.has(p.alias) ? { ...p, joined: true } : p)) as [Participant, Participant];
+  return { ...s, participants, emptySince: null };
+}
+
+/** The pairing stands: remembered on both devices (no rematch; a ban finds this chat), and logged. Its lobby counted it already. */
 function final(setup: RoomSetup): RoomEffect[] {
   const [a, b] = setup.sides;
   return [
     { type: "met", devices: [a.device, b.device], sessionId: setup.sessionId },
     // The one who waited longer names the queue, as the pairing was made from its wait.
     { type: "log", event: "match.paired", fields: { sessionId: setup.sessionId, queue: (a.waitedMs >= b.waitedMs ? a : b).queueKey, waitedMs: Math.max(a.waitedMs, b.waitedMs), relaxed: setup.relaxed.join(",") } },
-    { type: "count", event: { kind: "paired", waits: setup.sides.map((side) => ({ queue: side.queueKey, ms: side.waitedMs })) } },
   ];
 }
 
@@ -284,7 +295,8 @@ function end(s: Extract<RoomState, { kind: "chatting" }>, reason: CloseReason, n
     { type: "send", to: "all", frame: { type: "closed", reason } },
     { type: "close_all", code: CLOSE.ended, reason: `chat ended: ${reason}` },
   ];
-  if (isFinal(s)) effects.push({ type: "count", event: { kind: "room_closed" } });
+  // Every room its lobby counted as opened is counted closed, whether the pairing became final or not.
+  effects.push({ type: "count", event: { kind: "room_closed" } });
   const cleaned = { sessionId: s.setup.sessionId, reason, status: isFinal(s) ? "chatting" : "pending", ageMs: now - s.openedAt };
   effects.push({ type: "erase", cleaned });
   return step({ kind: "ended", sessionId: s.setup.sessionId, reason }, effects, undefined);

@@ -198,12 +198,19 @@ export abstract class SocketObject extends DurableObject<Env> {
     return Math.max(attachmentOf(ws).connectedAt, pingedAt, this.lastFrameAt.get(ws) ?? 0);
   }
 
-  /** Sockets that connected but never said hello within `afterMs`: they are not going to (their pings do not count). */
-  protected closeUnidentified(now: number, afterMs: number): void {
+  /**
+   * Sockets that connected but never said hello within `afterMs` are closed: they are not going
+   * to (their pings do not count). The answer is when the next of the others is due, or null.
+   */
+  protected closeUnidentified(now: number, afterMs: number): number | null {
+    let next: number | null = null;
     for (const ws of this.ctx.getWebSockets()) {
       const { alias, connectedAt } = attachmentOf(ws);
-      if (alias === null && now - connectedAt > afterMs) close(ws, CLOSE.unauthorized, "no hello");
+      if (alias !== null) continue;
+      if (now - connectedAt > afterMs) close(ws, CLOSE.unauthorized, "no hello");
+      else next = Math.min(next ?? Infinity, connectedAt + afterMs + 1);
     }
+    return next;
   }
 
   /** The socket is gone (or being closed by us): its close event, when it comes, changes nothing more. */

@@ -16,11 +16,13 @@ import { STATS_SHARDS, allStatsShards, shardOf, statsStub, unmeteredLobby } from
 
 export { STATS_SHARDS };
 
-/** `waits`: how long each of the two had been looking, in the queue each looked in. */
-export type StatsEvent = { kind: "paired"; waits: { queue: string; ms: number }[] } | { kind: "room_closed" } | { kind: "filtered"; categories: string[] };
+/** `pairs` pairings made (by a lobby, counted in batches); `waits`: how long each side had been looking, in the queue each looked in. */
+export type StatsEvent = { kind: "paired"; pairs: number; waits: { queue: string; ms: number }[] } | { kind: "room_closed" } | { kind: "filtered"; categories: string[] };
 
 type Counters = {
-  activeRooms: number;
+  /** Rooms opened (pairings, counted by the lobbies) and closed (by the rooms), whichever shard heard of each: open rooms are the difference summed over shards. */
+  opened: number;
+  closed: number;
   /** Pairings per minute (epoch minute → count), the last hour. */
   pairings: { [minute: string]: number };
   /** Waits that ended in a pairing, per minute and offered queue: counts per WAIT_BUCKETS bound. */
@@ -45,12 +47,14 @@ const WAIT_WINDOW_MINUTES = 15;
 export const SMALL_COUNT = 5;
 
 export class Stats extends DurableObject<Env> {
-  private counters: Counters = { activeRooms: 0, pairings: {}, waits: {}, filtered: {}, since: Date.now() };
+  private counters: Counters = { opened: 0, closed: 0, pairings: {}, waits: {}, filtered: {}, since: Date.now() };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      this.counters = { ...this.counters, ...(await ctx.storage.get<Counters>("counters")) };
+      // Counters saved before rooms were counted apart (one gauge per shard) read as rooms opened.
+      const stored = await ctx.storage.get<Counters & { activeRooms?: number }>("counters");
+      this.counters = { ...this.counters, ...stored, opened: stored?.opened ?? stored?.activeRooms ?? 0 };
     });
   }
 
@@ -59,8 +63,8 @@ export class Stats extends DurableObject<Env> {
     const minute = Math.floor(Date.now() / 60_000);
     switch (event.kind) {
       case "paired": {
-        c.activeRooms += 1;
-        c.pairings[minute] = (c.pairings[minute] ?? 0) + 1;
+        c.opened += event.pairs;
+        c.pairings[minute] = (c.pairings[minute] ?? 0) + event.pairs;
         const waits = (c.waits[minute] ??= {});
         for (const { queue, ms } of event.waits) {
           // Only the queues the page offers: a queue name is the client's to choose, and storage is not.
@@ -70,7 +74,7 @@ export class Stats extends DurableObject<Env> {
         break;
       }
       case "room_closed":
-        c.activeRooms = Math.max(0, c.activeRooms - 1);
+        c.closed += 1;
         break;
       case "filtered":
         for (const category of event.categories) c.filtered[category] = (c.filtered[category] ?? 0) + 1;
@@ -131,7 +135,7 @@ export async function statsReport(env: Env): Promise<StatsReport> {
   return {
     waiting,
     waitingTotal: Object.values(waiting).reduce((a, b) => a + b, 0),
-    activeRooms: all.reduce((sum, c) => sum + c.activeRooms, 0),
+    activeRooms: Math.max(0, all.reduce((sum, c) => sum + c.opened - c.closed, 0)),
     pairingsThisMinute: pairings[minute] ?? 0,
     pairingsLastMinute: pairings[minute - 1] ?? 0,
     pairingsPerMinute: Object.keys(pairings)

@@ -33,8 +33,13 @@ export function waitStoreFor(env: Env, storage: DurableObjectStorage, lobby: str
   return env.MATCHMAKER === "durable-object" ? objectStore(storage) : kvStore(env.QUEUE, lobby, t);
 }
 
-/** A wait is written once it has lasted this long: most waits of a busy queue are paired sooner and never written. */
-const WRITE_AFTER_MS = 1_000;
+/**
+ * A wait is written once it has lasted a sixth of its window (5 s of 30). Most waits of a busy
+ * queue are paired sooner and never written; and a lobby that falls behind in a burst does not
+ * add a write and a delete for every wait it is slow to pair. A restart (a deploy) loses only
+ * waits younger than this.
+ */
+const writeAfter = (t: Timings): number => t.queueTtlMs / 6;
 
 /** Waits of this lobby's own (not lent in from elsewhere) that are waiting or lent: what the copy holds. */
 const kept = (w: WaitState | null | undefined): w is StoredWait => !!w && w.kind !== "matched" && !w.home;
@@ -48,12 +53,17 @@ export class WaitCopies {
   /** What the store holds of each wait, by its kind. */
   private readonly kinds = new Map<string, StoredWait["kind"]>();
 
+  private readonly writeAfterMs: number;
+
   constructor(
+    t: Timings,
     private readonly store: WaitStore,
     /** The wait as it is now in the lobby. */
     private readonly current: (seatId: string) => WaitState | undefined,
     private readonly background: (work: Promise<unknown>, what: string) => void,
-  ) {}
+  ) {
+    this.writeAfterMs = writeAfter(t);
+  }
 
   /** What the store holds, as the lobby had it; remembered as written. */
   async load(): Promise<StoredWait[]> {
@@ -76,12 +86,12 @@ export class WaitCopies {
 
   /** When this wait must be written, if it is not yet: it lasted a moment. */
   dueAt(w: WaitState, now: number): number | null {
-    return this.unwritten(w) ? Math.max(now + 1, w.enqueuedAt + WRITE_AFTER_MS) : null;
+    return this.unwritten(w) ? Math.max(now + 1, w.enqueuedAt + this.writeAfterMs) : null;
   }
 
   /** Writes every wait that is due. */
   flush(waits: Iterable<WaitState>, now: number): void {
-    for (const w of waits) if (this.unwritten(w) && now >= w.enqueuedAt + WRITE_AFTER_MS) this.background(this.write(w), "store.save");
+    for (const w of waits) if (this.unwritten(w) && now >= w.enqueuedAt + this.writeAfterMs) this.background(this.write(w), "store.save");
   }
 
   private unwritten(w: WaitState): w is StoredWait {
@@ -162,6 +172,11 @@ function kvStore(kv: KVNamespace, lobby: string, t: Timings): WaitStore {
 
 const WAIT_KEY = "wait:";
 
+/**
+ * The lobby's own storage. A copy's writes must not hold up the lobby's answers (the runtime
+ * holds everything an object sends until its writes are durable), so they go unconfirmed; but
+ * a wait lent to the pool must be durable as lent before the pool hears of it.
+ */
 function objectStore(storage: DurableObjectStorage): WaitStore {
   return {
     async load() {
@@ -169,11 +184,11 @@ function objectStore(storage: DurableObjectStorage): WaitStore {
     },
     async save(w) {
       meterStorage("rows.written", "lobby.wait");
-      await storage.put(WAIT_KEY + w.seatId, w);
+      await storage.put(WAIT_KEY + w.seatId, w, { allowUnconfirmed: w.kind !== "lent" });
     },
     async remove(w) {
       meterStorage("rows.written", "lobby.wait");
-      await storage.delete(WAIT_KEY + w.seatId);
+      await storage.delete(WAIT_KEY + w.seatId, { allowUnconfirmed: true });
     },
   };
 }

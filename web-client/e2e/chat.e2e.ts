@@ -26,7 +26,10 @@ async function person(viewport: { width: number; height: number }): Promise<Page
   contexts.push(context);
   const page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
-  await page.goto(service.baseUrl);
+  // The page runs under its Content-Security-Policy (web-client/public/_headers): anything it refuses is a failure.
+  page.on("console", (message) => message.type() === "error" && /Content Security Policy/i.test(message.text()) && pageErrors.push(message.text()));
+  const response = await page.goto(service.baseUrl);
+  expect(response?.headers()["content-security-policy"]).toContain("default-src 'self'");
   await acceptConsent(page);
   await page.getByRole("button", { name: "Start" }).waitFor();
   return page;

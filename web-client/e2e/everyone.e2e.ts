@@ -26,6 +26,8 @@ async function visitor(viewport = DESKTOP, { base = service, path = "/", consent
   contexts.push(context);
   const page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  // Every page runs under its Content-Security-Policy (web-client/public/_headers): anything it refuses is a failure.
+  page.on("console", (message) => message.type() === "error" && /Content Security Policy/i.test(message.text()) && pageErrors.push(message.text()));
   await page.goto(new URL(path, base.baseUrl).toString());
   if (consent) {
     await acceptConsent(page);

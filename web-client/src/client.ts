@@ -8,7 +8,7 @@
  * dependency-free constants module and types from its protocol module, so a protocol change
  * breaks this build rather than production, without bundling zod into the page.
  */
-import { CLOSE, LIMITS, REPORT_REASONS } from "../../worker/constants";
+import { CLOSE, LIMITS, REPORT_REASONS, cleanMessage } from "../../worker/constants";
 import type {
   Around,
   ChatMessage,
@@ -222,7 +222,7 @@ export class ChatClient {
       res = await this.post({ turnstileToken });
     }
     if (epoch !== this.epoch) {
-      // Cancelled while the request was in flight: end the wait it opened (a seat it claimed just lapses).
+      // Cancelled while the request was in flight: end the wait it opened (a pairing it got falls through, and the partner goes back to its wait).
       if (isResponse(res) && !res.matched) this.farewell({ url: res.wsUrl, token: ticketToken(res.ticket) });
       return;
     }
@@ -258,9 +258,10 @@ export class ChatClient {
 
   /** Queues a message; it is sent now or right after a reconnect. Returns its client id. */
   send(text: string): string | null {
-    const trimmed = text.trim();
-    if (!trimmed || trimmed.length > MAX_MESSAGE_LENGTH || this.phase.kind !== "chatting") return null;
-    const message = { clientId: randomId(this.opts.random), text: trimmed };
+    // Cleaned as the server cleans it, so a message the client accepts is one the server takes (NFC can lengthen text).
+    const cleaned = cleanMessage(text);
+    if (!cleaned || cleaned.length > MAX_MESSAGE_LENGTH || this.phase.kind !== "chatting") return null;
+    const message = { clientId: randomId(this.opts.random), text: cleaned };
     this.outbox.push(message);
     this.typingSentAt = 0;
     stopTimer(this.typingIdleTimer);

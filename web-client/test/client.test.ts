@@ -159,6 +159,19 @@ describe("ChatClient against the real worker", () => {
     ben.client.close();
   });
 
+  it("cleans a message as the server does before checking its length, so what it sends the server takes", async () => {
+    const { ana, ben } = await pairedClients();
+    // 1,500 of U+0958 are 3,000 characters in NFC: over the limit, refused here rather than by the server.
+    expect(ana.client.send("\u0958".repeat(1500))).toBeNull();
+    expect(ana.client.send("\u200B\u200B   \u202E")).toBeNull();
+    const id = ana.client.send("  hi\u200B there  ");
+    await ben.until("the message", () => ben.texts().includes("hi there"));
+    expect(ana.of("unsent")).toEqual([]);
+    expect(id).toBeTruthy();
+    ana.client.close();
+    ben.client.close();
+  });
+
   it("goes back to its wait, at its place, when the stranger it was paired with never joins", async () => {
     const mode = uniqueMode();
     const ana = newClient();
