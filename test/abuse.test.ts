@@ -74,13 +74,28 @@ describe("rate limits", () => {
   });
 });
 
-/** An offender waits; `reporter` takes its seat, joins, and reports. */
-async function reportedBy(offender: ReturnType<typeof newUser>, reporter: ReturnType<typeof newUser>, mode: string, reports = 1) {
+/** The real shard's record says this user's device passed the human check: its reports weigh in full. */
+async function vouchFor(user: { deviceId: string }) {
+  const device = await fingerprint(env, user.deviceId);
+  await deviceStub(env, device).passedHumanCheck(device);
+}
+
+/**
+ * An offender waits on its socket; `reporter`, asking from `from`, is paired with it; both join,
+ * the offender says something (unless `speaks` is false), and the reporter reports.
+ */
+async function reportedBy(offender: ReturnType<typeof newUser>, reporter: ReturnType<typeof newUser>, mode: string, { from = "", reports = 1, speaks = true } = {}) {
   const { socket } = await waitOnSocket({ ...offender, mode });
-  const seat = await matched({ ...reporter, mode });
+  const seat = await matched({ ...reporter, mode }, { from });
   const chat = await connect(seat.wsUrl, seat.token);
   await chat.next("welcome");
-  await socket.next("matched");
+  const told = await socket.next("matched");
+  const offenders = await connect(told.wsUrl, told.token);
+  await offenders.next("welcome");
+  if (speaks) {
+    offenders.send({ type: "message", text: "hello there", clientId: "first" });
+    await chat.next("message");
+  }
   for (let i = 0; i < reports; i++) chat.send({ type: "report", reason: "harassment" });
   expect(await chat.next("closed")).toMatchObject({ reason: "reported" });
   return chat;
@@ -91,17 +106,28 @@ async function deviceRecordOf(deviceId: string) {
   const device = await fingerprint(env, deviceId);
   return runInDurableObject(env.DEVICE_BOOK.get(deviceStub(env, device).id), (_instance, state) => {
     const row = state.storage.sql.exec<{ record: string }>("SELECT record FROM devices WHERE device = ?", device).toArray()[0];
-    return row ? (JSON.parse(row.record) as { reports: Record<string, number>; bannedUntil: number | null }) : null;
+    return row ? (JSON.parse(row.record) as { reports: Record<string, { by: string; weight: number }>; bannedUntil: number | null }) : null;
   });
 }
 
+/** Asks until the answer is a ban (reports are filed once their chat has closed). */
+async function untilBanned(user: ReturnType<typeof newUser>) {
+  let refused = await postMatch({ ...user, mode: uniqueMode() });
+  for (let i = 0; i < 50 && refused.status !== 403; i++) {
+    await sleep(100);
+    refused = await postMatch({ ...user, mode: uniqueMode() });
+  }
+  return refused;
+}
+
 describe("reports and bans", () => {
-  it("bans a device reported by REPORT_THRESHOLD different people, and the reporter never meets it again", async () => {
+  it("bans on REPORT_THRESHOLD reports from vouched reporters on different networks; the reporter never meets it again, and a new deviceId does not shed the ban", async () => {
     const offender = newUser({ userName: "Troll" });
     for (let i = 0; i < 3; i++) {
       const mode = uniqueMode();
       const reporter = newUser({ mode });
-      await reportedBy(offender, reporter, mode);
+      await vouchFor(reporter);
+      await reportedBy(offender, reporter, mode, { from: `198.51.100.${i + 1}` });
       if (i === 0) {
         // The reporter and the offender share a queue again: they are never paired.
         const again = await wait({ ...offender, mode });
@@ -110,21 +136,46 @@ describe("reports and bans", () => {
         expect((await match(newUser({ mode }))).matched).toBe(true);
       }
     }
-    // Reports are filed once the chat has closed.
-    let refused = await postMatch({ ...offender, mode: uniqueMode() });
-    for (let i = 0; i < 50 && refused.status !== 403; i++) {
-      await sleep(100);
-      refused = await postMatch({ ...offender, mode: uniqueMode() });
-    }
+    const refused = await untilBanned(offender);
     expect(refused.status).toBe(403);
     const body = (await refused.json()) as { error: { code: string; until: string } };
     expect(body.error.code).toBe("banned");
     expect(Date.parse(body.error.until)).toBeGreaterThan(Date.now() + 3600_000);
+    // The same userId on a fresh device: still banned.
+    const reborn = await postMatch({ ...offender, deviceId: `fresh-${crypto.randomUUID()}`, mode: uniqueMode() });
+    expect(reborn.status).toBe(403);
+  });
+
+  it("does not count a report against someone who never joined the chat, or joined and said nothing", async () => {
+    const victim = newUser({ userName: "Victim" });
+    // Three strangers with fresh deviceIds, each on a network of its own, are paired with a
+    // victim who only polls and never opens the chat, and report.
+    for (let i = 0; i < 3; i++) {
+      const mode = uniqueMode();
+      const reporter = newUser({ mode });
+      await vouchFor(reporter);
+      await wait({ ...victim, mode });
+      const seat = await matched({ ...reporter, mode }, { from: `203.0.113.${i + 10}` });
+      const chat = await connect(seat.wsUrl, seat.token);
+      await chat.next("welcome");
+      chat.send({ type: "report", reason: "harassment" });
+      expect(await chat.next("closed")).toMatchObject({ reason: "reported" });
+    }
+    // And three more chats where the victim joins but says nothing.
+    for (let i = 0; i < 3; i++) {
+      const mode = uniqueMode();
+      const reporter = newUser({ mode });
+      await vouchFor(reporter);
+      await reportedBy(victim, reporter, mode, { from: `203.0.113.${i + 20}`, speaks: false });
+    }
+    await sleep(300);
+    expect((await deviceRecordOf(victim.deviceId))?.reports ?? {}).toEqual({});
+    expect((await postMatch({ ...victim, mode: uniqueMode() })).status).toBe(200);
   });
 
   it("counts a burst of report frames from one reporter once", async () => {
     const victim = newUser({ userName: "Victim" });
-    await reportedBy(victim, newUser(), uniqueMode(), 10);
+    await reportedBy(victim, newUser(), uniqueMode(), { reports: 10 });
     // The report is filed after the chat has closed.
     await waitUntil(async () => Object.keys((await deviceRecordOf(victim.deviceId))?.reports ?? {}).length > 0);
     await sleep(200);
@@ -133,12 +184,20 @@ describe("reports and bans", () => {
     expect(stored!.bannedUntil).toBeNull();
   });
 
-  it("needs REPORT_THRESHOLD different reporters for a ban: one reporter, however often, is not enough", async () => {
-    const reported = `reported-${crypto.randomUUID()}`;
-    const book = deviceStub(env, reported);
-    for (let i = 0; i < 5; i++) expect(await book.reported(reported, "the-same-reporter", "spam")).toEqual({ bannedUntil: null });
-    expect(await book.reported(reported, "second-reporter", "spam")).toEqual({ bannedUntil: null });
-    expect((await book.reported(reported, "third-reporter", "spam")).bannedUntil).toBeGreaterThan(Date.now());
+  it("weighs reporters by what is costly to fake: one reporter counts once, one network once, a fresh device a third", async () => {
+    const reported = { device: `reported-${crypto.randomUUID()}`, user: "u", network: "n" };
+    const book = deviceStub(env, reported.device);
+    const notBanned = { bannedUntil: null };
+    // One vouched reporter, however often and from whatever network: one report.
+    for (let i = 0; i < 5; i++) expect(await book.reported(reported, { device: "again", network: "net-a", vouched: true }, "spam")).toEqual(notBanned);
+    expect(await book.reported(reported, { device: "again", network: "net-b", vouched: true }, "spam")).toEqual(notBanned);
+    // Vouched reporters on one network: one more.
+    for (let i = 0; i < 3; i++) expect(await book.reported(reported, { device: `vouched-${i}`, network: "one-network", vouched: true }, "spam")).toEqual(notBanned);
+    // Fresh devices, each on its own network: a third each, so the third one makes the third report.
+    const fresh = (n: number) => ({ device: `fresh-${n}`, network: `fresh-net-${n}`, vouched: false });
+    expect(await book.reported(reported, fresh(0), "spam")).toEqual(notBanned);
+    expect(await book.reported(reported, fresh(1), "spam")).toEqual(notBanned);
+    expect((await book.reported(reported, fresh(2), "spam")).bannedUntil).toBeGreaterThan(Date.now());
   });
 
   it("rejects a report with an unknown reason and keeps the chat", async () => {

@@ -151,6 +151,9 @@ describe("chatting in a room", () => {
     }
     alice.ws.send(new Uint8Array([1, 2, 3]));
     expect(await alice.next("error")).toMatchObject({ code: "unsupported_data" });
+    // An invalid message is named by its clientId, so the client stops re-sending it.
+    alice.send({ type: "message", text: "x".repeat(2001), clientId: "too-long" });
+    expect(await alice.next("error")).toMatchObject({ code: "invalid_frame", clientId: "too-long" });
 
     expect(alice.ws.readyState).toBe(WebSocket.OPEN);
     alice.send({ type: "message", text: "still here" });

@@ -30,20 +30,24 @@ export async function postMatch(body: unknown, init: RequestInit = {}): Promise<
   });
 }
 
-export async function match(body: MatchRequest): Promise<MatchResponse> {
-  const res = await postMatch(body);
+/** `from`: the caller's address (CF-Connecting-IP), for tests where networks matter. */
+type From = { from?: string };
+const fromHeaders = ({ from }: From) => (from ? { headers: { "CF-Connecting-IP": from } } : {});
+
+export async function match(body: MatchRequest, caller: From = {}): Promise<MatchResponse> {
+  const res = await postMatch(body, fromHeaders(caller));
   expect(res.status, await res.clone().text()).toBe(200);
   return res.json();
 }
 
-export async function wait(body: MatchRequest): Promise<MatchWaiting> {
-  const res = await match(body);
+export async function wait(body: MatchRequest, caller: From = {}): Promise<MatchWaiting> {
+  const res = await match(body, caller);
   if (res.matched) throw new Error("expected to wait, but was matched");
   return res;
 }
 
-export async function matched(body: MatchRequest): Promise<MatchFound> {
-  const res = await match(body);
+export async function matched(body: MatchRequest, caller: From = {}): Promise<MatchFound> {
+  const res = await match(body, caller);
   if (!res.matched) throw new Error("expected a match, but was told to wait");
   return res;
 }
@@ -52,8 +56,8 @@ export async function matched(body: MatchRequest): Promise<MatchFound> {
 export const ticketToken = (ticket: string) => ticket.split(".")[1];
 
 /** A user waiting on its socket, the way the web page waits. */
-export async function waitOnSocket(body: MatchRequest) {
-  const waiting = await wait(body);
+export async function waitOnSocket(body: MatchRequest, caller: From = {}) {
+  const waiting = await wait(body, caller);
   const socket = await connect(waiting.wsUrl, ticketToken(waiting.ticket));
   await socket.next("waiting");
   return { waiting, socket };

@@ -69,7 +69,7 @@ let people = 0;
 function person(overrides: Partial<Seeker> & { emotion?: string; language?: string } = {}): Seeker {
   const n = ++people;
   const { emotion = "😊", language = "en", ...rest } = overrides;
-  return { name: `P${n}`, user: `user-${n}`, device: `device-${n}`, avoid: [], criteria: { mode: "any", emotion, language }, anyLanguage: false, interests: [], origin: "https://chat.test", ...rest };
+  return { name: `P${n}`, user: `user-${n}`, device: `device-${n}`, network: `network-${n}`, vouched: false, avoid: [], criteria: { mode: "any", emotion, language }, anyLanguage: false, interests: [], origin: "https://chat.test", ...rest };
 }
 
 const types = (effects: LobbyEffect[]) => effects.map((e) => e.type);

@@ -3,7 +3,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../worker/chat-room";
 import { statsReport } from "../worker/stats";
-import { connect, pairUp, uniqueMode, waitUntil } from "./helpers";
+import { connect, matched, newUser, pairUp, uniqueMode, waitOnSocket, waitUntil } from "./helpers";
+import { MASK } from "../worker/moderation";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
@@ -47,5 +48,18 @@ describe("the moderation filter in a room (MODERATION_ACTION=mask)", () => {
       alice.send({ type: "message", text });
       expect(await bob.next("message"), text).toMatchObject({ text: relayed, masked: true });
     }
+  });
+});
+
+describe("what a search shows the partner", () => {
+  it("passes the message filter: a name with contact details is masked, an interest that would be masked is dropped", async () => {
+    const mode = uniqueMode();
+    const { socket } = await waitOnSocket(newUser({ mode, userName: "snap kinky_ana22 t.me/ana", interests: ["music", "send nudes"] }));
+    const seat = await matched(newUser({ mode, interests: ["music", "send nudes"] }));
+    expect(seat.partnerName).not.toMatch(/t\.me|kinky/);
+    expect(seat.partnerName).toContain(MASK);
+    // Only what both chose and passed is shared.
+    expect(seat.shared).toEqual(["music"]);
+    expect((await socket.next("matched")).shared).toEqual(["music"]);
   });
 });

@@ -13,8 +13,8 @@ const setup: RoomSetup = {
   relaxed: [],
   shared: [],
   sides: [
-    { alias: "ana", name: "Ana", token: "ana-token", device: "ana-device", queueKey: "any:😊:en", waitedMs: 4_000, returnTo: { lobby: "any/en", seatId: "seat-1" } },
-    { alias: "ben", name: "Ben", token: "ben-token", device: "ben-device", queueKey: "any:😊:en", waitedMs: 0, returnTo: null },
+    { alias: "ana", name: "Ana", token: "ana-token", device: "ana-device", user: "ana-user", network: "ana-network", vouched: false, queueKey: "any:😊:en", waitedMs: 4_000, returnTo: { lobby: "any/en", seatId: "seat-1" } },
+    { alias: "ben", name: "Ben", token: "ben-token", device: "ben-device", user: "ben-user", network: "ben-network", vouched: true, queueKey: "any:😊:en", waitedMs: 0, returnTo: null },
   ],
 };
 const PASS = { action: "pass" } as const;
@@ -145,8 +145,10 @@ describe("messages", () => {
     const refused = room.message(s, "ana", { id: "m2", text: "…" }, { action: "refuse", categories: ["link", "contact"] }, T0 + 4_000, bothLive(T0 + 4_000), rules);
     expect(refused.reply).toMatchObject({ code: "message_filtered" });
     expect(types(refused.effects)).toEqual(["log", "count"]);
-    // A refused message is not activity: the idle deadline stays where the last real one put it.
-    expect(refused.state).toBe(s);
+    // A refused message is not activity (the idle deadline stays where the last real one put it), but
+    // the sender is marked as one the filter refused, which lets a report against them count.
+    expect(refused.state.kind === "chatting" && refused.state.lastActivity).toBe(s.kind === "chatting" && s.lastActivity);
+    expect(refused.state.kind === "chatting" && refused.state.participants.find((p) => p.alias === "ana")?.refused).toBe(true);
   });
 
   it("tells the sender of a message that came after the end that the chat is over", () => {
@@ -172,13 +174,35 @@ describe("ending", () => {
     expect(left.effects.find((e) => e.type === "close_all")).toMatchObject({ code: CLOSE.ended });
   });
 
-  it("ends on a report at once, files it against the partner's device, and never twice", () => {
-    const reported = room.report(chatting(), "ben", "harassment", T0 + 5_000);
+  it("ends on a report at once, files it against the partner who spoke, with what a ban is recorded against, and never twice", () => {
+    const reported = room.report(chatting(), "ben", "harassment", T0 + 5_000, new Set(["ana"]));
     expect(reported.state).toMatchObject({ kind: "ended", reason: "reported" });
-    expect(reported.effects).toContainEqual({ type: "report", reported: "ana-device", by: "ben-device", reason: "harassment" });
-    const again = room.report(reported.state, "ben", "harassment", T0 + 5_001);
+    expect(reported.effects).toContainEqual({
+      type: "report",
+      reported: { device: "ana-device", user: "ana-user", network: "ana-network" },
+      by: { device: "ben-device", network: "ben-network", vouched: true },
+      reason: "harassment",
+      counts: true,
+    });
+    const again = room.report(reported.state, "ben", "harassment", T0 + 5_001, new Set(["ana"]));
     expect(again.reply).toMatchObject({ code: "not_paired" });
     expect(again.effects).toEqual([]);
+  });
+
+  it("counts a report only against a partner who joined and spoke (or had a message refused); it still ends the chat and blocks", () => {
+    const counts = (s: RoomState, speakers: string[]) => (room.report(s, "ben", "spam", T0 + 5_000, new Set(speakers)).effects.find((e) => e.type === "report") as { counts: boolean }).counts;
+    // Joined, said nothing.
+    expect(counts(chatting(), [])).toBe(false);
+    expect(counts(chatting(), ["ben"])).toBe(false);
+    // Never joined, whatever the history says.
+    const benOnly = room.hello(room.open(setup, T0), "ben-token", T0 + 100, {}).state;
+    expect(counts(benOnly, ["ana"])).toBe(false);
+    // A message of hers the filter refused is not in the history, but she said it.
+    const refusal = room.message(chatting(), "ana", { id: "m1", text: "…" }, { action: "refuse", categories: ["slur"] }, T0 + 4_000, null, rules);
+    expect(refusal.persist).toBeUndefined();
+    expect(counts(refusal.state, [])).toBe(true);
+    // Her second refusal writes nothing more.
+    expect(room.message(refusal.state, "ana", { id: "m2", text: "…" }, { action: "refuse", categories: ["slur"] }, T0 + 4_100, null, rules).persist).toBe(false);
   });
 
   it("ends when either participant's device is banned, and ignores other devices", () => {

@@ -10,6 +10,7 @@ import { networkKey, networkOf } from "../worker/client-address";
 import { fingerprint } from "../worker/identity";
 import type { Lobby } from "../worker/lobby";
 import { CLOSE, PING } from "../worker/protocol";
+import { deviceStub } from "../worker/stubs";
 import { connect, lobbyOf, match, matched, newUser, pairUp, postMatch, seatOf, sleep, ticketToken, uniqueMode, untilClosed, upgrade, wait, waitingIn, waitOnSocket, waitUntil } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -219,16 +220,22 @@ describe("fingerprints", () => {
 describe("a ban", () => {
   it("also ends the banned device's open wait and chat", async () => {
     const troll = newUser({ userName: "Troll" });
-    /** Troll waits on its socket; `other` claims the seat and joins. */
-    const chatWithTroll = async (other = newUser()) => {
+    let networks = 0;
+    /** Troll waits on its socket; a vouched stranger on a network of its own is paired with it; both join, and Troll speaks. */
+    const chatWithTroll = async () => {
       const mode = uniqueMode();
+      const other = newUser();
+      const device = await fingerprint(env, other.deviceId);
+      await deviceStub(env, device).passedHumanCheck(device);
       const { socket } = await waitOnSocket({ ...troll, mode });
-      const seat = await matched({ ...other, mode });
+      const seat = await matched({ ...other, mode }, { from: `198.51.100.${++networks}` });
       const theirs = await connect(seat.wsUrl, seat.token);
       await theirs.next("welcome");
       const told = await socket.next("matched");
       const trolls = await connect(told.wsUrl, told.token);
       await trolls.next("welcome");
+      trolls.send({ type: "message", text: "hi" });
+      await theirs.next("message");
       return { theirs, trolls };
     };
     const report = async (c: Awaited<ReturnType<typeof chatWithTroll>>) => {

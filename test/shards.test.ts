@@ -34,7 +34,7 @@ describe("objects", () => {
     // The raw stub, which the test helpers need (the worker's own stubs are metered).
     const book = env.DEVICE_BOOK.get(deviceStub(env, device).id);
     await book.met(device, "someone", "session-1");
-    expect(await book.standing(device, "user", "any/en")).toMatchObject({ avoid: ["someone"] });
+    expect(await book.standing(device, "user", "network", "any/en")).toMatchObject({ avoid: ["someone"] });
     // Everything in it expires now (the rules are tested with a fake clock; here only the wiring).
     await runInDurableObject(book, (_instance, state) => {
       state.storage.sql.exec("UPDATE devices SET keep_until = ? WHERE device = ?", Date.now() - 1, device);
@@ -42,6 +42,6 @@ describe("objects", () => {
     await waitUntil(() => runDurableObjectAlarm(book));
     const left = await runInDurableObject(book, (_instance, state) => state.storage.sql.exec("SELECT device FROM devices WHERE device = ?", device).toArray());
     expect(left).toEqual([]);
-    expect(await book.standing(device, "user", "any/en")).toEqual({ bannedUntil: null, avoid: [], human: false });
+    expect(await book.standing(device, "user", "network", "any/en")).toEqual({ bannedUntil: null, avoid: [], human: false, vouched: false });
   });
 });

@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { StatsSnapshot } from "../worker/protocol";
+import { meterCall, meterReadings } from "../worker/metering";
 import { STATS_SHARDS, publicView, statsReport, type StatsReport } from "../worker/stats";
 import { match, newUser, pairUp, uniqueMode, waitUntil } from "./helpers";
 
@@ -29,6 +30,15 @@ describe("the counters behind /api/stats", () => {
   it("are spread over several objects, so no single one takes every event", async () => {
     for (let i = 0; i < 8; i++) await pairUp();
     await waitUntil(async () => (await listDurableObjectIds(env.STATS)).length >= Math.min(4, STATS_SHARDS));
+  });
+});
+
+describe("the isolate's operation counts", () => {
+  it("keep at most 1,000 objects of a kind one by one, however many names clients choose; the rest share one count", () => {
+    for (let i = 0; i < 1_500; i++) meterCall("test-kind", `chosen-name-${i}`);
+    // 500 calls to names past the first 1,000 landed on one shared count.
+    expect(meterReadings()["call.test-kind.busiest"]).toBe(500);
+    expect(meterReadings()["call.test-kind"]).toBe(1_500);
   });
 });
 

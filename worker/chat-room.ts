@@ -109,7 +109,7 @@ export class ChatRoom extends SocketObject {
       case "leave":
         return this.apply(rules.leave(this.state, alias, now));
       case "report": {
-        const refused = await this.apply(rules.report(this.state, alias, frame.reason, now));
+        const refused = await this.apply(rules.report(this.state, alias, frame.reason, now, this.history.speakers()));
         if (refused) this.reject(ws, key, refused.code, refused.message);
         return;
       }
@@ -219,8 +219,11 @@ export class ChatRoom extends SocketObject {
         const [a, b] = e.devices;
         return this.onDevices(key, deviceStub(this.env, a).met(a, b, e.sessionId), deviceStub(this.env, b).met(b, a, e.sessionId));
       }
-      case "report":
-        return this.onDevices(key, deviceStub(this.env, e.reported).reported(e.reported, e.by, e.reason), deviceStub(this.env, e.by).blocked(e.by, e.reported));
+      case "report": {
+        const block = deviceStub(this.env, e.by.device).blocked(e.by.device, e.reported.device);
+        if (!e.counts) return this.onDevices(key, block);
+        return this.onDevices(key, deviceStub(this.env, e.reported.device).reported(e.reported, e.by, e.reason), block);
+      }
       case "log":
         return log(e.event, e.fields);
       case "count":

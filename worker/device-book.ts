@@ -9,11 +9,11 @@ import { DurableObject } from "cloudflare:workers";
 import { abuseSettings, deviceMatchBudget, type AbuseSettings } from "./config";
 import { FloodGuard, type Budget } from "./flood-guard";
 import * as rules from "./device-rules";
-import { NO_RECORD, type DeviceRecord, type DeviceStanding } from "./device-rules";
+import { NO_RECORD, type DeviceRecord, type DeviceStanding, type Marks, type Reported, type Reporter } from "./device-rules";
 import { log } from "./log";
 import { meter, meterStorage } from "./metering";
 import type { ReportReason } from "./protocol";
-import { lobbyStub, roomStub } from "./stubs";
+import { allDeviceShards, lobbyStub, roomStub } from "./stubs";
 
 export type { DeviceStanding };
 
@@ -33,6 +33,13 @@ export class DeviceBook extends DurableObject<Env> {
    * owner's presence lapses, as with any client that walks away.
    */
   private readonly recent = new Map<string, { budget: FloodGuard; user: string; lobby: string }>();
+  /**
+   * Every shard's copy of what a ban left beyond its device: `user:<fingerprint>` → until when that
+   * userId is banned, `network:<fingerprint>` → until when its network asks new devices for the
+   * human check (and since when). Bans are rare, so each is sent to every shard, and asking
+   * about a device stays one call to one shard.
+   */
+  private readonly marks = new Map<string, { at: number; until: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -41,6 +48,8 @@ export class DeviceBook extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS devices (device TEXT PRIMARY KEY, record TEXT NOT NULL, keep_until INTEGER NOT NULL)");
     this.sql.exec("CREATE INDEX IF NOT EXISTS devices_by_expiry ON devices (keep_until)");
+    this.sql.exec("CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, at INTEGER NOT NULL, until INTEGER NOT NULL)");
+    for (const m of this.sql.exec<{ key: string; at: number; until: number }>("SELECT key, at, until FROM marks")) this.marks.set(m.key, { at: m.at, until: m.until });
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -48,11 +57,11 @@ export class DeviceBook extends DurableObject<Env> {
 
   /**
    * Whether this device may match now, and whom it must not meet; `user` is searching in
-   * `lobby`. Each request takes from the device's budget (MATCHES_PER_DEVICE per 10 s): past
+   * `lobby` from `network`. Each request takes from the device's budget (MATCHES_PER_DEVICE per 10 s): past
    * it, the answer is how long to wait. A wait the same user still holds on this device in
    * another lobby ends (in the background): one search per person.
    */
-  standing(device: string, user: string, lobby: string): DeviceStanding | { retryAfterSeconds: number } {
+  standing(device: string, user: string, network: string, lobby: string): DeviceStanding | { retryAfterSeconds: number } {
     const now = Date.now();
     const known = this.recent.get(device);
     const seen = known ?? { budget: new FloodGuard(now, this.budget), user, lobby };
@@ -66,7 +75,13 @@ export class DeviceBook extends DurableObject<Env> {
     }
     seen.user = user;
     seen.lobby = lobby;
-    return rules.standing(this.read(device), now);
+    return rules.standing(this.read(device), now, this.marksOf(user, network, now));
+  }
+
+  private marksOf(user: string, network: string, now: number): Marks {
+    const banned = this.marks.get(`user:${user}`);
+    const marked = this.marks.get(`network:${network}`);
+    return { userBannedUntil: banned && banned.until > now ? banned.until : null, networkMarkedAt: marked && marked.until > now ? marked.at : null };
   }
 
   async passedHumanCheck(device: string): Promise<void> {
@@ -83,22 +98,42 @@ export class DeviceBook extends DurableObject<Env> {
     await this.write(device, rules.blocked(this.read(device), other, Date.now(), this.settings));
   }
 
-  /** `by` reported `device`: counted once per reporter; the REPORT_THRESHOLD-th different one bans it. */
-  async reported(device: string, by: string, reason: ReportReason): Promise<{ bannedUntil: number | null }> {
-    const { record, newlyBanned } = rules.reported(this.read(device), by, Date.now(), this.settings);
-    await this.write(device, record);
+  /** `by` reported `target` (its room counted the report): weighed, and past the threshold a ban of its device, userId and network. */
+  async reported(target: Reported, by: Reporter, reason: ReportReason): Promise<{ bannedUntil: number | null }> {
+    const now = Date.now();
+    const { record, newlyBanned } = rules.reported(this.read(target.device), by, now, this.settings);
+    await this.write(target.device, record);
     if (newlyBanned) {
-      log("device.banned", { reporters: Object.keys(record.reports).length, reason, untilIso: new Date(record.bannedUntil!).toISOString() }, "warn");
-      // A ban stops more than new matches: the wait and the chats this device has open end too.
-      await this.endWaitAndChats(device, record.chattingIn);
+      const until = record.bannedUntil!;
+      log("device.banned", { reports: Object.keys(record.reports).length, reason, untilIso: new Date(until).toISOString() }, "warn");
+      // A ban stops more than new matches: the wait and the chats this device has open end too,
+      // and a fresh deviceId does not shed it.
+      await Promise.all([
+        this.endWaitAndChats(target.device, record.chattingIn),
+        ...allDeviceShards(this.env).map((shard) => shard.mark(target.user, target.network, now, until)),
+      ]).catch((err: unknown) => log("device.ban_spread_failed", { error: String(err) }, "warn"));
     }
     return { bannedUntil: record.bannedUntil };
+  }
+
+  /** A ban elsewhere: its userId is banned here too, and its network asks new devices for the human check. */
+  async mark(user: string, network: string, at: number, until: number): Promise<void> {
+    for (const key of [`user:${user}`, `network:${network}`]) {
+      const kept = Math.max(until, this.marks.get(key)?.until ?? 0);
+      this.marks.set(key, { at, until: kept });
+      this.sql.exec("INSERT OR REPLACE INTO marks (key, at, until) VALUES (?, ?, ?)", key, at, kept);
+      meterStorage("rows.written", "devices.marks");
+    }
+    await this.rearm();
   }
 
   /** Forgets the records whose time is up. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    this.sql.exec("DELETE FROM devices WHERE keep_until <= ?", Date.now());
+    const now = Date.now();
+    this.sql.exec("DELETE FROM devices WHERE keep_until <= ?", now);
+    this.sql.exec("DELETE FROM marks WHERE until <= ?", now);
+    for (const [key, m] of this.marks) if (m.until <= now) this.marks.delete(key);
     await this.rearm();
   }
 
@@ -106,7 +141,7 @@ export class DeviceBook extends DurableObject<Env> {
     const found = this.sql.exec<{ record: string }>("SELECT record FROM devices WHERE device = ?", device);
     const row = found.toArray()[0];
     meter("rows.read", found.rowsRead);
-    return row ? (JSON.parse(row.record) as DeviceRecord) : NO_RECORD;
+    return row ? rules.fromStored(row.record) : NO_RECORD;
   }
 
   private async write(device: string, changed: DeviceRecord): Promise<void> {
@@ -119,9 +154,9 @@ export class DeviceBook extends DurableObject<Env> {
     await this.rearm();
   }
 
-  /** One alarm, at the first record to forget. */
+  /** One alarm, at the first record or mark to forget. */
   private async rearm(): Promise<void> {
-    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(keep_until) AS at FROM devices").one().at;
+    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM (SELECT MIN(keep_until) AS at FROM devices UNION ALL SELECT MIN(until) FROM marks)").one().at;
     if (next === this.alarmAt) return;
     this.alarmAt = next;
     meterStorage("alarms.set", "devices");
@@ -131,7 +166,7 @@ export class DeviceBook extends DurableObject<Env> {
 
   private async endWaitAndChats(device: string, chattingIn: string[]): Promise<void> {
     const lobby = this.recent.get(device)?.lobby;
-    await Promise.all([...(lobby ? [lobbyStub(this.env, lobby).evict(device)] : []), ...chattingIn.map((sessionId) => roomStub(this.env, sessionId).evict(device))]).catch((err) =>
+    await Promise.all([...(lobby ? [lobbyStub(this.env, lobby).evict(device)] : []), ...chattingIn.map((sessionId) => roomStub(this.env, sessionId).evict(device))]).catch((err: unknown) =>
       log("device.evict_failed", { error: String(err) }, "warn"),
     );
   }

@@ -77,12 +77,14 @@ app.get("/api/policy", (c) => c.json(policy(c.env), 200, { "Cache-Control": "pub
  * because others crowd in).
  */
 app.post("/api/match", async (c) => {
-  await limit(c.env.MATCH_PER_IP, networkKey(c.req.raw, c.env), "match_ip", "match requests");
+  const network = networkKey(c.req.raw, c.env);
+  await limit(c.env.MATCH_PER_IP, network, "match_ip", "match requests");
   const json = await readJson(c.req.raw);
   const decide = async () => {
     const body = validate(MatchRequest, json, "invalid_body");
-    const [user, device] = await Promise.all([fingerprint(c.env, body.userId), fingerprint(c.env, body.deviceId)]);
-    return match(c.env, body, { user, device, address: c.req.header("CF-Connecting-IP") ?? null }, new URL(c.req.url).origin);
+    // Loopback in local development has no network of its own: all such callers share one.
+    const [user, device, networkPrint] = await Promise.all([fingerprint(c.env, body.userId), fingerprint(c.env, body.deviceId), fingerprint(c.env, network ?? "local")]);
+    return match(c.env, body, { user, device, network: networkPrint, address: c.req.header("CF-Connecting-IP") ?? null }, new URL(c.req.url).origin);
   };
   // A turned-away search costs its body's reading and nothing more.
   const isPoll = typeof (json as { ticket?: unknown } | null)?.ticket === "string";

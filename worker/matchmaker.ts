@@ -8,6 +8,8 @@ import { splitLanguages, timings, widening } from "./config";
 import { botCheckEnabled, requireHuman } from "./bot-check";
 import { ApiError, rateLimited } from "./errors";
 import { log } from "./log";
+import type { Verdict } from "./moderation";
+import { profileFilterFor } from "./moderation-setup";
 import type { LobbyAnswer } from "./lobby";
 import { queueKeyOf, type Seeker } from "./pairing";
 import { Criteria, waitUrl, type MatchFound, type MatchResponse, type MatchWaiting, type ParsedMatchRequest } from "./protocol";
@@ -33,33 +35,55 @@ export function parseLobbyName(name: string, env: Env): string | null {
 }
 
 /**
- * `client` holds the fingerprints of `req.userId` and `req.deviceId` (the route already needed
- * the device's for its rate limit) and the caller's address, for the optional human check.
+ * `client` holds the fingerprints of `req.userId`, `req.deviceId` and the caller's network, and
+ * the caller's address, for the optional human check.
  */
-export async function match(env: Env, req: ParsedMatchRequest, client: { user: string; device: string; address: string | null }, origin: string): Promise<MatchResponse> {
-  const { user, device } = client;
+export async function match(env: Env, req: ParsedMatchRequest, client: { user: string; device: string; network: string; address: string | null }, origin: string): Promise<MatchResponse> {
+  const { user, device, network } = client;
   const criteria = { mode: req.mode, emotion: req.emotion, language: req.language };
   const lobby = lobbyNameOf(criteria, env);
   const ticket = req.ticket ? parseTicket(req.ticket) : null;
   if (req.ticket && !ticket) throw new ApiError(400, "invalid_body", "ticket: malformed ticket");
 
+  const { name, interests } = await screened(env, req);
   const devices = deviceStub(env, device);
-  const standing = await devices.standing(device, user, lobby);
+  const standing = await devices.standing(device, user, network, lobby);
   if ("retryAfterSeconds" in standing) {
     log("ratelimit.hit", { limiter: "match_device" }, "warn");
     throw rateLimited("match requests", standing.retryAfterSeconds);
   }
   if (standing.bannedUntil) {
     const until = new Date(standing.bannedUntil).toISOString();
-    throw new ApiError(403, "banned", `This device is banned until ${until} after reports from other users.`, { until });
+    throw new ApiError(403, "banned", `Banned until ${until} after reports from other users.`, { until });
   }
   if (botCheckEnabled(env) && !standing.human) {
     await requireHuman(env, req.turnstileToken, client.address);
     await devices.passedHumanCheck(device);
   }
-  const seeker: Seeker = { name: req.userName, user, device, avoid: standing.avoid, criteria, anyLanguage: req.anyLanguage, interests: req.interests, origin };
+  const seeker: Seeker = { name, user, device, network, vouched: standing.vouched, avoid: standing.avoid, criteria, anyLanguage: req.anyLanguage, interests, origin };
   return respond(env, lobby, seeker, await lobbyStub(env, lobby).match(seeker, ticket));
 }
+
+/**
+ * A name and interests are shown to the partner, so they pass the message filter first: refused
+ * (a 400 naming the field) or masked as MODERATION_ACTION says; a masked interest is dropped, as
+ * nobody shares "•••".
+ */
+async function screened(env: Env, req: ParsedMatchRequest): Promise<{ name: string; interests: string[] }> {
+  const filter = profileFilterFor(env);
+  const judged = async (field: string, text: string): Promise<Verdict> => {
+    const verdict = await filter.check(text, ALL_LANGUAGES);
+    if (verdict.action === "refuse") throw new ApiError(400, "content_filtered", `${field}: not allowed (${verdict.categories.join(", ")}); it would be shown to strangers.`);
+    return verdict;
+  };
+  const named = await judged("userName", req.userName);
+  const interests: string[] = [];
+  for (const tag of req.interests) if ((await judged("interests", tag)).action === "pass") interests.push(tag);
+  return { name: named.action === "mask" ? named.text : req.userName, interests };
+}
+
+/** A name is shown whatever language the chat turns out to be in: every list applies. */
+const ALL_LANGUAGES = ["any"];
 
 function respond(env: Env, lobby: string, seeker: Seeker, answer: LobbyAnswer): MatchResponse {
   // Asking again would only replace the newer search in turn: this request is simply over.

@@ -103,10 +103,20 @@ const builtFilters = new Map<string, MessageFilter>();
 
 /** The filter the environment asks for: MODERATION_ACTION ("mask", "refuse", "off"), MODERATION_WORDS, MODERATION_AI_MODEL. */
 export function filterFor(env: Env): MessageFilter {
-  const ai = (env as Env & { AI?: AiBinding }).AI;
+  return built(env, (env.MODERATION_AI_MODEL ?? "").trim(), (env as Env & { AI?: AiBinding }).AI);
+}
+
+/**
+ * For what a search shows the partner (a name, interests): the same action and word lists, but
+ * no classifier, which would put a model call in front of every match.
+ */
+export function profileFilterFor(env: Env): MessageFilter {
+  return built(env, "", undefined);
+}
+
+function built(env: Env, model: string, ai: AiBinding | undefined): MessageFilter {
   const action = (env.MODERATION_ACTION ?? "").trim().toLowerCase() || "mask";
   const words = env.MODERATION_WORDS ?? "";
-  const model = (env.MODERATION_AI_MODEL ?? "").trim();
   const key = JSON.stringify([action, words, model, ai !== undefined]);
   let filter = builtFilters.get(key);
   if (!filter) builtFilters.set(key, (filter = buildFilter(action, words, model, ai)));

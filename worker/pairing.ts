@@ -17,6 +17,10 @@ export type Seeker = {
   name: string;
   user: string;
   device: string;
+  /** The fingerprint of the network it asks from (a ban is recorded against it too). */
+  network: string;
+  /** Its device passed the human check or has a history: its reports weigh in full. */
+  vouched: boolean;
   /** Devices this one must not meet (recent partners, blocked). */
   avoid: string[];
   criteria: Criteria;
@@ -44,6 +48,9 @@ export function pair(a: Party, b: Party, relaxed: Relaxed[], { sessionId, aliase
     name: p.seeker.name,
     token: tokens[i],
     device: p.seeker.device,
+    user: p.seeker.user,
+    network: p.seeker.network,
+    vouched: p.seeker.vouched,
     queueKey: queueKeyOf(p.seeker.criteria),
     waitedMs: now - p.enqueuedAt,
     returnTo: p.returnTo,

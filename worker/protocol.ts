@@ -166,6 +166,7 @@ export const ErrorCode = z.enum([
   "unsupported_data",
   "not_paired",
   "message_filtered",
+  "content_filtered",
   // abuse controls
   "rate_limited",
   "banned",

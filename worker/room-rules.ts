@@ -14,6 +14,7 @@
  * ChatRoom (chat-room.ts) loads the state, applies these functions, saves, and carries out
  * the effects. Nothing here reads a clock, storage or the network.
  */
+import type { Reported, Reporter } from "./device-rules";
 import type { LogFields } from "./log";
 import type { Verdict } from "./moderation";
 import type { ChatMessage, CloseReason, Partner, Relaxed, ReportReason, ServerFrame } from "./protocol";
@@ -25,7 +26,12 @@ export type Side = {
   alias: string;
   name: string;
   token: string;
+  /** Fingerprints (never raw ids) of what a report is recorded against: the device, and for a ban also the userId and network. */
   device: string;
+  user: string;
+  network: string;
+  /** Its device passed the human check or has a history when it matched: its reports weigh in full. */
+  vouched: boolean;
   /** The queue it looked in, and for how long, for the counts of who's around. */
   queueKey: string;
   waitedMs: number;
@@ -44,7 +50,8 @@ export type RoomSetup = {
 
 export type RoomRules = { connectWindowMs: number; roomIdleMs: number; heartbeatTimeoutMs: number; emptyRoomMs: number };
 
-type Participant = Side & { joined: boolean };
+/** `refused`: the filter refused a message of theirs (so the history does not show they spoke). */
+type Participant = Side & { joined: boolean; refused?: true };
 
 export type RoomState =
   | {
@@ -78,7 +85,8 @@ export type RoomEffect =
   | { type: "restore"; lobby: string; seatId: string; sessionId: string }
   /** Remember the pairing on both devices, so Next never hands the same stranger back (and a ban can end this chat). */
   | { type: "met"; devices: [string, string]; sessionId: string }
-  | { type: "report"; reported: string; by: string; reason: ReportReason }
+  /** Always a block (they never meet again); against the reported only if `counts`. */
+  | { type: "report"; reported: Reported; by: Reporter; reason: ReportReason; counts: boolean }
   | { type: "log"; event: string; fields: LogFields }
   | { type: "count"; event: StatsEvent }
   /** Forget everything stored; `cleaned` is logged as `room.cleaned`, with the message count only the room knows. */
@@ -147,11 +155,17 @@ function final(setup: RoomSetup): RoomEffect[] {
   ];
 }
 
+/** The room with one participant (found by alias) replaced. */
+function withParticipant(s: Extract<RoomState, { kind: "chatting" }>, p: Participant): Extract<RoomState, { kind: "chatting" }> {
+  const participants: [Participant, Participant] = s.participants[0].alias === p.alias ? [p, s.participants[1]] : [s.participants[0], p];
+  return { ...s, participants };
+}
+
 function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: number, live: Live): Step<Hello> {
   const [me, partner] = ordered(s, alias);
   const firstTime = !me.joined;
   const joined: Participant = { ...me, joined: true };
-  const participants: [Participant, Participant] = s.participants[0].alias === alias ? [joined, partner] : [partner, joined];
+  const participants = withParticipant(s, joined).participants;
   const effects: RoomEffect[] = [
     { type: "retire", alias },
     {
@@ -180,7 +194,12 @@ function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: 
  */
 export function message(s: RoomState, alias: string, m: Omit<ChatMessage, "from" | "at">, verdict: Verdict, now: number, live: Live | null, r: RoomRules): Step<Refusal> {
   if (s.kind !== "chatting") return step(s, [], s.kind === "ended" ? ENDED : NOT_PAIRED);
-  if (verdict.action === "refuse") return { state: s, effects: filtered(s, alias, verdict), reply: FILTERED, persist: false };
+  if (verdict.action === "refuse") {
+    // Refused, so not in the history; but it was said, and a report of it counts. Written once per participant.
+    const me = ordered(s, alias)[0];
+    const state = me.refused ? s : withParticipant(s, { ...me, refused: true });
+    return { state, effects: filtered(s, alias, verdict), reply: FILTERED, ...(me.refused ? { persist: false as const } : {}) };
+  }
   const stored: ChatMessage = verdict.action === "mask" ? { ...m, text: verdict.text, masked: true, from: alias, at: now } : { ...m, from: alias, at: now };
   const effects: RoomEffect[] = [{ type: "store", message: stored }, ...(live ? vanished(s, now, live, r) : [])];
   if (verdict.action === "mask") effects.push(...filtered(s, alias, verdict));
@@ -213,12 +232,20 @@ export function leave(s: RoomState, alias: string, now: number): Step {
 }
 
 /** A report ends the chat at once (before anything else is awaited), and is filed against the partner's device. */
-export function report(s: RoomState, alias: string, reason: ReportReason, now: number): Step<Refusal> {
+/**
+ * A report ends the chat at once and blocks the partner for the reporter. It counts against
+ * the partner only if the partner joined and spoke (`speakers`: who has messages in the
+ * history; or the filter refused one of theirs): a stranger who never came, or said nothing,
+ * gave nobody anything to report.
+ */
+export function report(s: RoomState, alias: string, reason: ReportReason, now: number, speakers: ReadonlySet<string>): Step<Refusal> {
   if (s.kind !== "chatting") return step(s, [], { code: "not_paired", message: "There is nobody to report." });
   const [me, partner] = ordered(s, alias);
-  const ended = end(s, "reported", now, [{ type: "log", event: "chat.reported", fields: { sessionId: s.setup.sessionId, participant: alias, reason } }]);
+  const counts = partner.joined && (speakers.has(partner.alias) || partner.refused === true);
+  const ended = end(s, "reported", now, [{ type: "log", event: "chat.reported", fields: { sessionId: s.setup.sessionId, participant: alias, reason, counted: counts } }]);
   // Filed last: the chat is closed and forgotten whatever the device records answer.
-  ended.effects.push({ type: "report", reported: partner.device, by: me.device, reason });
+  const reported = { device: partner.device, user: partner.user, network: partner.network };
+  ended.effects.push({ type: "report", reported, by: { device: me.device, network: me.network, vouched: me.vouched }, reason, counts });
   return { ...ended, reply: null };
 }
 

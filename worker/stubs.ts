@@ -43,10 +43,14 @@ export const lobbyStub = (env: Env, name: string) => metered(env.LOBBY.get(env.L
 export const unmeteredLobby = (env: Env, name: string) => env.LOBBY.get(env.LOBBY.idFromName(name));
 export const allStatsShards = (env: Env) => Array.from({ length: STATS_SHARDS }, (_, n) => statsShard(env, n));
 
-export function deviceStub(env: Env, device: string) {
-  const name = `devices-${shardOf(device, DEVICE_SHARDS)}`;
+function deviceShard(env: Env, shard: number) {
+  const name = `devices-${shard}`;
   return metered(env.DEVICE_BOOK.get(env.DEVICE_BOOK.idFromName(name)), "devices", name);
 }
+
+export const deviceStub = (env: Env, device: string) => deviceShard(env, shardOf(device, DEVICE_SHARDS));
+/** Every device shard: what a ban leaves beyond its device goes to each. */
+export const allDeviceShards = (env: Env) => Array.from({ length: DEVICE_SHARDS }, (_, n) => deviceShard(env, n));
 
 export const roomStub = (env: Env, sessionId: string) => metered(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId)), "room", null);
 
