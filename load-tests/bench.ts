@@ -358,14 +358,14 @@ function setupTable(runs: Run[]): string {
   return rows.join("\n");
 }
 
-/** Every run's messages: sent, acknowledged by the server (the sender's copy came back), delivered to the partner, refused (by code), neither (unanswered), and lost. */
+/** Every run's messages: sent, acknowledged by the server (the sender's copy came back), delivered to the partner (and of those, 3 s or more after sending), refused (by code), neither (unanswered), and lost. */
 function messageTable(all: { phase: string; r: Run }[]): string {
-  const rows = ["| run | server | sent | acknowledged | delivered | refused (by code) | unanswered | lost |", `|${"---|".repeat(8)}`];
+  const rows = ["| run | server | sent | acknowledged | delivered | of which ≥ 3 s late | refused (by code) | unanswered | lost |", `|${"---|".repeat(9)}`];
   for (const { phase, r } of all) {
     for (const [label, l] of [[phase, r.load], ...(r.companion ? [[`${phase}, the burst beside it`, r.companion] as const] : [])] as const) {
       const c = l.counters;
       const refused = Object.entries(l.refusals).map(([k, n]) => `${k}: ${n}`).join(", ") || "0";
-      rows.push(`| ${label} | ${r.server} | ${c.messages_sent ?? 0} | ${c.messages_acked ?? 0} | ${c.messages_delivered ?? 0} | ${refused} | ${c.messages_unanswered ?? 0} | ${c.messages_lost ?? 0} |`);
+      rows.push(`| ${label} | ${r.server} | ${c.messages_sent ?? 0} | ${c.messages_acked ?? 0} | ${c.messages_delivered ?? 0} | ${c.messages_late ?? 0} | ${refused} | ${c.messages_unanswered ?? 0} | ${c.messages_lost ?? 0} |`);
     }
   }
   return rows.join("\n");

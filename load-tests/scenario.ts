@@ -38,6 +38,12 @@ export const METRICS = {
   /** Neither acknowledged nor refused by the time the sender left: dropped without a word. */
   messages_unanswered: "counter",
   messages_delivered: "counter",
+  /**
+   * Delivered, but LATE_MS or more after it was sent: an observer that stops looking a few
+   * seconds after the last send (issue 22's driver waited 3 s) counts these as lost, with no
+   * echo and no error yet.
+   */
+  messages_late: "counter",
   /** Messages a receiver can prove missing: sequence gaps, or a partner's final message that never came. */
   messages_lost: "counter",
   /** Asymmetric partners, self-matches, a second pair for one user. */
@@ -61,6 +67,9 @@ export const THRESHOLDS: Partial<Record<MetricName, string[]>> = {
   messages_unanswered: ["count==0"],
   pairing_errors: ["count==0"],
 };
+
+/** A delivery this late is counted as `messages_late`. */
+export const LATE_MS = 3_000;
 
 /** The standard pace the service is sold on: one message per user every 5 s. */
 export const SEND_EVERY_MS = 5_000;
@@ -354,12 +363,15 @@ export class ChatUser {
     if (!frame) return;
     switch (frame.type) {
       case "welcome":
+        // A server that names nobody (a runtime past its limits can) has not paired anyone.
+        if (!frame.you?.id || !frame.partner?.id) return this.pairingError("incomplete_welcome");
         this.me = frame.you.id;
         this.onPartner(frame.sessionId, frame.partner);
         for (const m of frame.history) this.onMessage(m);
         if (frame.partner.online) this.startChat();
         return;
       case "partner_joined":
+        if (!frame.partner?.id) return this.pairingError("incomplete_welcome");
         this.onPartner(this.socketSession!, frame.partner);
         return this.startChat();
       case "partner_online":
@@ -445,6 +457,8 @@ export class ChatUser {
   }
 
   private sendMessage(fin: boolean): void {
+    // Chatting before our own welcome named us: the server broke the protocol's order.
+    if (this.me === null || !this.partner || !this.socketSession) return this.pairingError("incomplete_welcome");
     this.sent++;
     const text = stampText({
       seq: this.sent,
@@ -487,6 +501,7 @@ export class ChatUser {
     if (stamp.seq <= this.lastSeq) return;
     this.rt.record("messages_delivered", 1);
     this.rt.record("delivery_latency", latency);
+    if (latency >= LATE_MS) this.rt.record("messages_late", 1);
     this.rt.delivered?.(stamp.sentAt, latency);
     const [steadyFrom, steadyUntil] = this.o.steadyWindow;
     if (stamp.sentAt >= steadyFrom && stamp.sentAt < steadyUntil) this.rt.record("steady_delivery_latency", latency);

@@ -1,6 +1,10 @@
 /** Runs in its own vitest project, where TURNSTILE_SECRET is set (vitest.config.ts): the gate is on. */
+import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SITEVERIFY_URL } from "../worker/bot-check";
+import { networkOf } from "../worker/client-address";
+import { fingerprint } from "../worker/identity";
+import { allDeviceShards } from "../worker/stubs";
 import { newUser, postMatch, uniqueMode } from "./helpers";
 
 const SECRET = "test-turnstile-secret";
@@ -45,6 +49,26 @@ describe("the optional human check (Turnstile)", () => {
     expect((await postMatch(user)).status).toBe(200);
     const replay = await postMatch({ ...newUser({ mode: uniqueMode() }), turnstileToken: "token-1" });
     expect(await replay.json()).toMatchObject({ error: { code: "bot_check_failed" } });
+  });
+
+  it("after a ban marks a network, asks its devices again on their next search, but never throws a waiter out of its wait", async () => {
+    siteverify();
+    const address = { "CF-Connecting-IP": "198.51.100.7" };
+    const user = newUser({ mode: uniqueMode() });
+    const waiting = (await (await postMatch({ ...user, turnstileToken: "token-1" }, { headers: address })).json()) as { ticket: string };
+    // Someone else on that network is banned: every shard marks it.
+    const network = await fingerprint(env, networkOf("198.51.100.7"));
+    await Promise.all(allDeviceShards(env).map((shard) => shard.mark("someone-else", network, Date.now(), Date.now() + 86_400_000)));
+    // The wait goes on: its polls are not re-challenged.
+    const poll = await postMatch({ ...user, ticket: waiting.ticket }, { headers: address });
+    expect(poll.status).toBe(200);
+    expect(await poll.json()).toMatchObject({ success: true, matched: false });
+    // A new search is, and so is a made-up ticket, which is only a new search.
+    for (const body of [{ ...newUser(), deviceId: user.deviceId }, { ...user, ticket: "aaaaaaaaaaaa.bbbbbbbbbbbb" }]) {
+      const asked = await postMatch(body, { headers: address });
+      expect(asked.status).toBe(403);
+      expect(await asked.json()).toMatchObject({ error: { code: "bot_check_required" } });
+    }
   });
 
   it("fails closed when siteverify cannot be reached", async () => {

@@ -62,4 +62,12 @@ describe("what a search shows the partner", () => {
     expect(seat.shared).toEqual(["music"]);
     expect((await socket.next("matched")).shared).toEqual(["music"]);
   });
+
+  it("judges a name in the search's language: a word that offends only in another language is someone's name", async () => {
+    for (const [language, shown] of [["en", "Randi"], ["hi", MASK]] as const) {
+      const mode = uniqueMode();
+      await waitOnSocket(newUser({ mode, language, userName: "Randi" }));
+      expect((await matched(newUser({ mode, language }))).partnerName).toBe(shown);
+    }
+  });
 });

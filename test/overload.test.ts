@@ -37,6 +37,17 @@ describe("an isolate serving more match requests than it takes at once", () => {
     expect((await Promise.all(polls)).map((r) => r.status)).toEqual(waiters.map(() => 200));
   });
 
+  it("admits a made-up ticket (or one whose wait is over) as the new search it is: it takes a slot like any other", async () => {
+    const mode = uniqueMode();
+    const madeUp = () => ask({ ...newUser({ mode }), ticket: "aaaaaaaaaaaa.bbbbbbbbbbbb" });
+    const answers = await Promise.all(Array.from({ length: 12 }, madeUp));
+    expect(answers.some((r) => r.status === 503)).toBe(true);
+    // Served, it is a search like any other: a wait of its own, with a real ticket.
+    const served = (await Promise.all(answers.filter((r) => r.status === 200).map((r) => r.json()))) as { ticket?: string; matched: boolean }[];
+    expect(served.length).toBeGreaterThan(0);
+    for (const s of served) if (!s.matched) expect(s.ticket).not.toBe("aaaaaaaaaaaa.bbbbbbbbbbbb");
+  });
+
   it("holds no slot for a body that trickles in, and gives up on it at the deadline", async () => {
     // More than MATCH_CONCURRENCY bodies that send a first byte and then nothing.
     const trickles = Array.from({ length: 4 }, () =>

@@ -109,7 +109,7 @@ export class ChatRoom extends SocketObject {
       case "leave":
         return this.apply(rules.leave(this.state, alias, now));
       case "report": {
-        const refused = await this.apply(rules.report(this.state, alias, frame.reason, now, this.history.speakers()));
+        const refused = await this.apply(rules.report(this.state, alias, frame.reason, now));
         if (refused) this.reject(ws, key, refused.code, refused.message);
         return;
       }

@@ -73,22 +73,17 @@ app.get("/api/policy", (c) => c.json(policy(c.env), 200, { "Cache-Control": "pub
  * A request is charged to its address and its body read (bounded in size and time) before it
  * can hold anything of the isolate's; a new search then takes one of MATCH_CONCURRENCY slots
  * for the two calls that decide it (the first also takes from the device's budget), and a poll
- * of an existing wait takes none (it is one cheap call, and its owner must not lose its place
- * because others crowd in).
+ * of a wait that still exists takes none (it is one cheap call, and its owner must not lose its
+ * place because others crowd in). A ticket whose wait is over, or made up, is a new search.
  */
 app.post("/api/match", async (c) => {
   const network = networkKey(c.req.raw, c.env);
   await limit(c.env.MATCH_PER_IP, network, "match_ip", "match requests");
-  const json = await readJson(c.req.raw);
-  const decide = async () => {
-    const body = validate(MatchRequest, json, "invalid_body");
-    // Loopback in local development has no network of its own: all such callers share one.
-    const [user, device, networkPrint] = await Promise.all([fingerprint(c.env, body.userId), fingerprint(c.env, body.deviceId), fingerprint(c.env, network ?? "local")]);
-    return match(c.env, body, { user, device, network: networkPrint, address: c.req.header("CF-Connecting-IP") ?? null }, new URL(c.req.url).origin);
-  };
-  // A turned-away search costs its body's reading and nothing more.
-  const isPoll = typeof (json as { ticket?: unknown } | null)?.ticket === "string";
-  return c.json(await (isPoll ? decide() : admitted(c.env, decide)));
+  const body = validate(MatchRequest, await readJson(c.req.raw), "invalid_body");
+  // Loopback in local development has no network of its own: all such callers share one.
+  const [user, device, networkPrint] = await Promise.all([fingerprint(c.env, body.userId), fingerprint(c.env, body.deviceId), fingerprint(c.env, network ?? "local")]);
+  const client = { user, device, network: networkPrint, address: c.req.header("CF-Connecting-IP") ?? null };
+  return c.json(await match(c.env, body, client, new URL(c.req.url).origin, (search) => admitted(c.env, search)));
 });
 
 /**

@@ -44,7 +44,9 @@ export type LobbyAnswer =
   | { kind: "matched"; pairing: Pairing }
   | { kind: "waiting"; seatId: string; token: string; queueKey: string; enqueuedAt: number; anyLanguage: boolean }
   /** The search ended while its answer was held: the same user searched again, left, or was banned. */
-  | { kind: "gone" };
+  | { kind: "gone" }
+  /** The ticket's wait is over (it went silent past the window, or was matched long ago): search afresh. */
+  | { kind: "over" };
 
 /** What a lobby is, from its name: `mode/language`, `mode/language/emotion` (a split language), or the pool `mode/*`. */
 export function lobbyKindOf(name: string): LobbyKind {
@@ -98,15 +100,15 @@ export class Lobby extends SocketObject implements LobbyView {
 
   /**
    * `POST /api/match`: a follow-up on a wait (with its ticket) or a new search. One call,
-   * answered at once: a partner, or a wait of its own.
+   * answered at once: a partner, or a wait of its own. A follow-up never starts a wait: the
+   * worker asks again as a new search, which is admitted like any other.
    */
   async match(seeker: Seeker, ticket: { seatId: string; token: string } | null): Promise<LobbyAnswer> {
     meter("lobby.match");
     const now = Date.now();
     if (ticket) {
       const standing = this.apply(rules.poll(this, ticket.seatId, ticket.token, seeker.user, this.fresh, now, this.rules));
-      // A wait that ended (it went silent past the window, or was matched long ago) is simply started afresh.
-      if (standing.kind !== "gone") return this.answer(standing);
+      return standing.kind === "gone" ? { kind: "over" } : this.answer(standing);
     }
     const standing = this.apply(rules.arrive(this, { seeker, ids: this.fresh, now, hold: true }, this.rules));
     if (standing.kind !== "waiting") return this.answer(standing);

@@ -34,17 +34,31 @@ export function parseLobbyName(name: string, env: Env): string | null {
   return parsed.success && lobbyNameOf(parsed.data, env) === name ? name : null;
 }
 
+type Client = { user: string; device: string; network: string; address: string | null };
+/** Runs a new search within the isolate's admission limit (or turns it away `busy`). */
+export type Admit = <T>(search: () => Promise<T>) => Promise<T>;
+
 /**
  * `client` holds the fingerprints of `req.userId`, `req.deviceId` and the caller's network, and
- * the caller's address, for the optional human check.
+ * the caller's address, for the optional human check. A follow-up on a wait that still exists
+ * is served as it comes; a new search (or one whose wait is over) goes through `admit`, so a
+ * made-up ticket buys no way past the admission limit or the human check.
  */
-export async function match(env: Env, req: ParsedMatchRequest, client: { user: string; device: string; network: string; address: string | null }, origin: string): Promise<MatchResponse> {
+export async function match(env: Env, req: ParsedMatchRequest, client: Client, origin: string, admit: Admit): Promise<MatchResponse> {
+  const ticket = req.ticket ? parseTicket(req.ticket) : null;
+  if (req.ticket && !ticket) throw new ApiError(400, "invalid_body", "ticket: malformed ticket");
+  if (ticket) {
+    const followed = await seek(env, req, client, origin, ticket);
+    if (followed) return followed;
+  }
+  return admit(async () => (await seek(env, req, client, origin, null))!);
+}
+
+/** One search or follow-up: the device's standing, then the lobby. Null: the ticket's wait is over. */
+async function seek(env: Env, req: ParsedMatchRequest, client: Client, origin: string, ticket: Ticket | null): Promise<MatchResponse | null> {
   const { user, device, network } = client;
   const criteria = { mode: req.mode, emotion: req.emotion, language: req.language };
   const lobby = lobbyNameOf(criteria, env);
-  const ticket = req.ticket ? parseTicket(req.ticket) : null;
-  if (req.ticket && !ticket) throw new ApiError(400, "invalid_body", "ticket: malformed ticket");
-
   const { name, interests } = await screened(env, req);
   const devices = deviceStub(env, device);
   const standing = await devices.standing(device, user, network, lobby);
@@ -56,23 +70,29 @@ export async function match(env: Env, req: ParsedMatchRequest, client: { user: s
     const until = new Date(standing.bannedUntil).toISOString();
     throw new ApiError(403, "banned", `Banned until ${until} after reports from other users.`, { until });
   }
-  if (botCheckEnabled(env) && !standing.human) {
+  // Asked of new searches only: a follow-up belongs to a wait that began with the check (a ban
+  // on the network meanwhile must not throw its waiters out).
+  let vouched = standing.vouched;
+  if (!ticket && botCheckEnabled(env) && !standing.human) {
     await requireHuman(env, req.turnstileToken, client.address);
     await devices.passedHumanCheck(device);
+    vouched = true;
   }
-  const seeker: Seeker = { name, user, device, network, vouched: standing.vouched, avoid: standing.avoid, criteria, anyLanguage: req.anyLanguage, interests, origin };
-  return respond(env, lobby, seeker, await lobbyStub(env, lobby).match(seeker, ticket));
+  const seeker: Seeker = { name, user, device, network, vouched, avoid: standing.avoid, criteria, anyLanguage: req.anyLanguage, interests, origin };
+  const answer = await lobbyStub(env, lobby).match(seeker, ticket);
+  return answer.kind === "over" ? null : respond(env, lobby, seeker, answer);
 }
 
 /**
  * A name and interests are shown to the partner, so they pass the message filter first: refused
  * (a 400 naming the field) or masked as MODERATION_ACTION says; a masked interest is dropped, as
- * nobody shares "•••".
+ * nobody shares "•••". Judged in the search's language, as a message of its chat would be: a
+ * word that offends only in another language ("Randi") is someone's name here.
  */
 async function screened(env: Env, req: ParsedMatchRequest): Promise<{ name: string; interests: string[] }> {
   const filter = profileFilterFor(env);
   const judged = async (field: string, text: string): Promise<Verdict> => {
-    const verdict = await filter.check(text, ALL_LANGUAGES);
+    const verdict = await filter.check(text, [req.language]);
     if (verdict.action === "refuse") throw new ApiError(400, "content_filtered", `${field}: not allowed (${verdict.categories.join(", ")}); it would be shown to strangers.`);
     return verdict;
   };
@@ -82,10 +102,7 @@ async function screened(env: Env, req: ParsedMatchRequest): Promise<{ name: stri
   return { name: named.action === "mask" ? named.text : req.userName, interests };
 }
 
-/** A name is shown whatever language the chat turns out to be in: every list applies. */
-const ALL_LANGUAGES = ["any"];
-
-function respond(env: Env, lobby: string, seeker: Seeker, answer: LobbyAnswer): MatchResponse {
+function respond(env: Env, lobby: string, seeker: Seeker, answer: Exclude<LobbyAnswer, { kind: "over" }>): MatchResponse {
   // Asking again would only replace the newer search in turn: this request is simply over.
   if (answer.kind === "gone") throw new ApiError(409, "search_replaced", "A newer search by this user (or its leaving) ended this one.");
   if (answer.kind === "matched") return { success: true, matched: true, queueKey: queueKeyOf(seeker.criteria), ...answer.pairing } satisfies MatchFound;
@@ -103,7 +120,9 @@ function respond(env: Env, lobby: string, seeker: Seeker, answer: LobbyAnswer): 
   } satisfies MatchWaiting;
 }
 
-function parseTicket(ticket: string): { seatId: string; token: string } | null {
+type Ticket = { seatId: string; token: string };
+
+function parseTicket(ticket: string): Ticket | null {
   const m = /^([A-Za-z0-9_-]{10,64})\.([A-Za-z0-9_-]{10,64})$/.exec(ticket);
   return m ? { seatId: m[1], token: m[2] } : null;
 }

@@ -48,14 +48,6 @@ export class History {
     return rows.map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}), ...(r.masked ? { masked: true as const } : {}) }));
   }
 
-  /** Who has messages in the history (a report asks whether the reported one spoke). */
-  speakers(): Set<string> {
-    if (this.count() === 0) return new Set();
-    const rows = this.sql.exec<{ sender: string }>("SELECT DISTINCT sender FROM history").toArray();
-    meter("rows.read", rows.length);
-    return new Set(rows.map((r) => r.sender));
-  }
-
   /** Asks storage once per wake (whether the table exists, then its newest row), then counts. */
   count(): number {
     this.stored ??= this.exists() ? (this.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM history").one().n ?? 0) : 0;

@@ -50,8 +50,8 @@ export type RoomSetup = {
 
 export type RoomRules = { connectWindowMs: number; roomIdleMs: number; heartbeatTimeoutMs: number; emptyRoomMs: number };
 
-/** `refused`: the filter refused a message of theirs (so the history does not show they spoke). */
-type Participant = Side & { joined: boolean; refused?: true };
+/** `spoke`: sent a message (stored or refused by the filter), which lets a report against them count. */
+type Participant = Side & { joined: boolean; spoke?: true };
 
 export type RoomState =
   | {
@@ -194,16 +194,16 @@ function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: 
  */
 export function message(s: RoomState, alias: string, m: Omit<ChatMessage, "from" | "at">, verdict: Verdict, now: number, live: Live | null, r: RoomRules): Step<Refusal> {
   if (s.kind !== "chatting") return step(s, [], s.kind === "ended" ? ENDED : NOT_PAIRED);
-  if (verdict.action === "refuse") {
-    // Refused, so not in the history; but it was said, and a report of it counts. Written once per participant.
-    const me = ordered(s, alias)[0];
-    const state = me.refused ? s : withParticipant(s, { ...me, refused: true });
-    return { state, effects: filtered(s, alias, verdict), reply: FILTERED, ...(me.refused ? { persist: false as const } : {}) };
-  }
+  // A participant's first message is saved as "spoke" (once per participant): a report of what
+  // they said must count even after the history's 20 rows moved on, or when the filter refused it.
+  const me = ordered(s, alias)[0];
+  const said = me.spoke ? s : withParticipant(s, { ...me, spoke: true });
+  const persist = me.spoke ? { persist: false as const } : {};
+  if (verdict.action === "refuse") return { state: said, effects: filtered(s, alias, verdict), reply: FILTERED, ...persist };
   const stored: ChatMessage = verdict.action === "mask" ? { ...m, text: verdict.text, masked: true, from: alias, at: now } : { ...m, from: alias, at: now };
   const effects: RoomEffect[] = [{ type: "store", message: stored }, ...(live ? vanished(s, now, live, r) : [])];
   if (verdict.action === "mask") effects.push(...filtered(s, alias, verdict));
-  return { state: { ...s, lastActivity: now }, effects, reply: null, persist: false };
+  return { state: { ...said, lastActivity: now }, effects, reply: null, ...persist };
 }
 
 /** What the filter found is counted and logged, never the text. */
@@ -231,17 +231,16 @@ export function leave(s: RoomState, alias: string, now: number): Step {
   return end(s, "left", now, effects);
 }
 
-/** A report ends the chat at once (before anything else is awaited), and is filed against the partner's device. */
 /**
  * A report ends the chat at once and blocks the partner for the reporter. It counts against
- * the partner only if the partner joined and spoke (`speakers`: who has messages in the
- * history; or the filter refused one of theirs): a stranger who never came, or said nothing,
- * gave nobody anything to report.
+ * the partner only if the partner joined and spoke: a stranger who never came, or said
+ * nothing, gave nobody anything to report. (A room paired from waits stored before reports
+ * carried networks cannot say whose report is independent: it only blocks.)
  */
-export function report(s: RoomState, alias: string, reason: ReportReason, now: number, speakers: ReadonlySet<string>): Step<Refusal> {
+export function report(s: RoomState, alias: string, reason: ReportReason, now: number): Step<Refusal> {
   if (s.kind !== "chatting") return step(s, [], { code: "not_paired", message: "There is nobody to report." });
   const [me, partner] = ordered(s, alias);
-  const counts = partner.joined && (speakers.has(partner.alias) || partner.refused === true);
+  const counts = partner.joined && partner.spoke === true && me.network !== undefined && partner.network !== undefined;
   const ended = end(s, "reported", now, [{ type: "log", event: "chat.reported", fields: { sessionId: s.setup.sessionId, participant: alias, reason, counted: counts } }]);
   // Filed last: the chat is closed and forgotten whatever the device records answer.
   const reported = { device: partner.device, user: partner.user, network: partner.network };
