@@ -1,5 +1,5 @@
 import { SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { newUser, uniqueMode } from "./helpers";
 
 const ask = (body: object) => SELF.fetch("https://chat.example/api/match", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -64,4 +64,25 @@ describe("an isolate serving more match requests than it takes at once", () => {
       expect(await r.json()).toMatchObject({ success: false, error: { code: "request_timeout" } });
     }
   }, 15_000);
+
+  it("answers an upload its sender aborted with a 400, and logs no error for it", async () => {
+    const errors = vi.spyOn(console, "error");
+    const aborted = await SELF.fetch("https://chat.example/api/match", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('{"userId":'));
+          c.error(new Error("the sender went away"));
+        },
+      }),
+    });
+    // Whether the runtime hands the worker the abort as a stream error (body_incomplete) or as an
+    // early end of the body (invalid_json), it is the sender's error, answered 400, never a 500.
+    expect(aborted.status).toBe(400);
+    const { error } = (await aborted.json()) as { error: { code: string } };
+    expect(["body_incomplete", "invalid_json"]).toContain(error.code);
+    expect(errors.mock.calls.map(([line]) => String(line)).filter((line) => line.includes("http.error"))).toEqual([]);
+    errors.mockRestore();
+  });
 });
