@@ -147,7 +147,7 @@ describe("POST /api/match", () => {
 describe("languages by name", () => {
   it("takes a language's name as well as its tag, as the first clients sent it, and names examples when it knows neither", async () => {
     const mode = uniqueMode();
-    for (const [language, tag] of [["English", "en"], ["english", "en"], ["Español", "es"], ["espanol", "es"], ["日本語", "ja"], ["Português (Brasil)", "pt"], ["Deutsch", "de"], ["हिन्दी", "hi"], ["العربية", "ar"], ["pt-BR", "pt"]]) {
+    for (const [language, tag] of [["English", "en"], ["english", "en"], ["Español", "es"], ["espanol", "es"], ["日本語", "ja"], ["Português (Brasil)", "pt"], ["Deutsch", "de"], ["हिन्दी", "hi"], ["العربية", "ar"], ["pt-BR", "pt"], ["eng", "en"], ["Lao", "lo"], ["Ewe", "ee"], ["tl", "fil"], ["Filipino", "fil"]]) {
       expect((await wait(newUser({ mode: uniqueMode(), language }))).queueKey, language).toMatch(new RegExp(`:${tag}$`));
     }
     // The seed's body: a name on one side, a tag on the other, and they pair.

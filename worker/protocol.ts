@@ -56,10 +56,19 @@ const LANGUAGE_TAG = /^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$/i;
 const language = visibleText("language", LIMITS.languageLength).transform((s, ctx) => {
   if (!s || s.toLowerCase() === ANY) return ANY;
   const tag = LANGUAGE_TAG.exec(s)?.[1] ?? languageByName(s);
-  if (tag) return tag.toLowerCase();
+  if (tag) return canonicalLanguage(tag.toLowerCase());
   ctx.addIssue({ code: "custom", message: "language must be a language tag such as en or pt-BR, or a language's name such as English, Español or 日本語" });
   return z.NEVER;
 });
+/** One spelling per language, by the aliases Intl applies: "eng" is "en", "tl" and "Filipino" are "fil", and "Lao" (a name that is also a code) is "lo". */
+function canonicalLanguage(subtag: string): string {
+  try {
+    return new Intl.Locale(subtag).language;
+  } catch {
+    // A runtime without Intl.Locale (some mobile engines): the tag as written.
+    return subtag;
+  }
+}
 const mode = visibleText("mode", LIMITS.modeLength)
   .refine((s) => /^[a-z0-9-]*$/i.test(s), "mode must be letters, digits or -")
   .transform((s) => anyIfBlank(s.toLowerCase()));
