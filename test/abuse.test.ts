@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fingerprint } from "../worker/identity";
 import { deviceStub } from "../worker/stubs";
 import { CLOSE, type ServerFrame } from "../worker/protocol";
-import { connect, match, matched, newUser, pairUp, postMatch, sleep, uniqueMode, upgrade, wait, waitOnSocket, waitUntil } from "./helpers";
+import { connect, match, matched, newUser, pairUp, postMatch, sleep, uniqueMode, upgrade, vouchFor, wait, waitOnSocket, waitUntil } from "./helpers";
 
 const texts = (frames: ServerFrame[]) => frames.flatMap((f) => (f.type === "message" ? [f.text] : []));
 
@@ -74,10 +74,12 @@ describe("rate limits", () => {
   });
 });
 
-/** The real shard's record says this user's device passed the human check: its reports weigh in full. */
-async function vouchFor(user: { deviceId: string }) {
-  const device = await fingerprint(env, user.deviceId);
-  await deviceStub(env, device).passedHumanCheck(device);
+/** A stranger in a queue of its own whose device passed the human check: its report weighs in full. */
+async function vouchedReporter() {
+  const mode = uniqueMode();
+  const reporter = newUser({ mode });
+  await vouchFor(reporter);
+  return { mode, reporter };
 }
 
 /**
@@ -124,9 +126,7 @@ describe("reports and bans", () => {
   it("bans on REPORT_THRESHOLD reports from vouched reporters on different networks; the reporter never meets it again, and a new deviceId does not shed the ban", async () => {
     const offender = newUser({ userName: "Troll" });
     for (let i = 0; i < 3; i++) {
-      const mode = uniqueMode();
-      const reporter = newUser({ mode });
-      await vouchFor(reporter);
+      const { mode, reporter } = await vouchedReporter();
       await reportedBy(offender, reporter, mode, { from: `198.51.100.${i + 1}` });
       if (i === 0) {
         // The reporter and the offender share a queue again: they are never paired.
@@ -151,9 +151,7 @@ describe("reports and bans", () => {
     // Three strangers with fresh deviceIds, each on a network of its own, are paired with a
     // victim who only polls and never opens the chat, and report.
     for (let i = 0; i < 3; i++) {
-      const mode = uniqueMode();
-      const reporter = newUser({ mode });
-      await vouchFor(reporter);
+      const { mode, reporter } = await vouchedReporter();
       await wait({ ...victim, mode });
       const seat = await matched({ ...reporter, mode }, { from: `203.0.113.${i + 10}` });
       const chat = await connect(seat.wsUrl, seat.token);
@@ -163,9 +161,7 @@ describe("reports and bans", () => {
     }
     // And three more chats where the victim joins but says nothing.
     for (let i = 0; i < 3; i++) {
-      const mode = uniqueMode();
-      const reporter = newUser({ mode });
-      await vouchFor(reporter);
+      const { mode, reporter } = await vouchedReporter();
       await reportedBy(victim, reporter, mode, { from: `203.0.113.${i + 20}`, speaks: false });
     }
     await sleep(300);

@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
+import { fingerprint } from "../worker/identity";
 import type { Lobby } from "../worker/lobby";
+import { deviceStub } from "../worker/stubs";
 import { PING, type MatchFound, type MatchRequest, type MatchResponse, type MatchWaiting, type Pairing, type ServerFrame } from "../worker/protocol";
 
 const ORIGIN = "http://chat.test";
@@ -175,4 +177,10 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, tim
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await sleep(10);
   }
+}
+
+/** The real shard's record says this user's device passed the human check: its reports weigh in full. */
+export async function vouchFor(user: { deviceId: string }): Promise<void> {
+  const device = await fingerprint(env, user.deviceId);
+  await deviceStub(env, device).passedHumanCheck(device);
 }

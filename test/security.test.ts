@@ -10,8 +10,7 @@ import { networkKey, networkOf } from "../worker/client-address";
 import { fingerprint } from "../worker/identity";
 import type { Lobby } from "../worker/lobby";
 import { CLOSE, PING } from "../worker/protocol";
-import { deviceStub } from "../worker/stubs";
-import { connect, lobbyOf, match, matched, newUser, pairUp, postMatch, seatOf, sleep, ticketToken, uniqueMode, untilClosed, upgrade, wait, waitingIn, waitOnSocket, waitUntil } from "./helpers";
+import { connect, lobbyOf, match, matched, newUser, pairUp, postMatch, seatOf, sleep, ticketToken, uniqueMode, untilClosed, upgrade, vouchFor, wait, waitingIn, waitOnSocket, waitUntil } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -225,8 +224,7 @@ describe("a ban", () => {
     const chatWithTroll = async () => {
       const mode = uniqueMode();
       const other = newUser();
-      const device = await fingerprint(env, other.deviceId);
-      await deviceStub(env, device).passedHumanCheck(device);
+      await vouchFor(other);
       const { socket } = await waitOnSocket({ ...troll, mode });
       const seat = await matched({ ...other, mode }, { from: `198.51.100.${++networks}` });
       const theirs = await connect(seat.wsUrl, seat.token);

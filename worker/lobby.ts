@@ -311,13 +311,8 @@ export class Lobby extends SocketObject implements LobbyView {
         return this.background(this.lendOut(e.pool, e.wait), "lend");
       case "recall":
         return this.background(this.recallFrom(e.pool, e.seatId, e.lease, e.wanted), "recall");
-      case "answer": {
-        const held = this.held.get(e.seatId);
-        if (!held) return;
-        this.held.delete(e.seatId);
-        clearTimeout(held.timer);
-        return held.resolve({ kind: "matched", pairing: e.pairing });
-      }
+      case "answer":
+        return this.unhold(e.seatId)?.({ kind: "matched", pairing: e.pairing });
       case "log":
         return log(e.event, e.fields, e.level);
     }
@@ -407,21 +402,24 @@ export class Lobby extends SocketObject implements LobbyView {
     return { ...s, token: this.waits.get(s.seatId)!.token };
   }
 
-  /** A held wait ended unpaired before its answer went out (a newer search of the same user, a leave, a ban): its request is told at once. */
-  private release(seatId: string): void {
+  /** The request held for this wait, no longer held: answer it (undefined: none is held). */
+  private unhold(seatId: string): ((answer: LobbyAnswer) => void) | undefined {
     const held = this.held.get(seatId);
-    if (!held) return;
+    if (!held) return undefined;
     this.held.delete(seatId);
     clearTimeout(held.timer);
-    held.resolve({ kind: "gone" });
+    return held.resolve;
+  }
+
+  /** A held wait ended unpaired before its answer went out (a newer search of the same user, a leave, a ban): its request is told at once. */
+  private release(seatId: string): void {
+    this.unhold(seatId)?.({ kind: "gone" });
   }
 
   /** Nobody came while the answer was held: it goes out as "waiting", with the ticket. */
   private letGo(seatId: string): void {
-    const held = this.held.get(seatId);
-    if (!held) return;
-    this.held.delete(seatId);
-    held.resolve(this.answer(this.apply(rules.answered(this, seatId))));
+    const resolve = this.unhold(seatId);
+    if (resolve) resolve(this.answer(this.apply(rules.answered(this, seatId))));
   }
 
   // ------------------------------------------------------------ rebuilding

@@ -47,21 +47,25 @@ export type Admit = <T>(search: () => Promise<T>) => Promise<T>;
 export async function match(env: Env, req: ParsedMatchRequest, client: Client, origin: string, admit: Admit): Promise<MatchResponse> {
   const ticket = req.ticket ? parseTicket(req.ticket) : null;
   if (req.ticket && !ticket) throw new ApiError(400, "invalid_body", "ticket: malformed ticket");
-  if (ticket) {
-    const followed = await seek(env, req, client, origin, ticket);
-    if (followed) return followed;
-  }
-  return admit(async () => (await seek(env, req, client, origin, null))!);
+  const lobby = lobbyNameOf(criteriaOf(req), env);
+  if (!ticket) return admit(async () => search(env, req, client, lobby, await standingOf(env, req, client, origin, lobby)));
+  const asked = await standingOf(env, req, client, origin, lobby);
+  // Not re-challenged by the human check: a follow-up belongs to a wait that began with it (a
+  // ban on the network meanwhile must not throw its waiters out).
+  const followed = await ask(env, lobby, asked.seeker, ticket);
+  // Its wait is over: the same seeker searches afresh, without asking the device's shard twice.
+  return followed ?? admit(() => search(env, req, client, lobby, asked));
 }
 
-/** One search or follow-up: the device's standing, then the lobby. Null: the ticket's wait is over. */
-async function seek(env: Env, req: ParsedMatchRequest, client: Client, origin: string, ticket: Ticket | null): Promise<MatchResponse | null> {
+type Asked = { seeker: Seeker; human: boolean };
+
+const criteriaOf = (req: ParsedMatchRequest): Criteria => ({ mode: req.mode, emotion: req.emotion, language: req.language });
+
+/** What the search shows and the device's standing (its budget, a ban, whom to avoid): the seeker the lobby is asked about. */
+async function standingOf(env: Env, req: ParsedMatchRequest, client: Client, origin: string, lobby: string): Promise<Asked> {
   const { user, device, network } = client;
-  const criteria = { mode: req.mode, emotion: req.emotion, language: req.language };
-  const lobby = lobbyNameOf(criteria, env);
   const { name, interests } = await screened(env, req);
-  const devices = deviceStub(env, device);
-  const standing = await devices.standing(device, user, network, lobby);
+  const standing = await deviceStub(env, device).standing(device, user, network, lobby);
   if ("retryAfterSeconds" in standing) {
     log("ratelimit.hit", { limiter: "match_device" }, "warn");
     throw rateLimited("match requests", standing.retryAfterSeconds);
@@ -70,15 +74,23 @@ async function seek(env: Env, req: ParsedMatchRequest, client: Client, origin: s
     const until = new Date(standing.bannedUntil).toISOString();
     throw new ApiError(403, "banned", `Banned until ${until} after reports from other users.`, { until });
   }
-  // Asked of new searches only: a follow-up belongs to a wait that began with the check (a ban
-  // on the network meanwhile must not throw its waiters out).
-  let vouched = standing.vouched;
-  if (!ticket && botCheckEnabled(env) && !standing.human) {
+  const seeker: Seeker = { name, user, device, network, vouched: standing.vouched, avoid: standing.avoid, criteria: criteriaOf(req), anyLanguage: req.anyLanguage, interests, origin };
+  return { seeker, human: standing.human };
+}
+
+/** A new search: the human check where it is asked for, then the lobby. */
+async function search(env: Env, req: ParsedMatchRequest, client: Client, lobby: string, { seeker, human }: Asked): Promise<MatchResponse> {
+  if (botCheckEnabled(env) && !human) {
     await requireHuman(env, req.turnstileToken, client.address);
-    await devices.passedHumanCheck(device);
-    vouched = true;
+    await deviceStub(env, client.device).passedHumanCheck(client.device);
+    seeker = { ...seeker, vouched: true };
   }
-  const seeker: Seeker = { name, user, device, network, vouched, avoid: standing.avoid, criteria, anyLanguage: req.anyLanguage, interests, origin };
+  // Only a follow-up's wait can be over.
+  return (await ask(env, lobby, seeker, null))!;
+}
+
+/** The lobby's one call; null: the ticket's wait is over. */
+async function ask(env: Env, lobby: string, seeker: Seeker, ticket: Ticket | null): Promise<MatchResponse | null> {
   const answer = await lobbyStub(env, lobby).match(seeker, ticket);
   return answer.kind === "over" ? null : respond(env, lobby, seeker, answer);
 }

@@ -219,8 +219,9 @@ function verdictOn(text: string, spans: Span[], action: FilterAction): Verdict {
  * belongs to a letter ("año") is part of that letter, not one of these.
  */
 const JOINERS = /[\u200C\u200D]/g;
-const READ_PAST = /[\u200C\u200D\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F]/g;
-const HAS_READ_PAST = /[\u200C\u200D\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F]/;
+const READ_PAST_CHARS = String.raw`[\u200C\u200D\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F]`;
+const READ_PAST = new RegExp(READ_PAST_CHARS, "g");
+const HAS_READ_PAST = new RegExp(READ_PAST_CHARS);
 const ASCII = /^[\u0000-\u007F]*$/;
 
 /**

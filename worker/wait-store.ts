@@ -33,14 +33,6 @@ export function waitStoreFor(env: Env, storage: DurableObjectStorage, lobby: str
   return env.MATCHMAKER === "durable-object" ? objectStore(storage) : kvStore(env.QUEUE, lobby, t);
 }
 
-/**
- * A wait is written once it has lasted a sixth of its window (5 s of 30). Most waits of a busy
- * queue are paired sooner and never written; and a lobby that falls behind in a burst does not
- * add a write and a delete for every wait it is slow to pair. A restart (a deploy) loses only
- * waits younger than this.
- */
-const writeAfter = (t: Timings): number => t.queueTtlMs / 6;
-
 /** Waits of this lobby's own (not lent in from elsewhere) that are waiting or lent: what the copy holds. */
 const kept = (w: WaitState | null | undefined): w is StoredWait => !!w && w.kind !== "matched" && !w.home;
 
@@ -53,6 +45,12 @@ export class WaitCopies {
   /** What the store holds of each wait, by its kind. */
   private readonly kinds = new Map<string, StoredWait["kind"]>();
 
+  /**
+   * A wait is written once it has lasted a sixth of its window (5 s of 30). Most waits of a busy
+   * queue are paired sooner and never written; and a lobby that falls behind in a burst does not
+   * add a write and a delete for every wait it is slow to pair. A restart (a deploy) loses only
+   * waits younger than this.
+   */
   private readonly writeAfterMs: number;
 
   constructor(
@@ -62,7 +60,7 @@ export class WaitCopies {
     private readonly current: (seatId: string) => WaitState | undefined,
     private readonly background: (work: Promise<unknown>, what: string) => void,
   ) {
-    this.writeAfterMs = writeAfter(t);
+    this.writeAfterMs = t.queueTtlMs / 6;
   }
 
   /** What the store holds, as the lobby had it; remembered as written. */
