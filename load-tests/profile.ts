@@ -60,7 +60,7 @@ type ProfileNode = { id: number; callFrame: CallFrame; children?: number[] };
 type Profile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
 
 /** A minimal Chrome DevTools Protocol client: numbered requests, answers by id. */
-async function inspect(port: number): Promise<(method: string, params?: object) => Promise<any>> {
+async function inspect(port: number): Promise<(method: string, params?: object) => Promise<unknown>> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
   // The user worker, not Miniflare's own helper workers.
   const target = targets.find((t) => t.id.includes("core:user:")) ?? targets[0];

@@ -141,7 +141,7 @@ describe("chatting in a room", () => {
       [{ type: "message", text: "x".repeat(2001) }, "invalid_frame", /text/],
       [{ type: "message", text: 42 }, "invalid_frame", /text/],
       [{ type: "typing", isTyping: "yes" }, "invalid_frame", /isTyping/],
-      ["[" + "1,".repeat(10_000) + "1]", "frame_too_large", /at most/],
+      [`[${"1,".repeat(10_000)}1]`, "frame_too_large", /at most/],
     ];
     for (const [frame, code, message] of bad) {
       alice.send(frame);

@@ -246,14 +246,14 @@ describe("ordinary chat", () => {
 describe("adversarial input", () => {
   // Each must finish; a pattern that backtracks catastrophically would hang the test instead.
   it.each([
-    ["a run of one letter", "a".repeat(2000) + "!"],
+    ["a run of one letter", `${"a".repeat(2000)}!`],
     ["digits and spaces", "1 ".repeat(1000)],
     ["dollar signs", "$".repeat(2000)],
     ["letters and at signs", "a@".repeat(1000)],
     ["dotted labels", "a.".repeat(1000)],
-    ["a stretched vowel", "s" + "e".repeat(1998) + "y"],
+    ["a stretched vowel", `s${"e".repeat(1998)}y`],
     ["a repeated Japanese letter", "セ".repeat(2000)],
-    ["a long handle", "ig " + "a".repeat(1997)],
+    ["a long handle", `ig ${"a".repeat(1997)}`],
   ])("a message of %s finishes", (_what, text) => {
     expect(text.length).toBeLessThanOrEqual(2001);
     expect(check(text).action).toMatch(/^(pass|mask)$/);
@@ -295,7 +295,11 @@ describe("the Workers AI filter", () => {
   /** A classifier that always gives one answer, and remembers what it was asked. */
   const classifier = (output: unknown) => {
     const calls: { model: string; input: unknown }[] = [];
-    return { calls, run: async (model: string, input: unknown) => (calls.push({ model, input }), output) };
+    return { calls, run: async (model: string, input: unknown) => {
+        calls.push({ model, input });
+        return output;
+      },
+    };
   };
 
   it("sends the message as one user turn", async () => {
@@ -379,7 +383,12 @@ describe("the filter from the environment", () => {
 
   it("asks the AI classifier after the local lists when a model and an AI binding are there", async () => {
     const calls: string[] = [];
-    const AI = { run: async (_model: string, input: unknown) => (calls.push(JSON.stringify(input)), { response: "unsafe\nS10" }) };
+    const AI = {
+      run: async (_model: string, input: unknown) => {
+        calls.push(JSON.stringify(input));
+        return { response: "unsafe\nS10" };
+      },
+    };
     const filter = configured({ MODERATION_ACTION: "mask", MODERATION_AI_MODEL: "@cf/test/classifier-a" }, { AI });
     expect(await filter.check("call 5551234567", ["en"])).toMatchObject({ categories: ["contact"] });
     expect(calls).toHaveLength(0);
@@ -436,8 +445,8 @@ describe("what a masked message looks like", () => {
 
   it("never outgrows the length a message was let in under", () => {
     // U+FDFA folds to eighteen characters: a folded copy of this would be 36,000 long.
-    const wide = "\uFDFA".repeat(1988) + " send nudes";
-    expect(filter.check(wide, ["en"])).toEqual({ action: "mask", text: "\uFDFA".repeat(1988) + " •••", categories: ["sexual"] });
+    const wide = `${"\uFDFA".repeat(1988)} send nudes`;
+    expect(filter.check(wide, ["en"])).toEqual({ action: "mask", text: `${"\uFDFA".repeat(1988)} •••`, categories: ["sexual"] });
     const many = Array.from({ length: 666 }, () => "ab").join(" "); // 1,997 characters, each "ab" a match
     const verdict = localFilter({ action: "mask", words: { any: { slur: ["ab"] } } }).check(many, ["en"]) as Verdict;
     expect(verdict.action).toBe("mask");

@@ -206,7 +206,10 @@ export class ChatRoom extends SocketObject {
         for (const ws of this.sockets(key, e.alias)) if (ws !== current) close(ws, CLOSE.replaced, "replaced by a newer connection");
         return;
       case "drop":
-        for (const ws of this.sockets(key, e.alias)) close(ws, e.code, e.reason), this.forgetSocket(ws);
+        for (const ws of this.sockets(key, e.alias)) {
+          close(ws, e.code, e.reason);
+          this.forgetSocket(ws);
+        }
         return;
       case "close_all":
         for (const ws of this.ctx.getWebSockets()) close(ws, e.code, e.reason);

@@ -227,7 +227,7 @@ function strip(w: WaitState): Wait {
  */
 function pass(d: Draft, seatId: string, ids: Ids, now: number, r: LobbyRules): void {
   const w = d.get(seatId);
-  if (!w || w.kind !== "waiting" || !present(d, w, now, r)) return;
+  if (w?.kind !== "waiting" || !present(d, w, now, r)) return;
   const best = bestFor(d, w.owner, w.enqueuedAt, seatId, now, r);
   if (best?.wait.kind === "lent") {
     d.set({ ...best.wait, recalling: true });
@@ -369,7 +369,7 @@ function end(d: Draft, w: WaitState, reason: CloseReason): void {
 export function restore(view: LobbyView, seatId: string, sessionId: string, ids: Ids, now: number, r: LobbyRules): Step {
   const d = new Draft(view);
   const w = view.get(seatId);
-  if (!w || w.kind !== "matched" || w.pairing.sessionId !== sessionId) return d.done(undefined);
+  if (w?.kind !== "matched" || w.pairing.sessionId !== sessionId) return d.done(undefined);
   // Back from the chat: it counts as a sign of life, so the owner has time to reconnect.
   d.set({ ...strip(w), kind: "waiting", polledAt: now });
   d.effects.push({ type: "log", event: "match.restored", fields: { seat: seatId, sessionId } });
@@ -412,7 +412,7 @@ export function recalled(view: LobbyView, seatId: string, answer: Recalled, ids:
   if (answer.kind === "paired") return { ...delivered(view, seatId, answer.pairing, now, r), reply: undefined };
   const d = new Draft(view);
   const w = view.get(seatId);
-  if (!w || w.kind !== "lent") return d.done(undefined);
+  if (w?.kind !== "lent") return d.done(undefined);
   d.set({ ...strip(w), kind: "waiting" });
   passAll(d, ids, now, r);
   return d.done(undefined);

@@ -65,7 +65,7 @@ function wordPattern(word: string): string {
     const lookalikes = LOOKALIKES[letter];
     const first = lookalikes ? `[${lookalikes}]` : letter;
     const again = lookalikes ? `[${lookalikes.replace(/[$@]/g, "")}]` : letter;
-    pattern += (length > 1 ? `${first}{${length}}` : first) + `${again}*` + (ARABIC.test(letter) ? TATWEEL : "");
+    pattern += `${length > 1 ? `${first}{${length}}` : first}${again}*${ARABIC.test(letter) ? TATWEEL : ""}`;
   }
   // A plural "s" on a Latin word ("sluts", "putas"); a word that already ends in s has its run.
   return /[a-rt-z]$/.test(word) ? `${pattern}[s5]*` : pattern;
@@ -143,7 +143,7 @@ const HANDLE_LIKE = String.raw`(?:@[\p{L}\p{N}_.]{2,30}|(?=[\p{L}\p{N}_.]{0,29}[
 /** What follows a platform's name when it is an offer: "snap: foo_bar", "ig id = foo", "insta is @foo", "mi insta es @foo", "telegram @foo", "insta, ana_b22". */
 const OFFERED_HANDLE = String.raw`(?:\s*(?:id|name|username|handle))?(?:\s*[:=]\s*${HANDLE}|\s*,\s*${HANDLE_LIKE}|(?:\s+(?:is|es|é|est|ist|è))?\s+${HANDLE_LIKE})`;
 const SOCIAL = [
-  String.raw`${PLATFORM}${OFFERED_HANDLE}`,
+  `${PLATFORM}${OFFERED_HANDLE}`,
   String.raw`(?:add|follow|dm|message|text|hit|find)\s+me\s+(?:up\s+)?(?:on|at|in)\s+${PLATFORM}(?:${OFFERED_HANDLE})?`,
   String.raw`(?:whats?app|kik|snap(?:chat)?|telegram|insta(?:gram)?|discord)\s+me`,
   String.raw`kik\s+${HANDLE}`,
@@ -152,7 +152,7 @@ const SOCIAL = [
   .join("|");
 
 /** A match of the `harmless` group is skipped: it is there to keep dates and amounts from the phone pattern. */
-const CONTACT = new RegExp(String.raw`(?<harmless>${DATE}|${AMOUNT})|${EMAIL}|${SOCIAL}|${PHONE}`, "giu");
+const CONTACT = new RegExp(`(?<harmless>${DATE}|${AMOUNT})|${EMAIL}|${SOCIAL}|${PHONE}`, "giu");
 
 /** "example.com", "example(.)com", "example [dot] com" — but "node.js", "e.g.", "ok.bye" are not links. */
 const LINK_DOT = String.raw`(?:\.|\s*[(\[{]\s*(?:\.|dot)\s*[)\]}]\s*)`;
@@ -241,7 +241,10 @@ function fold(text: string): { folded: string; start: number[]; end: number[] } 
     const plain = char.replace(READ_PAST, "").normalize("NFKC");
     // A character read past belongs to the one before it: a mask there covers it too.
     if (!plain && end.length) end[end.length - 1] = at + char.length;
-    for (let i = 0; i < plain.length; i++) start.push(at), end.push(at + char.length);
+    for (let i = 0; i < plain.length; i++) {
+      start.push(at);
+      end.push(at + char.length);
+    }
     folded += plain;
     at += char.length;
   }

@@ -128,7 +128,9 @@ export async function statsReport(env: Env): Promise<StatsReport> {
       if (Number(m) <= minute - WAIT_WINDOW_MINUTES) continue;
       for (const [queue, counts] of Object.entries(queues)) {
         const sum = (recentWaits[queue] ??= WAIT_BUCKETS.map(() => 0));
-        counts.forEach((n, i) => (sum[i] += n));
+        counts.forEach((n, i) => {
+          sum[i] += n;
+        });
       }
     }
   }

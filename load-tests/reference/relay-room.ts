@@ -84,7 +84,10 @@ export class RelayRoom extends DurableObject<Env> {
     this.origin = origin;
     await this.ctx.storage.put({ sides: this.sides, origin });
     const forOwner = JSON.stringify({ type: "matched", ...this.pairing(owner, claimer) });
-    for (const ws of this.ctx.getWebSockets("wait")) ws.send(forOwner), ws.close(4003, "matched");
+    for (const ws of this.ctx.getWebSockets("wait")) {
+      ws.send(forOwner);
+      ws.close(4003, "matched");
+    }
     return this.pairing(claimer, owner);
   }
 
@@ -116,7 +119,10 @@ export class RelayRoom extends DurableObject<Env> {
       for (const other of this.ctx.getWebSockets("chat")) other.send(message);
       await this.ctx.storage.put(`m${Date.now().toString(36)}${id().slice(0, 4)}`, message);
     } else if (frame.type === "leave") {
-      for (const other of this.ctx.getWebSockets()) other.send('{"type":"closed","reason":"left"}'), other.close(4002, "chat ended: left");
+      for (const other of this.ctx.getWebSockets()) {
+        other.send('{"type":"closed","reason":"left"}');
+        other.close(4002, "chat ended: left");
+      }
     }
   }
 
@@ -126,7 +132,10 @@ export class RelayRoom extends DurableObject<Env> {
     ws.serializeAttachment({ ...a, alias: me.alias } satisfies Attachment);
     const [owner, claimer] = this.sides;
     if (a.wait) {
-      if (claimer) ws.send(JSON.stringify({ type: "matched", ...this.pairing(owner, claimer) })), ws.close(4003, "matched");
+      if (claimer) {
+        ws.send(JSON.stringify({ type: "matched", ...this.pairing(owner, claimer) }));
+        ws.close(4003, "matched");
+      }
       else ws.send(JSON.stringify({ type: "waiting", v: PROTOCOL_VERSION, queueKey: "", widening: NO_WIDENING }));
       return;
     }

@@ -194,7 +194,10 @@ client.on("status", ({ status }) => render(status));
 
 function render(status: Status): void {
   reportButton.disabled = status !== "chatting";
-  if (status !== "searching") showWidening(null), stopAround();
+  if (status !== "searching") {
+    showWidening(null);
+    stopAround();
+  }
   switch (status) {
     case "idle":
       return show("choose");
@@ -537,7 +540,11 @@ function usePageLanguage(next: Locale, remember: boolean): void {
   setLocale(next, { remember });
   pageLanguage.value = next;
   if (!screens.consent.hidden) showConsent();
-  if (client.status === "searching") showSearch(), showWidening(lastWidening), showAround(lastAround);
+  if (client.status === "searching") {
+    showSearch();
+    showWidening(lastWidening);
+    showAround(lastAround);
+  }
   if (statusKey) setStatusLine(statusKey);
   showChatHead();
   showTyping(partnerTyping);

@@ -31,7 +31,10 @@ export function setLocale(next: Locale, { remember = false } = {}): void {
     localStorage.setItem(CHOSEN_KEY, next);
     // A pick from the menu outranks the link the person came by, on reload too.
     const url = new URL(location.href);
-    if (url.searchParams.has("lang")) url.searchParams.delete("lang"), history.replaceState(history.state, "", url);
+    if (url.searchParams.has("lang")) {
+      url.searchParams.delete("lang");
+      history.replaceState(history.state, "", url);
+    }
   }
   const root = document.documentElement;
   root.lang = next;

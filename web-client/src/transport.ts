@@ -12,7 +12,7 @@ export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: never) => void): void;
 }
 export type SocketFactory = (url: string) => SocketLike;
 

@@ -365,7 +365,11 @@ describe("the first-visit step and the waiting figures, for the apps too", () =>
   it("asks for consent once per guidelines version and age, and keeps it on the device only", async () => {
     const store = memoryStore();
     const sent: string[] = [];
-    const consent = new Consent({ baseUrl: ORIGIN, store, fetch: (url, init) => (sent.push(url), workerFetch(url, init)) });
+    const consent = new Consent({ baseUrl: ORIGIN, store, fetch: (url, init) => {
+        sent.push(url);
+        return workerFetch(url, init);
+      },
+    });
     const policy = await consent.policy();
     expect(policy).toMatchObject({ minimumAge: 18, guidelinesVersion: 1, guidelines: "/guidelines" });
     expect(await consent.needed(policy)).toBe(true);
