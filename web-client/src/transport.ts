@@ -12,7 +12,8 @@ export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: never) => void): void;
+  // biome-ignore lint/suspicious/noExplicitAny: each runtime's socket (DOM, workerd, React Native, ws) passes its own event type
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void): void;
 }
 export type SocketFactory = (url: string) => SocketLike;
 
