@@ -1,10 +1,18 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
-type Project = { matchmaker?: "kv" | "durable-object"; include: string[]; exclude?: string[]; bindings?: Record<string, string> };
+type Project = {
+  matchmaker?: "kv" | "durable-object";
+  include: string[];
+  exclude?: string[];
+  bindings?: Record<string, string>;
+};
 
 /** A test project running inside workerd with the worker's real bindings, on one matchmaker backend. */
-function workerd(name: string, { matchmaker = "kv", include, exclude = [], bindings = {} }: Project): TestProjectInlineConfiguration {
+function workerd(
+  name: string,
+  { matchmaker = "kv", include, exclude = [], bindings = {} }: Project,
+): TestProjectInlineConfiguration {
   return {
     extends: true,
     plugins: [
@@ -41,17 +49,34 @@ export default defineConfig({
     // The worker's JSON event log is noise in test output; warnings and errors still show.
     onConsoleLog: (_log, type) => (type === "stdout" ? false : undefined),
     projects: [
-      workerd("kv", { include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"], exclude: ["test/bot-check.test.ts", "test/split.test.ts", "test/moderation-refuse.test.ts", "test/overload.test.ts"] }),
+      workerd("kv", {
+        include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"],
+        exclude: [
+          "test/bot-check.test.ts",
+          "test/split.test.ts",
+          "test/moderation-refuse.test.ts",
+          "test/overload.test.ts",
+        ],
+      }),
       // The matchmaking suite runs again with the lobbies' other store: both must pass the same tests.
-      workerd("durable-object", { matchmaker: "durable-object", include: ["test/match.test.ts", "test/widening.test.ts", "test/lobby.test.ts", "test/interests.test.ts"] }),
+      workerd("durable-object", {
+        matchmaker: "durable-object",
+        include: ["test/match.test.ts", "test/widening.test.ts", "test/lobby.test.ts", "test/interests.test.ts"],
+      }),
       // English split into a lobby per feeling.
       workerd("split", { include: ["test/split.test.ts"], bindings: { LOBBY_SPLIT_LANGUAGES: "en" } }),
       // The moderation filter refusing instead of masking.
-      workerd("moderation-refuse", { include: ["test/moderation-refuse.test.ts"], bindings: { MODERATION_ACTION: "refuse" } }),
+      workerd("moderation-refuse", {
+        include: ["test/moderation-refuse.test.ts"],
+        bindings: { MODERATION_ACTION: "refuse" },
+      }),
       // An isolate that takes two match requests at once, so a handful overload it.
       workerd("overload", { include: ["test/overload.test.ts"], bindings: { MATCH_CONCURRENCY: "2" } }),
       // The optional human check, switched on.
-      workerd("bot-check", { include: ["test/bot-check.test.ts"], bindings: { TURNSTILE_SECRET: "test-turnstile-secret", TURNSTILE_SITE_KEY: "test-site-key" } }),
+      workerd("bot-check", {
+        include: ["test/bot-check.test.ts"],
+        bindings: { TURNSTILE_SECRET: "test-turnstile-secret", TURNSTILE_SITE_KEY: "test-site-key" },
+      }),
     ],
   },
 });

@@ -28,11 +28,28 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
-import { formatSummary, runLoad, type LoadOptions, type LoadSummary } from "./driver/run.ts";
-import { REFERENCE_CONFIG, cpuSecondsOf, openFilesOf, rssOf, startFloor, startService, type LocalServer } from "./local-server.ts";
-import { SOFT_LIMIT_PER_OBJECT, capacity, loadPrices, monthlyBill, type Assumptions, type Bill, type Measured, type Operations } from "./models.ts";
-import { SEND_EVERY_MS } from "./scenario.ts";
 import { SHARDS } from "../worker/constants.ts";
+import { formatSummary, type LoadOptions, type LoadSummary, runLoad } from "./driver/run.ts";
+import {
+  cpuSecondsOf,
+  type LocalServer,
+  openFilesOf,
+  REFERENCE_CONFIG,
+  rssOf,
+  startFloor,
+  startService,
+} from "./local-server.ts";
+import {
+  type Assumptions,
+  type Bill,
+  capacity,
+  loadPrices,
+  type Measured,
+  monthlyBill,
+  type Operations,
+  SOFT_LIMIT_PER_OBJECT,
+} from "./models.ts";
+import { SEND_EVERY_MS } from "./scenario.ts";
 
 /** Open files any one process may hold here. */
 const FD_CEILING = 20_000;
@@ -87,13 +104,24 @@ function deployedMessageLogRate(): number {
 type Server = "service" | "service (durable-object)" | "reference" | "floor";
 type Resources = { rssPeakBytes: number; cpuCores: number; openFilesPeak: number; cpuSeconds: number };
 /** `companion`: a second load run beside the main one, on the same server (the burst in a step's hold). */
-type Run = { server: Server; chats: number; load: LoadSummary; resources: Resources; measured: Measured | null; companion?: LoadSummary; rate?: number };
+type Run = {
+  server: Server;
+  chats: number;
+  load: LoadSummary;
+  resources: Resources;
+  measured: Measured | null;
+  companion?: LoadSummary;
+  rate?: number;
+};
 type Cohort = Omit<LoadOptions, "baseUrl" | "t0">;
 
 async function start(server: Server): Promise<LocalServer> {
   if (server === "floor") return startFloor();
   if (server === "reference") return startService({ runtime: "workerd", config: REFERENCE_CONFIG });
-  return startService({ runtime: "workerd", vars: { ...SERVICE_VARS, ...(server === "service" ? {} : { MATCHMAKER: "durable-object" }) } });
+  return startService({
+    runtime: "workerd",
+    vars: { ...SERVICE_VARS, ...(server === "service" ? {} : { MATCHMAKER: "durable-object" }) },
+  });
 }
 
 const isService = (s: Server) => s.startsWith("service");
@@ -113,9 +141,18 @@ async function operations(server: LocalServer): Promise<Operations> {
  * `companion` is a second cohort started beside the first (its t0 from the first's).
  */
 /** A second cohort beside the main one, and what it changes about the main one's measurement. */
-type Companion = (t0: number) => { cohort: Cohort & { t0: number }; windows: LoadOptions["windows"]; steadyUntil: number };
+type Companion = (t0: number) => {
+  cohort: Cohort & { t0: number };
+  windows: LoadOptions["windows"];
+  steadyUntil: number;
+};
 
-async function run(server: Server, o: Cohort, window?: (t0: number) => [number, number], companion?: Companion): Promise<Run> {
+async function run(
+  server: Server,
+  o: Cohort,
+  window?: (t0: number) => [number, number],
+  companion?: Companion,
+): Promise<Run> {
   const { chats } = o;
   const local = await start(server);
   try {
@@ -125,13 +162,17 @@ async function run(server: Server, o: Cohort, window?: (t0: number) => [number, 
     let rssPeakBytes = 0;
     let openFilesPeak = 0;
     const sampler = setInterval(() => {
-      rssPeakBytes = Math.max(rssPeakBytes, pids.reduce((sum, pid) => sum + rssOf(pid), 0));
+      rssPeakBytes = Math.max(
+        rssPeakBytes,
+        pids.reduce((sum, pid) => sum + rssOf(pid), 0),
+      );
       openFilesPeak = Math.max(openFilesPeak, ...pids.map(openFilesOf));
     }, 1000);
     const [from, to] = window?.(t0) ?? [t0, Infinity];
     const cpuAt: { from?: number; to?: number; toAt?: number } = {};
     const timers = [setTimeout(() => (cpuAt.from = cpu()), from - Date.now())];
-    if (to !== Infinity) timers.push(setTimeout(() => Object.assign(cpuAt, { to: cpu(), toAt: Date.now() }), to - Date.now()));
+    if (to !== Infinity)
+      timers.push(setTimeout(() => Object.assign(cpuAt, { to: cpu(), toAt: Date.now() }), to - Date.now()));
     // Operations per message: read around the steady window, where only messages flow (it ends where a burst beside it begins).
     const beside = companion?.(t0);
     const second = beside?.cohort;
@@ -142,12 +183,19 @@ async function run(server: Server, o: Cohort, window?: (t0: number) => [number, 
       timers.push(setTimeout(async () => (steadyOps.from = await operations(local)), steadyFrom - Date.now()));
       timers.push(setTimeout(async () => (steadyOps.to = await operations(local)), steadyTo - Date.now()));
     }
-    console.error(`\n── ${server}: ${chats} chats (${o.concurrency ? `${o.concurrency} at a time` : `${o.rampS.toFixed(0)} s ramp`}, ${o.holdS} s hold)${second ? `, ${2 * second.chats} more users matched from +${((second.t0 - t0) / 1000).toFixed(0)} s` : ""}`);
+    console.error(
+      `\n── ${server}: ${chats} chats (${o.concurrency ? `${o.concurrency} at a time` : `${o.rampS.toFixed(0)} s ramp`}, ${o.holdS} s hold)${second ? `, ${2 * second.chats} more users matched from +${((second.t0 - t0) / 1000).toFixed(0)} s` : ""}`,
+    );
     let load: LoadSummary;
     let companionLoad: LoadSummary | undefined;
     try {
       [load, companionLoad] = await Promise.all([
-        runLoad({ ...o, baseUrl: local.baseUrl, t0, ...(beside ? { windows: { ...o.windows, ...beside.windows }, steadyUntil: beside.steadyUntil } : {}) }),
+        runLoad({
+          ...o,
+          baseUrl: local.baseUrl,
+          t0,
+          ...(beside ? { windows: { ...o.windows, ...beside.windows }, steadyUntil: beside.steadyUntil } : {}),
+        }),
         second ? runLoad({ ...second, baseUrl: local.baseUrl }) : Promise.resolve(undefined),
       ]);
     } finally {
@@ -169,10 +217,18 @@ async function run(server: Server, o: Cohort, window?: (t0: number) => [number, 
       const steadyMessages = load.trends.steady_delivery_latency?.count ?? 0;
       const perMessage =
         steadyOps.from && steadyOps.to && steadyMessages
-          ? Object.fromEntries(Object.entries(steadyOps.to).map(([k, v]) => [k, (v - (steadyOps.from![k] ?? 0)) / steadyMessages]))
+          ? Object.fromEntries(
+              Object.entries(steadyOps.to).map(([k, v]) => [k, (v - (steadyOps.from![k] ?? 0)) / steadyMessages]),
+            )
           : null;
       const users = (load.trends.match_time?.count ?? 0) + (companionLoad?.trends.match_time?.count ?? 0);
-      measured = { users, messages: load.counters.messages_delivered ?? 0, operations: total, perMessage, cpuMsPerUser: 0 };
+      measured = {
+        users,
+        messages: load.counters.messages_delivered ?? 0,
+        operations: total,
+        perMessage,
+        cpuMsPerUser: 0,
+      };
     }
     return { server, chats, load, resources, measured, ...(companionLoad ? { companion: companionLoad } : {}) };
   } finally {
@@ -223,7 +279,14 @@ const burstRuns: Run[] = [];
 for (const rate of burstUsers > 0 ? burstRates : []) {
   const rampS = burstUsers / rate;
   // Matching only: chats stay quiet after it (pings are answered by the runtime), CPU is measured until just before they talk.
-  const o: Cohort = { chats: Math.floor(burstUsers / 2), rampS, quietS: BURST_QUIET_S, holdS: 2, rampDownS: 5, matchTimeoutMs: 60_000 };
+  const o: Cohort = {
+    chats: Math.floor(burstUsers / 2),
+    rampS,
+    quietS: BURST_QUIET_S,
+    holdS: 2,
+    rampDownS: 5,
+    matchTimeoutMs: 60_000,
+  };
   for (const server of ["service", "service (durable-object)", "reference", "floor"] as const) {
     const r = await run(server, o, (t0) => [t0, t0 + (rampS + BURST_QUIET_S - 1) * 1000]);
     const matched = r.load.trends.match_time?.count ?? 0;
@@ -245,7 +308,8 @@ if (setupUsers > 0) {
     matchTimeoutMs: 60_000,
     windows: { matching: "matching" },
   };
-  for (const server of ["service", "service (durable-object)", "reference", "floor"] as const) setupRuns.push(await run(server, o));
+  for (const server of ["service", "service (durable-object)", "reference", "floor"] as const)
+    setupRuns.push(await run(server, o));
 }
 
 const IDLE_HEARTBEAT_MS = 10_000;
@@ -256,7 +320,9 @@ if (idleChats > 0 && idleS > 0) {
   const rampS = (2 * idleChats) / rampRate;
   const o: Cohort = { chats: idleChats, rampS, quietS: idleS, holdS: 5, rampDownS: 5, heartbeatMs: IDLE_HEARTBEAT_MS };
   for (const server of ["service", "reference", "floor"] as const) {
-    idleRuns.push(await run(server, o, (t0) => [t0 + rampS * 1000 + IDLE_SETTLE_MS, t0 + (rampS + idleS) * 1000 - 1000]));
+    idleRuns.push(
+      await run(server, o, (t0) => [t0 + rampS * 1000 + IDLE_SETTLE_MS, t0 + (rampS + idleS) * 1000 - 1000]),
+    );
   }
 }
 
@@ -266,8 +332,15 @@ if (idleChats > 0 && idleS > 0) {
 function sustained(r: Run): boolean {
   const c = r.load.counters;
   const beside = r.companion?.counters;
-  const clean = (k: "messages_lost" | "messages_unanswered" | "pairing_errors") => (c[k] ?? 0) + (beside?.[k] ?? 0) === 0;
-  return r.load.chatsHeld >= 0.99 * r.chats && clean("messages_lost") && clean("messages_unanswered") && clean("pairing_errors") && (r.load.rates.match_success ?? 0) > 0.99;
+  const clean = (k: "messages_lost" | "messages_unanswered" | "pairing_errors") =>
+    (c[k] ?? 0) + (beside?.[k] ?? 0) === 0;
+  return (
+    r.load.chatsHeld >= 0.99 * r.chats &&
+    clean("messages_lost") &&
+    clean("messages_unanswered") &&
+    clean("pairing_errors") &&
+    (r.load.rates.match_success ?? 0) > 0.99
+  );
 }
 
 const f = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–" : v < 10 ? v.toFixed(1) : v.toFixed(0));
@@ -275,7 +348,14 @@ const f2 = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(1)}×` : "–");
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 const money = (d: number) => `$${d < 10 ? d.toFixed(2) : Math.round(d).toLocaleString("en-US")}`;
-const big = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
+const big = (n: number) =>
+  n >= 1e9
+    ? `${(n / 1e9).toFixed(2)} B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)} M`
+      : n >= 1e3
+        ? `${(n / 1e3).toFixed(1)} k`
+        : n.toFixed(0);
 
 /** Which of this machine's limits a run came closest to: open files per process, memory, or the one thread's CPU. */
 function limitOf(r: Run): string {
@@ -317,8 +397,15 @@ function perMatched(r: Run): { calls: number; rows: number; alarms: number } | n
   const ops = r.measured?.operations;
   const matched = r.load.trends.match_time?.count ?? 0;
   if (!ops || !matched) return null;
-  const calls = Object.entries(ops).reduce((sum, [k, n]) => sum + (k.startsWith("call.") && !k.endsWith(".busiest") ? n : 0), 0);
-  return { calls: calls / matched, rows: (ops["rows.written"] ?? 0) / matched, alarms: (ops["alarms.set"] ?? 0) / matched };
+  const calls = Object.entries(ops).reduce(
+    (sum, [k, n]) => sum + (k.startsWith("call.") && !k.endsWith(".busiest") ? n : 0),
+    0,
+  );
+  return {
+    calls: calls / matched,
+    rows: (ops["rows.written"] ?? 0) / matched,
+    alarms: (ops["alarms.set"] ?? 0) / matched,
+  };
 }
 
 function burstTable(runs: Run[]): string {
@@ -360,12 +447,23 @@ function setupTable(runs: Run[]): string {
 
 /** Every run's messages: sent, acknowledged by the server (the sender's copy came back), delivered to the partner (and of those, 3 s or more after sending), refused (by code), neither (unanswered), and lost. */
 function messageTable(all: { phase: string; r: Run }[]): string {
-  const rows = ["| run | server | sent | acknowledged | delivered | of which ≥ 3 s late | refused (by code) | unanswered | lost |", `|${"---|".repeat(9)}`];
+  const rows = [
+    "| run | server | sent | acknowledged | delivered | of which ≥ 3 s late | refused (by code) | unanswered | lost |",
+    `|${"---|".repeat(9)}`,
+  ];
   for (const { phase, r } of all) {
-    for (const [label, l] of [[phase, r.load], ...(r.companion ? [[`${phase}, the burst beside it`, r.companion] as const] : [])] as const) {
+    for (const [label, l] of [
+      [phase, r.load],
+      ...(r.companion ? [[`${phase}, the burst beside it`, r.companion] as const] : []),
+    ] as const) {
       const c = l.counters;
-      const refused = Object.entries(l.refusals).map(([k, n]) => `${k}: ${n}`).join(", ") || "0";
-      rows.push(`| ${label} | ${r.server} | ${c.messages_sent ?? 0} | ${c.messages_acked ?? 0} | ${c.messages_delivered ?? 0} | ${c.messages_late ?? 0} | ${refused} | ${c.messages_unanswered ?? 0} | ${c.messages_lost ?? 0} |`);
+      const refused =
+        Object.entries(l.refusals)
+          .map(([k, n]) => `${k}: ${n}`)
+          .join(", ") || "0";
+      rows.push(
+        `| ${label} | ${r.server} | ${c.messages_sent ?? 0} | ${c.messages_acked ?? 0} | ${c.messages_delivered ?? 0} | ${c.messages_late ?? 0} | ${refused} | ${c.messages_unanswered ?? 0} | ${c.messages_lost ?? 0} |`,
+      );
     }
   }
   return rows.join("\n");
@@ -374,7 +472,10 @@ function messageTable(all: { phase: string; r: Run }[]): string {
 function idleTable(runs: Run[]): string {
   const perChatMinute = (r: Run) => (r.resources.cpuCores / Math.max(1, r.load.chatsHeld)) * 60_000;
   const floor = runs.find((r) => r.server === "floor");
-  const rows = ["| idle phase | chats held | server CPU while quiet (cores) | CPU per idle chat-minute | ÷ floor | lost | pairing errors |", "|---|---|---|---|---|---|---|"];
+  const rows = [
+    "| idle phase | chats held | server CPU while quiet (cores) | CPU per idle chat-minute | ÷ floor | lost | pairing errors |",
+    "|---|---|---|---|---|---|---|",
+  ];
   for (const r of runs) {
     rows.push(
       `| ${r.server} | ${r.load.chatsHeld} of ${r.chats} | ${r.resources.cpuCores.toFixed(3)} | ${perChatMinute(r).toFixed(2)} ms | ${r.server !== "floor" && floor ? ratio(perChatMinute(r), perChatMinute(floor)) : ""} | ${r.load.counters.messages_lost} | ${r.load.counters.pairing_errors} |`,
@@ -400,7 +501,10 @@ function capacityTable(m: Measured): string {
 function costTable(bills: Bill[]): string {
   const prices = loadPrices();
   const items = bills[0].lines.map((l) => l.item);
-  const rows = [`| item (${prices.plan.name}, prices of ${prices.asOf}) | ${bills.map((b) => b.scenario).join(" | ")} |`, `|---|${bills.map(() => "---|").join("")}`];
+  const rows = [
+    `| item (${prices.plan.name}, prices of ${prices.asOf}) | ${bills.map((b) => b.scenario).join(" | ")} |`,
+    `|---|${bills.map(() => "---|").join("")}`,
+  ];
   for (const item of items) {
     const cells = bills.map((b) => {
       const l = b.lines.find((x) => x.item === item)!;
@@ -414,9 +518,12 @@ function costTable(bills: Bill[]): string {
 
 function machine(): string {
   const model = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
-  const version = (pkg: string) => (JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, "utf8")) as { version: string }).version;
+  const version = (pkg: string) =>
+    (JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, "utf8")) as { version: string }).version;
   // Miniflare runs the workerd it ships, which may differ from the top-level one.
-  const workerd = version(existsSync("node_modules/miniflare/node_modules/workerd") ? "miniflare/node_modules/workerd" : "workerd");
+  const workerd = version(
+    existsSync("node_modules/miniflare/node_modules/workerd") ? "miniflare/node_modules/workerd" : "workerd",
+  );
   return `${cpus().length} × ${model}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, miniflare ${version("miniflare")}, workerd ${workerd}`;
 }
 
@@ -459,12 +566,22 @@ const about = [
   `Machine: ${machine()}.`,
   `Steps: users arrive at ${rampRate}/s, chat at one message per user every ${SEND_EVERY_MS / 1000} s through a ${holdS} s hold, leave over 10 s; "steady" counts messages sent once every chat was up and talking until ` +
     `${STEP_BURST_TAIL_S} s before the hold ended, when up to ${stepBurst} more users arrive at ${STEP_BURST_RATE}/s, are matched, chat briefly and leave ("delivery while a burst is matched": the first users' messages sent from the burst's first arrival until 2 s after its last).`,
-  `Service and reference: one workerd process through Miniflare (no wrangler dev proxy), Durable Objects in SQLite on tmpfs; the service with wrangler.toml's vars plus ${Object.entries(SERVICE_VARS).map(([k, v]) => `${k}=${v}`).join(", ")}.`,
+  `Service and reference: one workerd process through Miniflare (no wrangler dev proxy), Durable Objects in SQLite on tmpfs; the service with wrangler.toml's vars plus ${Object.entries(
+    SERVICE_VARS,
+  )
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ")}.`,
   serviceBrokeAt === undefined ? "" : `The service failed at ${serviceBrokeAt} chats and was not run at higher steps.`,
   `Bold "held": the step did not hold its chats. Open files: the busiest server process at peak; one process may hold ${FD_CEILING}.`,
-  burstRuns.length ? `Bursts: ${burstUsers} users in four queues at ${burstRates.join(" and ")}/s; CPU measured from the first arrival to ${BURST_QUIET_S} s after the last (chats stay quiet meanwhile); calls, rows and alarms are the service's own counts for the whole run.` : "",
-  setupRuns.length ? `Setup: ${setupUsers} users in four queues, ${setupConcurrency} clients at once (the next user starts when one is matched), chatting from their pairing; "delivery while matching" counts messages sent until the last user was matched.` : "",
-  idleRuns.length ? `Idle: ${idleChats} chats ping every ${IDLE_HEARTBEAT_MS / 1000} s and send nothing for ${idleS} s; CPU over that window minus its first ${IDLE_SETTLE_MS / 1000} s.` : "",
+  burstRuns.length
+    ? `Bursts: ${burstUsers} users in four queues at ${burstRates.join(" and ")}/s; CPU measured from the first arrival to ${BURST_QUIET_S} s after the last (chats stay quiet meanwhile); calls, rows and alarms are the service's own counts for the whole run.`
+    : "",
+  setupRuns.length
+    ? `Setup: ${setupUsers} users in four queues, ${setupConcurrency} clients at once (the next user starts when one is matched), chatting from their pairing; "delivery while matching" counts messages sent until the last user was matched.`
+    : "",
+  idleRuns.length
+    ? `Idle: ${idleChats} chats ping every ${IDLE_HEARTBEAT_MS / 1000} s and send nothing for ${idleS} s; CPU over that window minus its first ${IDLE_SETTLE_MS / 1000} s.`
+    : "",
   basis
     ? `Models: operations per pairing and per message from the service's ${serviceSteps.at(-1)!.chats}-chat step, CPU per user from the burst; average chat ${assumptions.chatMinutes} min, ` +
       `${assumptions.messagesPerChatMinute} messages per chat-minute, the busiest language ${assumptions.busiestLanguageShare * 100} % of arrivals (its busiest feeling ${assumptions.busiestFeelingShare * 100} % of those), every shard and ${assumptions.lobbies} lobbies always awake, ${assumptions.messageLogRate} of messages logged (production's MESSAGE_LOG_SAMPLE_RATE), ` +
@@ -474,7 +591,23 @@ const about = [
   .filter(Boolean)
   .join(" ");
 const json = JSON.stringify(
-  { machine: machine(), rampRate, holdS, stepBurst, burstUsers, burstRates, setupUsers, setupConcurrency, assumptions, serviceBrokeAt, steps: stepRuns, burst: burstRuns, setup: setupRuns, idle: idleRuns, models },
+  {
+    machine: machine(),
+    rampRate,
+    holdS,
+    stepBurst,
+    burstUsers,
+    burstRates,
+    setupUsers,
+    setupConcurrency,
+    assumptions,
+    serviceBrokeAt,
+    steps: stepRuns,
+    burst: burstRuns,
+    setup: setupRuns,
+    idle: idleRuns,
+    models,
+  },
   null,
   2,
 );

@@ -15,8 +15,18 @@
  *   lives as long as the chat; a Device object lives while it is busy, so mostly during
  *   the ramp.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -111,12 +121,17 @@ async function startWrangler(state: string, vars: Record<string, string>): Promi
   const args = [
     join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-port", String(await freePort()),
-    "--persist-to", join(state, "storage"),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(await freePort()),
+    "--persist-to",
+    join(state, "storage"),
     // Otherwise the Node parent prints a line per request and per worker log: measurable load of its own.
-    "--log-level", "warn",
+    "--log-level",
+    "warn",
     "--show-interactive-dev-session=false",
     ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
   ];
@@ -125,22 +140,33 @@ async function startWrangler(state: string, vars: Record<string, string>): Promi
     process.execPath,
     args,
     // Its own process group, so stopping it also stops the workerd processes it started.
-    { cwd: app, detached: true, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+    {
+      cwd: app,
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
   );
-  const server = { baseUrl: `http://127.0.0.1:${port}`, serverPids: () => workerdBelow(child.pid!), stop: () => stopProcess(child) };
+  const server = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    serverPids: () => workerdBelow(child.pid!),
+    stop: () => stopProcess(child),
+  };
   await waitForHealth(server, child);
   return server;
 }
 
-async function startWorkerd(state: string, config: string, vars: Record<string, string>, inspectorPort?: number): Promise<LocalServer> {
+async function startWorkerd(
+  state: string,
+  config: string,
+  vars: Record<string, string>,
+  inspectorPort?: number,
+): Promise<LocalServer> {
   const port = await freePort();
   const app = snapshot(state);
   // Loaded here, not at the top: the smoke and the e2e tests never need them.
-  const [{ build }, { Miniflare, convertV4MiniflareOptions }, { unstable_getMiniflareWorkerOptions }] = await Promise.all([
-    import("esbuild"),
-    import("miniflare"),
-    import("wrangler"),
-  ]);
+  const [{ build }, { Miniflare, convertV4MiniflareOptions }, { unstable_getMiniflareWorkerOptions }] =
+    await Promise.all([import("esbuild"), import("miniflare"), import("wrangler")]);
   // Bindings, vars, SQLite classes, rate limits and assets exactly as `wrangler dev` reads them.
   const { workerOptions, define, main } = unstable_getMiniflareWorkerOptions(join(app, config));
   // Rules for finding unbundled modules: the bundle has none, and Miniflare 5 refuses to convert them.
@@ -203,10 +229,19 @@ export async function startFloor(): Promise<LocalServer> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", fileURLToPath(new URL("./floor/relay.ts", import.meta.url)), String(port)],
+    [
+      "--experimental-strip-types",
+      "--disable-warning=ExperimentalWarning",
+      fileURLToPath(new URL("./floor/relay.ts", import.meta.url)),
+      String(port),
+    ],
     { detached: true, stdio: ["ignore", "ignore", "pipe"] },
   );
-  const server = { baseUrl: `http://127.0.0.1:${port}`, serverPids: () => [child.pid!], stop: () => stopProcess(child) };
+  const server = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    serverPids: () => [child.pid!],
+    stop: () => stopProcess(child),
+  };
   await waitForHealth(server, child);
   return server;
 }
@@ -258,10 +293,11 @@ function descendants(root: number): number[] {
   }
   const out: number[] = [];
   const walk = (pid: number) => {
-    for (const [child, parent] of parentOf) if (parent === pid) {
-      out.push(child);
-      walk(child);
-    }
+    for (const [child, parent] of parentOf)
+      if (parent === pid) {
+        out.push(child);
+        walk(child);
+      }
   };
   walk(root);
   return out;

@@ -56,7 +56,15 @@ const per = (ops: Operations, key: string, n: number) => (n > 0 ? (ops[key] ?? 0
 /** Arriving users per second that keep `chats` concurrent chats going. */
 export const arrivalsPerSecond = (chats: number, a: Assumptions) => (2 * chats) / (a.chatMinutes * 60);
 
-export type CapacityRow = { object: string; perUser: number; busiestShare: number; per1000Chats: number; perArrivalPerS: number; at10k: number; at100k: number };
+export type CapacityRow = {
+  object: string;
+  perUser: number;
+  busiestShare: number;
+  per1000Chats: number;
+  perArrivalPerS: number;
+  at10k: number;
+  at100k: number;
+};
 
 /**
  * The busiest single object of each kind: calls per arriving user, times the share the busiest
@@ -83,11 +91,16 @@ export function capacity(m: Measured, a: Assumptions): CapacityRow[] {
   };
   const ops = m.operations;
   // What wakes a lobby: calls (requests, upgrades of the waiting socket, rooms giving waits back), frames on its sockets, alarms.
-  const lobbyEvents = per(ops, "call.lobby", m.users) + per(ops, "lobby.frame", m.users) + per(ops, "lobby.alarm", m.users);
+  const lobbyEvents =
+    per(ops, "call.lobby", m.users) + per(ops, "lobby.frame", m.users) + per(ops, "lobby.alarm", m.users);
   const language = `${Math.round(a.busiestLanguageShare * 100)} %`;
   const rows = [
     row(`Lobby of the busiest language (${language} of arrivals)`, lobbyEvents, a.busiestLanguageShare),
-    row(`… split by feeling (LOBBY_SPLIT_LANGUAGES): its busiest feeling (${Math.round(a.busiestFeelingShare * 100)} % of the language)`, lobbyEvents, a.busiestLanguageShare * a.busiestFeelingShare),
+    row(
+      `… split by feeling (LOBBY_SPLIT_LANGUAGES): its busiest feeling (${Math.round(a.busiestFeelingShare * 100)} % of the language)`,
+      lobbyEvents,
+      a.busiestLanguageShare * a.busiestFeelingShare,
+    ),
     // Waits lent for a wider search; one pool per mode takes them all.
     row("Pool of a mode (mode/*)", per(ops, "call.pool", m.users), 1),
     row(`DeviceBook shard (${a.shards.devices})`, per(ops, "call.devices", m.users), share("devices")),
@@ -95,7 +108,15 @@ export function capacity(m: Measured, a: Assumptions): CapacityRow[] {
   ];
   // A room takes its chat's messages and pings, whatever the scale.
   const roomPerS = a.messagesPerChatMinute / 60;
-  rows.push({ object: "ChatRoom (one chat)", perUser: 0, busiestShare: 0, perArrivalPerS: 0, per1000Chats: roomPerS, at10k: roomPerS, at100k: roomPerS });
+  rows.push({
+    object: "ChatRoom (one chat)",
+    perUser: 0,
+    busiestShare: 0,
+    perArrivalPerS: 0,
+    per1000Chats: roomPerS,
+    at10k: roomPerS,
+    at100k: roomPerS,
+  });
   return rows;
 }
 
@@ -107,12 +128,26 @@ export type PriceTable = {
   currency: string;
   sources: Record<string, string>;
   plan: { name: string; monthly: number };
-  items: Record<"workerRequests" | "workerCpuMs" | "doRequests" | "doDurationGbS" | "sqliteRowsRead" | "sqliteRowsWritten" | "kvReads" | "kvWrites" | "kvDeletes" | "kvLists" | "logEvents", Price>;
+  items: Record<
+    | "workerRequests"
+    | "workerCpuMs"
+    | "doRequests"
+    | "doDurationGbS"
+    | "sqliteRowsRead"
+    | "sqliteRowsWritten"
+    | "kvReads"
+    | "kvWrites"
+    | "kvDeletes"
+    | "kvLists"
+    | "logEvents",
+    Price
+  >;
   doMemoryGb: number;
   webSocketMessagesPerRequest: number;
 };
 
-export const loadPrices = (): PriceTable => JSON.parse(readFileSync(new URL("./cloudflare-prices.json", import.meta.url), "utf8")) as PriceTable;
+export const loadPrices = (): PriceTable =>
+  JSON.parse(readFileSync(new URL("./cloudflare-prices.json", import.meta.url), "utf8")) as PriceTable;
 
 export type Pace = "standard" | "quiet";
 export type CostLine = { item: keyof PriceTable["items"]; usage: number; dollars: number };
@@ -128,16 +163,29 @@ const AWAKE_AFTER_LAST_EVENT_S = 10;
  * few events; `hibernation: false` prices a design that keeps rooms awake (a periodic alarm,
  * non-hibernating sockets).
  */
-export function monthlyBill(m: Measured, chats: number, a: Assumptions, prices: PriceTable, pace: Pace, hibernation: boolean): Bill {
+export function monthlyBill(
+  m: Measured,
+  chats: number,
+  a: Assumptions,
+  prices: PriceTable,
+  pace: Pace,
+  hibernation: boolean,
+): Bill {
   const pairing = perPairing(m);
   const message = m.perMessage ?? {};
   const pairingsPerMonth = (chats / (a.chatMinutes * 60)) * MONTH_SECONDS;
   const messagesPerMonth = pace === "standard" ? chats * a.messagesPerChatMinute * (MONTH_SECONDS / 60) : 0;
   const of = (ops: Operations, key: string) => ops[key] ?? 0;
-  const sumCalls = (ops: Operations) => Object.entries(ops).reduce((s, [k, n]) => s + (k.startsWith("call.") && !k.endsWith(".busiest") ? n : 0), 0);
+  const sumCalls = (ops: Operations) =>
+    Object.entries(ops).reduce((s, [k, n]) => s + (k.startsWith("call.") && !k.endsWith(".busiest") ? n : 0), 0);
   /** Requests a Durable Object is billed: calls (RPC and upgrades), alarms, and incoming socket frames at 1 per 20. */
-  const doRequests = (ops: Operations) => sumCalls(ops) + of(ops, "room.alarm") + of(ops, "lobby.alarm") + (of(ops, "room.frame") + of(ops, "lobby.frame")) / prices.webSocketMessagesPerRequest;
-  const roomAwakeS = pace === "standard" || !hibernation ? a.chatMinutes * 60 + AWAKE_AFTER_LAST_EVENT_S : 3 * AWAKE_AFTER_LAST_EVENT_S;
+  const doRequests = (ops: Operations) =>
+    sumCalls(ops) +
+    of(ops, "room.alarm") +
+    of(ops, "lobby.alarm") +
+    (of(ops, "room.frame") + of(ops, "lobby.frame")) / prices.webSocketMessagesPerRequest;
+  const roomAwakeS =
+    pace === "standard" || !hibernation ? a.chatMinutes * 60 + AWAKE_AFTER_LAST_EVENT_S : 3 * AWAKE_AFTER_LAST_EVENT_S;
   // Under this load every shard and every lobby in use is always busy, hence always awake.
   const shardObjects = a.shards.devices + a.shards.stats + a.lobbies;
   const both = (key: string) => of(pairing, key) * pairingsPerMonth + of(message, key) * messagesPerMonth;

@@ -16,8 +16,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { runLoad, type LoadSummary } from "./driver/run.ts";
-import { REFERENCE_CONFIG, SERVICE_CONFIG, cpuSecondsOf, freePort, startService } from "./local-server.ts";
+import { type LoadSummary, runLoad } from "./driver/run.ts";
+import { cpuSecondsOf, freePort, REFERENCE_CONFIG, SERVICE_CONFIG, startService } from "./local-server.ts";
 import { SEND_EVERY_MS } from "./scenario.ts";
 
 const { values } = parseArgs({
@@ -45,7 +45,12 @@ const rampS = (2 * chats) / rate;
 const SETTLE_S = 4;
 /** chat: every room has spoken once (one sending period and slack) before the window opens. */
 const WAKE_S = SEND_EVERY_MS / 1000 + 2;
-const extraVars = Object.fromEntries(values.vars!.split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+const extraVars = Object.fromEntries(
+  values
+    .vars!.split(",")
+    .filter(Boolean)
+    .map((kv) => kv.split("=") as [string, string]),
+);
 
 type Operations = { [operation: string]: number };
 
@@ -61,7 +66,10 @@ type Profile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; 
 
 /** A minimal Chrome DevTools Protocol client: numbered requests, answers by id. */
 async function inspect(port: number): Promise<(method: string, params?: object) => Promise<unknown>> {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+    id: string;
+    webSocketDebuggerUrl: string;
+  }[];
   // The user worker, not Miniflare's own helper workers.
   const target = targets.find((t) => t.id.includes("core:user:")) ?? targets[0];
   const ws = new WebSocket(target.webSocketDebuggerUrl, { perMessageDeflate: false });
@@ -112,8 +120,10 @@ function times(profile: Profile, moduleOf: (line: number) => string) {
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   // "(idle)": the isolate had nothing to run; "(program)": workerd itself (C++), outside any script; native builtins have no url.
-  const moduleOfNode = (f: CallFrame) => (f.url ? moduleOf(f.lineNumber) : f.functionName ? `native: ${f.functionName}` : "native: (unnamed)");
-  const nameOf = (f: CallFrame) => (f.url ? `${f.functionName || "(anonymous)"} (${moduleOf(f.lineNumber)}:${f.lineNumber + 1})` : moduleOfNode(f));
+  const moduleOfNode = (f: CallFrame) =>
+    f.url ? moduleOf(f.lineNumber) : f.functionName ? `native: ${f.functionName}` : "native: (unnamed)";
+  const nameOf = (f: CallFrame) =>
+    f.url ? `${f.functionName || "(anonymous)"} (${moduleOf(f.lineNumber)}:${f.lineNumber + 1})` : moduleOfNode(f);
   const byModule = new Map<string, number>();
   const byFunction = new Map<string, number>();
   const inclusive = new Map<string, number>();
@@ -123,7 +133,13 @@ function times(profile: Profile, moduleOf: (line: number) => string) {
     const us = profile.timeDeltas[i] ?? 0;
     total += us;
     const f = byId.get(id)!.callFrame;
-    add(byModule, ["(idle)", "(program)", "(garbage collector)"].includes(f.functionName) && !f.url ? f.functionName : moduleOfNode(f), us);
+    add(
+      byModule,
+      ["(idle)", "(program)", "(garbage collector)"].includes(f.functionName) && !f.url
+        ? f.functionName
+        : moduleOfNode(f),
+      us,
+    );
     add(byFunction, nameOf(f), us);
     const onStack = new Set<string>();
     for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
@@ -152,7 +168,9 @@ const service = await startService({
 });
 try {
   const bundle = readFileSync(service.bundle!, "utf8");
-  const send = values.profile ? await inspect(inspectorPort) : async () => ({ profile: { nodes: [], samples: [], timeDeltas: [], startTime: 0, endTime: 0 } });
+  const send = values.profile
+    ? await inspect(inspectorPort)
+    : async () => ({ profile: { nodes: [], samples: [], timeDeltas: [], startTime: 0, endTime: 0 } });
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 200 });
   const pids = service.serverPids();
@@ -176,12 +194,15 @@ try {
     opsAtStart = await operations(service.baseUrl);
     await send("Profiler.start");
   }, windowFrom - Date.now());
-  const stop = setTimeout(async () => {
-    cpuSeconds = cpu() - cpuAtStart;
-    profile = ((await send("Profiler.stop")) as { profile: Profile }).profile;
-    const end = await operations(service.baseUrl);
-    ops = Object.fromEntries(Object.entries(end).map(([k, v]) => [k, v - (opsAtStart[k] ?? 0)]));
-  }, windowFrom + windowS * 1000 - Date.now());
+  const stop = setTimeout(
+    async () => {
+      cpuSeconds = cpu() - cpuAtStart;
+      profile = ((await send("Profiler.stop")) as { profile: Profile }).profile;
+      const end = await operations(service.baseUrl);
+      ops = Object.fromEntries(Object.entries(end).map(([k, v]) => [k, v - (opsAtStart[k] ?? 0)]));
+    },
+    windowFrom + windowS * 1000 - Date.now(),
+  );
 
   let load: LoadSummary;
   try {
@@ -198,23 +219,39 @@ try {
   const { total, byModule, byFunction, inclusive } = times(profile, moduleMap(bundle));
   const idle = byModule.get("(idle)") ?? 0;
   const busy = total - idle;
-  console.log(`## ${phase === "match" ? "Matching" : "Chatting"}: ${chats} chats, ${phase === "match" ? `${rate} users/s arriving` : `${sendRate} messages/s`}`);
-  console.log(`window ${windowS.toFixed(1)} s; server CPU ${cpuSeconds.toFixed(2)} s (${(cpuSeconds / windowS).toFixed(2)} cores); isolate busy ${(busy / 1e6).toFixed(2)} s of the profile`);
+  console.log(
+    `## ${phase === "match" ? "Matching" : "Chatting"}: ${chats} chats, ${phase === "match" ? `${rate} users/s arriving` : `${sendRate} messages/s`}`,
+  );
+  console.log(
+    `window ${windowS.toFixed(1)} s; server CPU ${cpuSeconds.toFixed(2)} s (${(cpuSeconds / windowS).toFixed(2)} cores); isolate busy ${(busy / 1e6).toFixed(2)} s of the profile`,
+  );
   if (phase === "match") {
     const m = load.trends.match_time;
-    console.log(`matched ${matched} users (p50 ${m?.p50.toFixed(0)} ms, p99 ${m?.p99.toFixed(0)} ms): ${((cpuSeconds * 1000) / Math.max(1, matched)).toFixed(2)} ms of server CPU per matched user`);
+    console.log(
+      `matched ${matched} users (p50 ${m?.p50.toFixed(0)} ms, p99 ${m?.p99.toFixed(0)} ms): ${((cpuSeconds * 1000) / Math.max(1, matched)).toFixed(2)} ms of server CPU per matched user`,
+    );
   } else {
     const inWindow = sendRate * windowS;
     const d = load.trends.delivery_latency;
-    console.log(`about ${inWindow.toFixed(0)} messages in the window (${delivered} delivered over the run): ${((cpuSeconds * 1000) / inWindow).toFixed(3)} ms of server CPU per message`);
+    console.log(
+      `about ${inWindow.toFixed(0)} messages in the window (${delivered} delivered over the run): ${((cpuSeconds * 1000) / inWindow).toFixed(3)} ms of server CPU per message`,
+    );
     const steady = load.trends.steady_delivery_latency;
-    console.log(`delivery over the run: p50 ${d?.p50.toFixed(2)} / p95 ${d?.p95.toFixed(2)} / p99 ${d?.p99.toFixed(2)} ms; steady: p50 ${steady?.p50.toFixed(2)} / p95 ${steady?.p95.toFixed(2)} / p99 ${steady?.p99.toFixed(2)} ms`);
+    console.log(
+      `delivery over the run: p50 ${d?.p50.toFixed(2)} / p95 ${d?.p95.toFixed(2)} / p99 ${d?.p99.toFixed(2)} ms; steady: p50 ${steady?.p50.toFixed(2)} / p95 ${steady?.p95.toFixed(2)} / p99 ${steady?.p99.toFixed(2)} ms`,
+    );
   }
-  console.log(`lost ${load.counters.messages_lost}, pairing errors ${load.counters.pairing_errors}, match success ${((load.rates.match_success ?? 0) * 100).toFixed(1)} %`);
+  console.log(
+    `lost ${load.counters.messages_lost}, pairing errors ${load.counters.pairing_errors}, match success ${((load.rates.match_success ?? 0) * 100).toFixed(1)} %`,
+  );
   if (!values.reference) {
-    const per = phase === "match" ? Math.max(1, matched) : (sendRate * windowS);
-    const shown = Object.entries(ops).filter(([k, v]) => v > 0 && !k.endsWith(".busiest")).sort(([a], [b]) => a.localeCompare(b));
-    console.log(`operations per ${phase === "match" ? "matched user" : "message"}: ${shown.map(([k, v]) => `${k} ${(v / per).toFixed(2)}`).join(", ")}`);
+    const per = phase === "match" ? Math.max(1, matched) : sendRate * windowS;
+    const shown = Object.entries(ops)
+      .filter(([k, v]) => v > 0 && !k.endsWith(".busiest"))
+      .sort(([a], [b]) => a.localeCompare(b));
+    console.log(
+      `operations per ${phase === "match" ? "matched user" : "message"}: ${shown.map(([k, v]) => `${k} ${(v / per).toFixed(2)}`).join(", ")}`,
+    );
   }
   if (values.profile) {
     print("By source module (self time)", byModule, total, busy);

@@ -157,7 +157,8 @@ const NOT_LETTERS = "0123456789-_";
 
 function inLetters(n: number): string {
   let s = "";
-  for (let rest = Math.max(0, Math.round(n)); s === "" || rest > 0; rest = Math.floor(rest / 26)) s = LETTERS[rest % 26] + s;
+  for (let rest = Math.max(0, Math.round(n)); s === "" || rest > 0; rest = Math.floor(rest / 26))
+    s = LETTERS[rest % 26] + s;
   return `8${s}`;
 }
 const NUMBER_IN_LETTERS = /^8[a-z]+$/;
@@ -172,8 +173,23 @@ export function stampText(s: Stamp): string {
 export function parseStamp(text: string): Stamp | null {
   const p = text.split("|");
   // A stamp the filter had touched would read as nonsense: better none at all.
-  if (p.length !== 8 || p[0] !== TAG || !NUMBER_IN_LETTERS.test(p[1]) || !NUMBER_IN_LETTERS.test(p[3]) || !/^[yn]$/.test(p[2])) return null;
-  return { seq: fromLetters(p[1]), fin: p[2] === "y", sentAt: fromLetters(p[3]) / 1000, sessionId: p[4], from: p[5], to: p[6], user: p[7] };
+  if (
+    p.length !== 8 ||
+    p[0] !== TAG ||
+    !NUMBER_IN_LETTERS.test(p[1]) ||
+    !NUMBER_IN_LETTERS.test(p[3]) ||
+    !/^[yn]$/.test(p[2])
+  )
+    return null;
+  return {
+    seq: fromLetters(p[1]),
+    fin: p[2] === "y",
+    sentAt: fromLetters(p[3]) / 1000,
+    sessionId: p[4],
+    from: p[5],
+    to: p[6],
+    user: p[7],
+  };
 }
 
 // ---------------------------------------------------------------- one simulated user
@@ -247,7 +263,10 @@ export class ChatUser {
     if (this.phase !== "matching" || this.socketSession) return;
     let res: { status: number; body: unknown };
     try {
-      res = await this.rt.postJson(`${this.o.baseUrl}/api/match`, this.ticket ? { ...this.body, ticket: this.ticket } : this.body);
+      res = await this.rt.postJson(
+        `${this.o.baseUrl}/api/match`,
+        this.ticket ? { ...this.body, ticket: this.ticket } : this.body,
+      );
     } catch {
       res = { status: 0, body: null };
     }

@@ -23,7 +23,8 @@ for (const file of files) {
 // Depth-first search; a module met again while still on the path closes a circle.
 const done = new Set();
 function visit(file, path) {
-  if (path.includes(file)) return problems.push(`import circle: ${[...path.slice(path.indexOf(file)), file].join(" → ")}`);
+  if (path.includes(file))
+    return problems.push(`import circle: ${[...path.slice(path.indexOf(file)), file].join(" → ")}`);
   if (done.has(file)) return;
   for (const next of imports.get(file) ?? []) visit(next, [...path, file]);
   done.add(file);

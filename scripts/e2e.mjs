@@ -28,7 +28,8 @@ function maySudo() {
 function installChromium() {
   if (!existsSync("/usr/bin/apt-get")) return `there is no Chromium at ${DEBIAN_CHROMIUM} and no apt-get to install it`;
   const prefix = isRoot ? "" : maySudo() ? "sudo -n " : null;
-  if (prefix === null) return `there is no Chromium at ${DEBIAN_CHROMIUM} and installing it needs root or passwordless sudo`;
+  if (prefix === null)
+    return `there is no Chromium at ${DEBIAN_CHROMIUM} and installing it needs root or passwordless sudo`;
   console.log(`\nChromium is missing: installing Debian's ${PACKAGES} (once, about a minute)…`);
   // sudo resets the environment, hence `env` after it.
   const install = `${prefix}apt-get update && ${prefix}env DEBIAN_FRONTEND=noninteractive apt-get install -y ${PACKAGES}`;
@@ -38,7 +39,11 @@ function installChromium() {
 }
 
 // A browser the user chose is never swapped behind their back for another one.
-const missing = existsSync(browser) ? null : chosen ? `CHROMIUM_PATH is ${chosen}, which does not exist` : installChromium();
+const missing = existsSync(browser)
+  ? null
+  : chosen
+    ? `CHROMIUM_PATH is ${chosen}, which does not exist`
+    : installChromium();
 
 if (missing) {
   const remedy = chosen

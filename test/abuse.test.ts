@@ -1,10 +1,24 @@
-import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fingerprint } from "../worker/identity";
-import { deviceStub } from "../worker/stubs";
 import { CLOSE, type ServerFrame } from "../worker/protocol";
-import { connect, match, matched, newUser, pairUp, postMatch, sleep, uniqueMode, upgrade, vouchFor, wait, waitOnSocket, waitUntil } from "./helpers";
+import { deviceStub } from "../worker/stubs";
+import {
+  connect,
+  match,
+  matched,
+  newUser,
+  pairUp,
+  postMatch,
+  sleep,
+  uniqueMode,
+  upgrade,
+  vouchFor,
+  wait,
+  waitOnSocket,
+  waitUntil,
+} from "./helpers";
 
 const texts = (frames: ServerFrame[]) => frames.flatMap((f) => (f.type === "message" ? [f.text] : []));
 
@@ -24,7 +38,10 @@ describe("rate limits", () => {
     if (replaced) expect(await replaced.json()).toMatchObject({ error: { code: "search_replaced" } });
     // It refills at 12 a second: the next one a second later.
     expect(limited[0].headers.get("Retry-After")).toBe("1");
-    expect(await limited[0].json()).toMatchObject({ success: false, error: { code: "rate_limited", retryAfterSeconds: 1 } });
+    expect(await limited[0].json()).toMatchObject({
+      success: false,
+      error: { code: "rate_limited", retryAfterSeconds: 1 },
+    });
 
     expect((await postMatch(newUser({ mode: uniqueMode() }))).status).toBe(200);
   });
@@ -39,7 +56,9 @@ describe("rate limits", () => {
     const refused = alice.frames.filter((f) => f.type === "error" && f.code === "rate_limited");
     // Each refusal names the message it refused, so a client can mark exactly that one unsent.
     const refusedIds = refused.map((f) => (f as { clientId?: string }).clientId);
-    const acceptedIds = alice.frames.filter((f) => f.type === "message").map((f) => (f as { clientId?: string }).clientId);
+    const acceptedIds = alice.frames
+      .filter((f) => f.type === "message")
+      .map((f) => (f as { clientId?: string }).clientId);
     expect(new Set([...refusedIds, ...acceptedIds]).size).toBe(50);
     expect(accepted.length).toBeGreaterThanOrEqual(20);
     expect(accepted.length + refused.length).toBe(50);
@@ -86,7 +105,12 @@ async function vouchedReporter() {
  * An offender waits on its socket; `reporter`, asking from `from`, is paired with it; both join,
  * the offender says something (unless `speaks` is false), and the reporter reports.
  */
-async function reportedBy(offender: ReturnType<typeof newUser>, reporter: ReturnType<typeof newUser>, mode: string, { from = "", reports = 1, speaks = true } = {}) {
+async function reportedBy(
+  offender: ReturnType<typeof newUser>,
+  reporter: ReturnType<typeof newUser>,
+  mode: string,
+  { from = "", reports = 1, speaks = true } = {},
+) {
   const { socket } = await waitOnSocket({ ...offender, mode });
   const seat = await matched({ ...reporter, mode }, { from });
   const chat = await connect(seat.wsUrl, seat.token);
@@ -107,8 +131,15 @@ async function reportedBy(offender: ReturnType<typeof newUser>, reporter: Return
 async function deviceRecordOf(deviceId: string) {
   const device = await fingerprint(env, deviceId);
   return runInDurableObject(env.DEVICE_BOOK.get(deviceStub(env, device).id), (_instance, state) => {
-    const row = state.storage.sql.exec<{ record: string }>("SELECT record FROM devices WHERE device = ?", device).toArray()[0];
-    return row ? (JSON.parse(row.record) as { reports: Record<string, { by: string; weight: number }>; bannedUntil: number | null }) : null;
+    const row = state.storage.sql
+      .exec<{ record: string }>("SELECT record FROM devices WHERE device = ?", device)
+      .toArray()[0];
+    return row
+      ? (JSON.parse(row.record) as {
+          reports: Record<string, { by: string; weight: number }>;
+          bannedUntil: number | null;
+        })
+      : null;
   });
 }
 
@@ -185,10 +216,18 @@ describe("reports and bans", () => {
     const book = deviceStub(env, reported.device);
     const notBanned = { bannedUntil: null };
     // One vouched reporter, however often and from whatever network: one report.
-    for (let i = 0; i < 5; i++) expect(await book.reported(reported, { device: "again", network: "net-a", vouched: true }, "spam")).toEqual(notBanned);
-    expect(await book.reported(reported, { device: "again", network: "net-b", vouched: true }, "spam")).toEqual(notBanned);
+    for (let i = 0; i < 5; i++)
+      expect(await book.reported(reported, { device: "again", network: "net-a", vouched: true }, "spam")).toEqual(
+        notBanned,
+      );
+    expect(await book.reported(reported, { device: "again", network: "net-b", vouched: true }, "spam")).toEqual(
+      notBanned,
+    );
     // Vouched reporters on one network: one more.
-    for (let i = 0; i < 3; i++) expect(await book.reported(reported, { device: `vouched-${i}`, network: "one-network", vouched: true }, "spam")).toEqual(notBanned);
+    for (let i = 0; i < 3; i++)
+      expect(
+        await book.reported(reported, { device: `vouched-${i}`, network: "one-network", vouched: true }, "spam"),
+      ).toEqual(notBanned);
     // Fresh devices, each on its own network: a third each, so the third one makes the third report.
     const fresh = (n: number) => ({ device: `fresh-${n}`, network: `fresh-net-${n}`, vouched: false });
     expect(await book.reported(reported, fresh(0), "spam")).toEqual(notBanned);
@@ -252,7 +291,9 @@ describe("origins and names", () => {
         method: "OPTIONS",
         headers: { Origin: origin, "Access-Control-Request-Method": "POST" },
       });
-    expect((await preflight("https://app.example")).headers.get("Access-Control-Allow-Origin")).toBe("https://app.example");
+    expect((await preflight("https://app.example")).headers.get("Access-Control-Allow-Origin")).toBe(
+      "https://app.example",
+    );
     expect((await preflight("http://chat.test")).headers.get("Access-Control-Allow-Origin")).toBe("http://chat.test");
     expect((await preflight("https://evil.example")).headers.get("Access-Control-Allow-Origin")).toBeNull();
   });

@@ -49,7 +49,10 @@ describe("GET /api/around", () => {
   it("refuses criteria that are not criteria, with the field named", async () => {
     const res = await get("/api/around?language=%3Cscript%3E");
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ success: false, error: { code: "invalid_query", message: expect.stringMatching(/^language/) } });
+    expect(await res.json()).toMatchObject({
+      success: false,
+      error: { code: "invalid_query", message: expect.stringMatching(/^language/) },
+    });
   });
 });
 
@@ -57,6 +60,12 @@ describe("GET /api/policy", () => {
   it("tells clients the age to confirm and where the guidelines are", async () => {
     const res = await get("/api/policy");
     expect(res.headers.get("Cache-Control")).toMatch(/max-age/);
-    expect((await res.json()) as Policy).toEqual({ minimumAge: 18, guidelinesVersion: 1, guidelines: "/guidelines", terms: "/terms", privacy: "/privacy" });
+    expect((await res.json()) as Policy).toEqual({
+      minimumAge: 18,
+      guidelinesVersion: 1,
+      guidelines: "/guidelines",
+      terms: "/terms",
+      privacy: "/privacy",
+    });
   });
 });

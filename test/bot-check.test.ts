@@ -19,7 +19,11 @@ function siteverify({ reachable = true } = {}) {
     if (request.url !== SITEVERIFY_URL) return realFetch(input, init);
     if (!reachable) throw new TypeError("network connection lost");
     const form = await request.formData();
-    const call = { secret: String(form.get("secret")), response: String(form.get("response")), remoteip: form.get("remoteip") as string | null };
+    const call = {
+      secret: String(form.get("secret")),
+      response: String(form.get("response")),
+      remoteip: form.get("remoteip") as string | null,
+    };
     seen.push(call);
     const success = call.secret === SECRET && issued.delete(call.response);
     return Response.json({ success, "error-codes": success ? [] : ["invalid-input-response"] });
@@ -55,16 +59,23 @@ describe("the optional human check (Turnstile)", () => {
     siteverify();
     const address = { "CF-Connecting-IP": "198.51.100.7" };
     const user = newUser({ mode: uniqueMode() });
-    const waiting = (await (await postMatch({ ...user, turnstileToken: "token-1" }, { headers: address })).json()) as { ticket: string };
+    const waiting = (await (await postMatch({ ...user, turnstileToken: "token-1" }, { headers: address })).json()) as {
+      ticket: string;
+    };
     // Someone else on that network is banned: every shard marks it.
     const network = await fingerprint(env, networkOf("198.51.100.7"));
-    await Promise.all(allDeviceShards(env).map((shard) => shard.mark("someone-else", network, Date.now(), Date.now() + 86_400_000)));
+    await Promise.all(
+      allDeviceShards(env).map((shard) => shard.mark("someone-else", network, Date.now(), Date.now() + 86_400_000)),
+    );
     // The wait goes on: its polls are not re-challenged.
     const poll = await postMatch({ ...user, ticket: waiting.ticket }, { headers: address });
     expect(poll.status).toBe(200);
     expect(await poll.json()).toMatchObject({ success: true, matched: false });
     // A new search is, and so is a made-up ticket, which is only a new search.
-    for (const body of [{ ...newUser(), deviceId: user.deviceId }, { ...user, ticket: "aaaaaaaaaaaa.bbbbbbbbbbbb" }]) {
+    for (const body of [
+      { ...newUser(), deviceId: user.deviceId },
+      { ...user, ticket: "aaaaaaaaaaaa.bbbbbbbbbbbb" },
+    ]) {
       const asked = await postMatch(body, { headers: address });
       expect(asked.status).toBe(403);
       expect(await asked.json()).toMatchObject({ error: { code: "bot_check_required" } });

@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE } from "../worker/protocol";
 import type { RoomState } from "../worker/room-rules";
@@ -27,10 +27,23 @@ describe("chatting in a room", () => {
     const { aliceMatch, bobMatch, aliceChat, bobChat } = await pairUp();
     const [aliceWelcome] = aliceChat.frames;
     const [bobWelcome] = bobChat.frames;
-    expect(aliceWelcome).toMatchObject({ type: "welcome", v: 3, sessionId: aliceMatch.sessionId, you: { name: "Alice" }, partner: { id: aliceMatch.partnerId, name: "Bob", online: true } });
+    expect(aliceWelcome).toMatchObject({
+      type: "welcome",
+      v: 3,
+      sessionId: aliceMatch.sessionId,
+      you: { name: "Alice" },
+      partner: { id: aliceMatch.partnerId, name: "Bob", online: true },
+    });
     // Bob joined first, so Alice was not there yet when he was welcomed.
-    expect(bobWelcome).toMatchObject({ type: "welcome", v: 3, you: { name: "Bob" }, partner: { id: bobMatch.partnerId, name: "Alice", online: false } });
-    expect(bobChat.frames.find((f) => f.type === "partner_joined")).toMatchObject({ partner: { id: bobMatch.partnerId, online: true } });
+    expect(bobWelcome).toMatchObject({
+      type: "welcome",
+      v: 3,
+      you: { name: "Bob" },
+      partner: { id: bobMatch.partnerId, name: "Alice", online: false },
+    });
+    expect(bobChat.frames.find((f) => f.type === "partner_joined")).toMatchObject({
+      partner: { id: bobMatch.partnerId, online: true },
+    });
   });
 
   it("pushes the pairing to a user waiting on its socket, which refuses chat frames meanwhile", async () => {
@@ -191,7 +204,9 @@ describe("room cleanup", () => {
       await instance.alarm();
       expect(await state.storage.get(unit)).toBeUndefined();
       expect(await state.storage.getAlarm()).toBeNull();
-      expect([...state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'history'")]).toEqual([]);
+      expect([
+        ...state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'history'"),
+      ]).toEqual([]);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(false);
     // Storage is empty, so once this instance is gone the room is unknown (404); until then, ended (410).

@@ -8,7 +8,13 @@ const T0 = 1_000_000_000;
 const MIN = 60_000;
 /** A reporter whose device passed the human check, on a network of its own. */
 const vouched = (name: string) => ({ device: name, network: `${name}-net`, vouched: true });
-const settings: AbuseSettings = { rematchCooldownMs: 10 * MIN, blockMs: 30 * 86_400_000, reportThreshold: 3, reportWindowMs: 86_400_000, banMs: 86_400_000 };
+const settings: AbuseSettings = {
+  rematchCooldownMs: 10 * MIN,
+  blockMs: 30 * 86_400_000,
+  reportThreshold: 3,
+  reportWindowMs: 86_400_000,
+  banMs: 86_400_000,
+};
 
 describe("a device's record", () => {
   it("is nothing at all for a device with no history: it may match and avoids nobody", () => {
@@ -95,7 +101,19 @@ describe("a device's record", () => {
     for (let i = 0; i < 5; i++) r = device.met(r, `partner-${i}`, `s${i}`, T0 + i * MIN, settings);
     expect(device.standing(r, T0 + 23 * 3600_000).vouched).toBe(false);
     expect(device.standing(r, T0 + 24 * 3600_000).vouched).toBe(true);
-    const four = device.met(device.met(device.met(device.met(NO_RECORD, "a", "1", T0, settings), "b", "2", T0, settings), "c", "3", T0, settings), "d", "4", T0, settings);
+    const four = device.met(
+      device.met(
+        device.met(device.met(NO_RECORD, "a", "1", T0, settings), "b", "2", T0, settings),
+        "c",
+        "3",
+        T0,
+        settings,
+      ),
+      "d",
+      "4",
+      T0,
+      settings,
+    );
     expect(device.standing(four, T0 + 48 * 3600_000).vouched).toBe(false);
     // A history is kept a month after the last chat.
     expect(device.tidy(r, T0 + 5 * MIN, settings).keepUntil).toBe(T0 + 4 * MIN + 30 * 86_400_000);
@@ -103,20 +121,36 @@ describe("a device's record", () => {
 
   it("carries a ban of its userId, and after a ban on its network asks for the human check again unless it passed it since or has a history", () => {
     const human = device.passedHumanCheck(NO_RECORD, T0);
-    expect(device.standing(NO_RECORD, T0 + 1, { userBannedUntil: T0 + MIN, networkMarkedAt: null }).bannedUntil).toBe(T0 + MIN);
-    expect(device.standing(NO_RECORD, T0 + MIN, { userBannedUntil: T0 + MIN, networkMarkedAt: null }).bannedUntil).toBeNull();
+    expect(device.standing(NO_RECORD, T0 + 1, { userBannedUntil: T0 + MIN, networkMarkedAt: null }).bannedUntil).toBe(
+      T0 + MIN,
+    );
+    expect(
+      device.standing(NO_RECORD, T0 + MIN, { userBannedUntil: T0 + MIN, networkMarkedAt: null }).bannedUntil,
+    ).toBeNull();
     // Passed before the ban on its network: asked again. Passed after: not.
     expect(device.standing(human, T0 + 2, { userBannedUntil: null, networkMarkedAt: T0 + 1 }).human).toBe(false);
     expect(device.standing(human, T0 + 2, { userBannedUntil: null, networkMarkedAt: T0 - 1 }).human).toBe(true);
     let seasoned = human;
     for (let i = 0; i < 5; i++) seasoned = device.met(seasoned, `p${i}`, `s${i}`, T0, settings);
-    expect(device.standing(seasoned, T0 + 86_400_000, { userBannedUntil: null, networkMarkedAt: T0 + 1 }).human).toBe(true);
+    expect(device.standing(seasoned, T0 + 86_400_000, { userBannedUntil: null, networkMarkedAt: T0 + 1 }).human).toBe(
+      true,
+    );
   });
 
   it("reads a record stored before reports were weighed: a bare report time counts in full", () => {
-    const old = JSON.stringify({ avoid: {}, reports: { "old-reporter": T0 }, bannedUntil: null, chattingIn: [], humanUntil: null });
+    const old = JSON.stringify({
+      avoid: {},
+      reports: { "old-reporter": T0 },
+      bannedUntil: null,
+      chattingIn: [],
+      humanUntil: null,
+    });
     const r = device.fromStored(old);
-    expect(r).toMatchObject({ chats: 0, firstChatAt: null, reports: { "old-reporter": { by: "old-reporter", weight: 3, at: T0 } } });
+    expect(r).toMatchObject({
+      chats: 0,
+      firstChatAt: null,
+      reports: { "old-reporter": { by: "old-reporter", weight: 3, at: T0 } },
+    });
   });
 
   it("is kept as long as its longest fact: a ban, a block, a report inside its window, a human check", () => {

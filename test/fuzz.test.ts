@@ -14,24 +14,48 @@ const awkwardString = fc.oneof(
   fc.string({ unit: codeUnit, maxLength: 40 }),
   fc.string({ unit: "grapheme", maxLength: 60 }),
   fc.string({ unit: "binary", maxLength: 60 }),
-  fc.constantFrom("", " ", "any", "ANY", "\u0000", "\u202E", "\uD800", "\uDC00x", "a\uFE0F", "😊", "x".repeat(5000), "__proto__", "constructor"),
+  fc.constantFrom(
+    "",
+    " ",
+    "any",
+    "ANY",
+    "\u0000",
+    "\u202E",
+    "\uD800",
+    "\uDC00x",
+    "a\uFE0F",
+    "😊",
+    "x".repeat(5000),
+    "__proto__",
+    "constructor",
+  ),
 );
-const anyValue = fc.oneof(awkwardString, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string()), fc.object());
+const anyValue = fc.oneof(
+  awkwardString,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string()),
+  fc.object(),
+);
 
 const matchBody = fc.oneof(
   // Shaped like a real request, with any field replaced, dropped or mangled.
-  fc.record(
-    {
-      userId: fc.oneof(awkwardString, anyValue),
-      deviceId: fc.oneof(awkwardString, anyValue),
-      userName: fc.oneof(awkwardString, anyValue),
-      emotion: fc.oneof(awkwardString, anyValue),
-      language: fc.oneof(awkwardString, anyValue),
-      mode: fc.oneof(awkwardString, anyValue),
-      ticket: fc.oneof(awkwardString, anyValue),
-    },
-    { requiredKeys: [] },
-  ).map((o) => JSON.stringify(o)),
+  fc
+    .record(
+      {
+        userId: fc.oneof(awkwardString, anyValue),
+        deviceId: fc.oneof(awkwardString, anyValue),
+        userName: fc.oneof(awkwardString, anyValue),
+        emotion: fc.oneof(awkwardString, anyValue),
+        language: fc.oneof(awkwardString, anyValue),
+        mode: fc.oneof(awkwardString, anyValue),
+        ticket: fc.oneof(awkwardString, anyValue),
+      },
+      { requiredKeys: [] },
+    )
+    .map((o) => JSON.stringify(o)),
   fc.jsonValue().map((v) => JSON.stringify(v)),
   fc.string({ unit: "binary" }),
   fc.string({ unit: codeUnit }),
@@ -44,7 +68,14 @@ const invalidFrame = fc
     fc.jsonValue().map((v) => JSON.stringify(v)),
     fc
       .record(
-        { type: fc.oneof(fc.constantFrom("hello", "message", "typing", "leave", "report", "ping"), awkwardString), text: anyValue, isTyping: anyValue, reason: anyValue, token: anyValue, clientId: anyValue },
+        {
+          type: fc.oneof(fc.constantFrom("hello", "message", "typing", "leave", "report", "ping"), awkwardString),
+          text: anyValue,
+          isTyping: anyValue,
+          reason: anyValue,
+          token: anyValue,
+          clientId: anyValue,
+        },
         { requiredKeys: ["type"] },
       )
       .map((o) => JSON.stringify(o)),
@@ -75,7 +106,11 @@ describe("fuzzing the rules on input", () => {
         const parsed = MatchRequest.safeParse(json);
         if (!parsed.success) return parsed.error.issues.length > 0;
         const { userName, emotion, language, mode } = parsed.data;
-        return [userName, emotion, language, mode].every(clean) && /^[a-z]{2,3}$|^any$/.test(language) && !/[\uFE0E\uFE0F]/.test(emotion);
+        return (
+          [userName, emotion, language, mode].every(clean) &&
+          /^[a-z]{2,3}$|^any$/.test(language) &&
+          !/[\uFE0E\uFE0F]/.test(emotion)
+        );
       }),
       { numRuns: 20_000 },
     );
@@ -116,9 +151,15 @@ describe("fuzzing the service", () => {
       const text = `alongside ${sent.length}`;
       sent.push(text);
       chat.bobChat.send({ type: "message", text });
-      await waitUntil(() => chat.aliceChat.frames.some((f) => f.type === "message" && f.text === text), 5000, "the partner's message");
+      await waitUntil(
+        () => chat.aliceChat.frames.some((f) => f.type === "message" && f.text === text),
+        5000,
+        "the partner's message",
+      );
       received.push(...chat.aliceChat.frames.flatMap((f) => (f.type === "message" ? [f.text] : [])));
-      const history = (await (await connect(chat.bobMatch.wsUrl, chat.bobMatch.token)).next("welcome")).history.map((m) => m.text);
+      const history = (await (await connect(chat.bobMatch.wsUrl, chat.bobMatch.token)).next("welcome")).history.map(
+        (m) => m.text,
+      );
       expect(history).toEqual([text]);
     };
     await fc.assert(

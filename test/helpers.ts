@@ -1,10 +1,18 @@
-import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { fingerprint } from "../worker/identity";
 import type { Lobby } from "../worker/lobby";
+import {
+  type MatchFound,
+  type MatchRequest,
+  type MatchResponse,
+  type MatchWaiting,
+  type Pairing,
+  PING,
+  type ServerFrame,
+} from "../worker/protocol";
 import { deviceStub } from "../worker/stubs";
-import { PING, type MatchFound, type MatchRequest, type MatchResponse, type MatchWaiting, type Pairing, type ServerFrame } from "../worker/protocol";
 
 const ORIGIN = "http://chat.test";
 let counter = 0;
@@ -70,7 +78,9 @@ export const lobbyOf = (mode: string, language = "any") => env.LOBBY.get(env.LOB
 
 /** The waits a lobby can still pair (waiting, or lent to the pool), oldest first. */
 export const waitingIn = (mode: string, language = "any"): Promise<string[]> =>
-  runInDurableObject(lobbyOf(mode, language), (lobby: Lobby) => [...lobby.all()].filter((w) => w.kind !== "matched").map((w) => w.seatId));
+  runInDurableObject(lobbyOf(mode, language), (lobby: Lobby) =>
+    [...lobby.all()].filter((w) => w.kind !== "matched").map((w) => w.seatId),
+  );
 
 /** The wait a ticket names. */
 export const seatOf = (ticket: string) => ticket.split(".")[0];
@@ -109,7 +119,11 @@ export type TestSocket = {
  * It pings every second, as clients do (less often, but tests run with short timeouts), unless
  * `hello` is false (then it sends nothing at all).
  */
-export async function connect(wsUrl: string, token: string | null, { hello = true, headers = {} as Record<string, string> } = {}): Promise<TestSocket> {
+export async function connect(
+  wsUrl: string,
+  token: string | null,
+  { hello = true, headers = {} as Record<string, string> } = {},
+): Promise<TestSocket> {
   const res = await upgrade(wsUrl, { Upgrade: "websocket", ...headers });
   if (res.status !== 101) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const ws = res.webSocket!;
@@ -149,7 +163,9 @@ export async function connect(wsUrl: string, token: string | null, { hello = tru
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no "${type}" frame within ${timeoutMs} ms; got ${JSON.stringify(frames.map((f) => f.type))}`));
+          reject(
+            new Error(`no "${type}" frame within ${timeoutMs} ms; got ${JSON.stringify(frames.map((f) => f.type))}`),
+          );
         }, timeoutMs);
         if (!check()) waiters.add(check);
       });
@@ -171,7 +187,11 @@ export async function untilClosed(socket: TestSocket): Promise<{ code: number; f
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls a condition (for counting frames, where no single frame marks the end). */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);

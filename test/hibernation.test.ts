@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { meterReadings } from "../worker/metering";
 import { pairUp, sleep } from "./helpers";
@@ -13,7 +13,8 @@ const wakeUps = () => {
 describe("a quiet chat", () => {
   it("runs no handler and no alarm for a minute while both sockets ping, and still notices a vanished partner", async () => {
     const { aliceMatch, aliceChat: alice, bobChat: bob } = await pairUp();
-    const alarmAt = () => runInDurableObject(room(aliceMatch.sessionId), (_instance, state) => state.storage.getAlarm());
+    const alarmAt = () =>
+      runInDurableObject(room(aliceMatch.sessionId), (_instance, state) => state.storage.getAlarm());
     const scheduled = await alarmAt();
     const before = wakeUps();
     expect(before.events).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import * as lobby from "../worker/lobby-rules";
 import type { Ids, LobbyEffect, LobbyKind, LobbyRules, LobbyView, Step, Wait, WaitState } from "../worker/lobby-rules";
+import * as lobby from "../worker/lobby-rules";
 import type { Seeker } from "../worker/pairing";
 import { CLOSE } from "../worker/protocol";
 
@@ -22,7 +22,11 @@ class FakeLobby implements LobbyView {
   private n = 0;
   readonly ids: Ids = {
     wait: () => ({ seatId: `seat-${++this.n}`, token: `token-${this.n}` }),
-    pairing: () => ({ sessionId: `session-${++this.n}`, aliases: [`alias-a${this.n}`, `alias-b${this.n}`], tokens: [`chat-a${this.n}`, `chat-b${this.n}`] }),
+    pairing: () => ({
+      sessionId: `session-${++this.n}`,
+      aliases: [`alias-a${this.n}`, `alias-b${this.n}`],
+      tokens: [`chat-a${this.n}`, `chat-b${this.n}`],
+    }),
   };
 
   constructor(readonly kind: LobbyKind) {}
@@ -31,7 +35,9 @@ class FakeLobby implements LobbyView {
     return this.waits.get(seatId);
   }
   *all() {
-    const open = [...this.waits.values()].filter((w) => w.kind !== "matched").sort((a, b) => a.enqueuedAt - b.enqueuedAt || (a.seatId < b.seatId ? -1 : 1));
+    const open = [...this.waits.values()]
+      .filter((w) => w.kind !== "matched")
+      .sort((a, b) => a.enqueuedAt - b.enqueuedAt || (a.seatId < b.seatId ? -1 : 1));
     yield* open;
     yield* [...this.waits.values()].filter((w) => w.kind === "matched");
   }
@@ -47,7 +53,7 @@ class FakeLobby implements LobbyView {
 
   /** Applies a step as the object does, keeping its effects for the test to read. */
   apply<R>(step: Step<R>): R {
-    for (const [id, w] of step.changes) (w ? this.waits.set(id, w) : this.waits.delete(id));
+    for (const [id, w] of step.changes) w ? this.waits.set(id, w) : this.waits.delete(id);
     this.effects.push(...step.effects);
     return step.reply;
   }
@@ -69,7 +75,19 @@ let people = 0;
 function person(overrides: Partial<Seeker> & { emotion?: string; language?: string } = {}): Seeker {
   const n = ++people;
   const { emotion = "😊", language = "en", ...rest } = overrides;
-  return { name: `P${n}`, user: `user-${n}`, device: `device-${n}`, network: `network-${n}`, vouched: false, avoid: [], criteria: { mode: "any", emotion, language }, anyLanguage: false, interests: [], origin: "https://chat.test", ...rest };
+  return {
+    name: `P${n}`,
+    user: `user-${n}`,
+    device: `device-${n}`,
+    network: `network-${n}`,
+    vouched: false,
+    avoid: [],
+    criteria: { mode: "any", emotion, language },
+    anyLanguage: false,
+    interests: [],
+    origin: "https://chat.test",
+    ...rest,
+  };
 }
 
 const types = (effects: LobbyEffect[]) => effects.map((e) => e.type);
@@ -126,7 +144,10 @@ describe("a newcomer", () => {
     l.arrive(person({ name: "Fan", device: "tablet", interests: ["chess", "films"] }), T0 + 100);
     const found = l.arrive(person({ interests: ["music", "chess"] }), T0 + 200);
     expect(found).toMatchObject({ kind: "matched", pairing: { partnerName: "Fan", shared: ["chess"] } });
-    expect(l.arrive(person({ interests: ["knitting"] }), T0 + 300)).toMatchObject({ kind: "matched", pairing: { partnerName: "Longest", shared: [] } });
+    expect(l.arrive(person({ interests: ["knitting"] }), T0 + 300)).toMatchObject({
+      kind: "matched",
+      pairing: { partnerName: "Longest", shared: [] },
+    });
   });
 
   it("replaces the wait the same user still holds on the same device: one search each", () => {
@@ -157,12 +178,18 @@ describe("a newcomer's answer held a moment", () => {
     const seat = waitingSeat(first);
     expect(l.get(seat)).toMatchObject({ kind: "waiting", held: true });
     l.drain();
-    expect(l.arrive(person({ name: "Ben" }), T0 + 20)).toMatchObject({ kind: "matched", pairing: { partnerName: "Ana" } });
+    expect(l.arrive(person({ name: "Ben" }), T0 + 20)).toMatchObject({
+      kind: "matched",
+      pairing: { partnerName: "Ana" },
+    });
     const effects = l.drain();
     expect(types(effects)).toEqual(["answer", "open_room"]);
     expect(effects[0]).toMatchObject({ seatId: seat, pairing: { partnerName: "Ben" } });
     expect(l.get(seat)).toBeUndefined();
-    expect((effects[1] as Extract<LobbyEffect, { type: "open_room" }>).setup.sides.map((s) => s.returnTo)).toEqual([null, null]);
+    expect((effects[1] as Extract<LobbyEffect, { type: "open_room" }>).setup.sides.map((s) => s.returnTo)).toEqual([
+      null,
+      null,
+    ]);
   });
 
   it("lets it go as waiting, with its ticket, when nobody came", () => {
@@ -215,7 +242,10 @@ describe("presence", () => {
     const seat = waitingSeat(l.arrive(ana, T0));
     expect(l.apply(lobby.poll(l, seat, "wrong", ana.user, l.ids, T0 + 1, rules))).toEqual({ kind: "gone" });
     expect(l.apply(lobby.poll(l, seat, "token-1", "someone-else", l.ids, T0 + 1, rules))).toEqual({ kind: "gone" });
-    expect(l.apply(lobby.poll(l, seat, "token-1", ana.user, l.ids, T0 + 1, rules))).toMatchObject({ kind: "waiting", seatId: seat });
+    expect(l.apply(lobby.poll(l, seat, "token-1", ana.user, l.ids, T0 + 1, rules))).toMatchObject({
+      kind: "waiting",
+      seatId: seat,
+    });
   });
 });
 
@@ -231,7 +261,10 @@ describe("a pairing whose partner never came", () => {
     // The room gives Ana back after its connect window: she waits again, ahead of Later.
     l.apply(lobby.restore(l, ana, noShow.pairing.sessionId, l.ids, T0 + 11_000, rules));
     expect(l.get(ana)?.kind).toBe("waiting");
-    expect(l.arrive(person({ name: "Next" }), T0 + 11_500)).toMatchObject({ kind: "matched", pairing: { partnerName: "Ana" } });
+    expect(l.arrive(person({ name: "Next" }), T0 + 11_500)).toMatchObject({
+      kind: "matched",
+      pairing: { partnerName: "Ana" },
+    });
   });
 
   it("looks at once when it is back, and meets someone who arrived meanwhile", () => {
@@ -259,7 +292,9 @@ describe("a pairing whose partner never came", () => {
     const ana = person();
     const seat = waitingSeat(l.arrive(ana, T0));
     l.arrive(person(), T0 + 1);
-    expect(l.apply(lobby.poll(l, seat, "token-1", ana.user, l.ids, T0 + 5_000, rules))).toMatchObject({ kind: "matched" });
+    expect(l.apply(lobby.poll(l, seat, "token-1", ana.user, l.ids, T0 + 5_000, rules))).toMatchObject({
+      kind: "matched",
+    });
     l.apply(lobby.alarm(l, l.ids, T0 + 1 + 2 * rules.connectWindowMs, rules));
     expect(l.get(seat)).toBeUndefined();
   });
@@ -288,7 +323,10 @@ describe("widening inside a lobby", () => {
     // Another feeling's newcomer after the threshold does not take it…
     expect(l.arrive(person({ emotion: "😢" }), T0 + 20_000).kind).toBe("waiting");
     // …and the next happy newcomer gets it, exactly.
-    expect(l.arrive(person({ emotion: "😊" }), T0 + 20_001)).toMatchObject({ kind: "matched", pairing: { partnerName: "Happy", relaxed: [] } });
+    expect(l.arrive(person({ emotion: "😊" }), T0 + 20_001)).toMatchObject({
+      kind: "matched",
+      pairing: { partnerName: "Happy", relaxed: [] },
+    });
   });
 });
 
@@ -307,7 +345,11 @@ describe("the pool: waits that reach past their lobby", () => {
     const { home, seat } = lentOut();
     expect(home.get(seat)).toMatchObject({ kind: "lent", pool: "any/*", lease: 1 });
     const [lend] = home.drain();
-    expect(lend).toMatchObject({ type: "lend", pool: "any/*", wait: { seatId: seat, lease: 1, home: { lobby: "any/en", presentUntil: T0 + 29_000 + rules.heartbeatTimeoutMs } } });
+    expect(lend).toMatchObject({
+      type: "lend",
+      pool: "any/*",
+      wait: { seatId: seat, lease: 1, home: { lobby: "any/en", presentUntil: T0 + 29_000 + rules.heartbeatTimeoutMs } },
+    });
     // A wait that never allowed other languages is never lent.
     const other = new FakeLobby(ENGLISH);
     other.arrive(person(), T0);
@@ -337,12 +379,34 @@ describe("the pool: waits that reach past their lobby", () => {
       home: { lobby: home, presentUntil: T0 + 60_000 },
       lease: 1,
     });
-    pool.apply(lobby.lendIn(pool, lent(person({ language: "en", anyLanguage: true }), "any/en", "en-seat"), undefined, pool.ids, T0 + 30_000, rules));
+    pool.apply(
+      lobby.lendIn(
+        pool,
+        lent(person({ language: "en", anyLanguage: true }), "any/en", "en-seat"),
+        undefined,
+        pool.ids,
+        T0 + 30_000,
+        rules,
+      ),
+    );
     expect(pool.get("en-seat")?.kind).toBe("waiting");
-    pool.apply(lobby.lendIn(pool, lent(person({ language: "es", emotion: "😢", anyLanguage: true }), "any/es", "es-seat"), undefined, pool.ids, T0 + 30_000, rules));
+    pool.apply(
+      lobby.lendIn(
+        pool,
+        lent(person({ language: "es", emotion: "😢", anyLanguage: true }), "any/es", "es-seat"),
+        undefined,
+        pool.ids,
+        T0 + 30_000,
+        rules,
+      ),
+    );
     const effects = pool.drain();
     expect(types(effects)).toEqual(["deliver", "deliver", "open_room"]);
-    expect(effects[0]).toMatchObject({ home: "any/es", seatId: "es-seat", pairing: { relaxed: ["language", "emotion"] } });
+    expect(effects[0]).toMatchObject({
+      home: "any/es",
+      seatId: "es-seat",
+      pairing: { relaxed: ["language", "emotion"] },
+    });
     expect(effects[1]).toMatchObject({ home: "any/en", seatId: "en-seat" });
     // The room gives each back to its own home if the other never comes.
     expect((effects[2] as Extract<LobbyEffect, { type: "open_room" }>).setup.sides.map((s) => s.returnTo)).toEqual([
@@ -350,8 +414,12 @@ describe("the pool: waits that reach past their lobby", () => {
       { lobby: "any/en", seatId: "en-seat" },
     ]);
     // A home that vouches again (its delivery was lost) hears the pairing in answer.
-    const again = pool.apply(lobby.lendIn(pool, lent(person(), "any/en", "en-seat"), undefined, pool.ids, T0 + 31_000, rules));
-    expect(again).toMatchObject({ sessionId: (effects[1] as Extract<LobbyEffect, { type: "deliver" }>).pairing.sessionId });
+    const again = pool.apply(
+      lobby.lendIn(pool, lent(person(), "any/en", "en-seat"), undefined, pool.ids, T0 + 31_000, rules),
+    );
+    expect(again).toMatchObject({
+      sessionId: (effects[1] as Extract<LobbyEffect, { type: "deliver" }>).pairing.sessionId,
+    });
     expect(pool.apply(lobby.recallOut(pool, "en-seat"))).toMatchObject({ kind: "paired" });
   });
 
@@ -366,7 +434,15 @@ describe("the pool: waits that reach past their lobby", () => {
   it("tells the owner at home when the pool paired its wait, once", () => {
     const { home, seat } = lentOut();
     home.drain();
-    const pairing = { sessionId: "s", token: "t", wsUrl: "wss://x", partnerId: "p", partnerName: "Luis", relaxed: ["language" as const], shared: [] };
+    const pairing = {
+      sessionId: "s",
+      token: "t",
+      wsUrl: "wss://x",
+      partnerId: "p",
+      partnerName: "Luis",
+      relaxed: ["language" as const],
+      shared: [],
+    };
     expect(home.apply(lobby.delivered(home, seat, pairing, T0 + 31_000, rules))).toBe(true);
     expect(types(home.drain())).toEqual(["send", "close"]);
     expect(home.apply(lobby.delivered(home, seat, pairing, T0 + 31_001, rules))).toBe(true);
@@ -376,7 +452,15 @@ describe("the pool: waits that reach past their lobby", () => {
 
   it("ignores a lend that overtook its own recall: a lease given back is never lent again", () => {
     const pool = new FakeLobby(POOL);
-    const w: Wait = { seatId: "x", token: "t", owner: person({ anyLanguage: true }), enqueuedAt: T0, polledAt: T0, home: { lobby: "any/en", presentUntil: T0 + 60_000 }, lease: 3 };
+    const w: Wait = {
+      seatId: "x",
+      token: "t",
+      owner: person({ anyLanguage: true }),
+      enqueuedAt: T0,
+      polledAt: T0,
+      home: { lobby: "any/en", presentUntil: T0 + 60_000 },
+      lease: 3,
+    };
     pool.apply(lobby.lendIn(pool, w, 3, pool.ids, T0 + 30_000, rules));
     expect(pool.get("x")).toBeUndefined();
     pool.apply(lobby.lendIn(pool, { ...w, lease: 4 }, 3, pool.ids, T0 + 30_000, rules));
@@ -389,9 +473,22 @@ describe("the pool: waits that reach past their lobby", () => {
     home.apply(lobby.leave(home, [seat], "left"));
     expect(home.drain()).toContainEqual({ type: "recall", pool: "any/*", seatId: seat, lease: 1, wanted: false });
     const pool = new FakeLobby(POOL);
-    const w: Wait = { seatId: "y", token: "t", owner: ana, enqueuedAt: T0, polledAt: T0, home: { lobby: "any/en", presentUntil: T0 + 40_000 }, lease: 1 };
+    const w: Wait = {
+      seatId: "y",
+      token: "t",
+      owner: ana,
+      enqueuedAt: T0,
+      polledAt: T0,
+      home: { lobby: "any/en", presentUntil: T0 + 40_000 },
+      lease: 1,
+    };
     pool.apply(lobby.lendIn(pool, w, undefined, pool.ids, T0 + 30_000, rules));
-    const late: Wait = { ...w, seatId: "z", owner: person({ language: "de", anyLanguage: true }), home: { lobby: "any/de", presentUntil: T0 + 60_000 } };
+    const late: Wait = {
+      ...w,
+      seatId: "z",
+      owner: person({ language: "de", anyLanguage: true }),
+      home: { lobby: "any/de", presentUntil: T0 + 60_000 },
+    };
     // Past its home's word, it is not offered…
     pool.apply(lobby.lendIn(pool, late, undefined, pool.ids, T0 + 40_001, rules));
     expect(pool.get("z")?.kind).toBe("waiting");
@@ -405,7 +502,12 @@ describe("the pool: waits that reach past their lobby", () => {
     home.drain();
     home.sockets.set(seat, T0 + 45_000);
     home.apply(lobby.alarm(home, home.ids, T0 + 46_000, rules));
-    expect(home.drain()).toContainEqual(expect.objectContaining({ type: "lend", wait: expect.objectContaining({ lease: 1, home: { lobby: "any/en", presentUntil: T0 + 75_000 } }) }));
+    expect(home.drain()).toContainEqual(
+      expect.objectContaining({
+        type: "lend",
+        wait: expect.objectContaining({ lease: 1, home: { lobby: "any/en", presentUntil: T0 + 75_000 } }),
+      }),
+    );
   });
 });
 
@@ -436,6 +538,8 @@ describe("deadlines", () => {
     const l = new FakeLobby(ENGLISH);
     const seat = waitingSeat(l.arrive(person({ anyLanguage: true }), T0));
     const frames = l.apply(lobby.socketOpened(l, seat, l.ids, T0 + 5_000, rules));
-    expect(frames).toEqual([{ type: "waiting", v: 3, queueKey: "any:😊:en", widening: { emotionAfterMs: 10_000, languageAfterMs: 25_000 } }]);
+    expect(frames).toEqual([
+      { type: "waiting", v: 3, queueKey: "any:😊:en", widening: { emotionAfterMs: 10_000, languageAfterMs: 25_000 } },
+    ]);
   });
 });

@@ -3,11 +3,24 @@
  * and from its sockets' attachments), and a wait lent to the pool is never offered at home
  * again after a rebuild. The rules themselves are lobby-rules.test.ts, on a fake clock.
  */
-import { env } from "cloudflare:workers";
+
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Lobby } from "../worker/lobby";
-import { lobbyOf, match, matched, newUser, seatOf, sleep, uniqueMode, wait, waitingIn, waitOnSocket, waitUntil } from "./helpers";
+import {
+  lobbyOf,
+  match,
+  matched,
+  newUser,
+  seatOf,
+  sleep,
+  uniqueMode,
+  wait,
+  waitingIn,
+  waitOnSocket,
+  waitUntil,
+} from "./helpers";
 
 /** Long enough that the lobby wrote the wait to its store (it writes waits that last a sixth of the window: 5 s / 6 in tests). */
 const WRITTEN_AFTER_MS = 1_000;
@@ -15,7 +28,10 @@ const WRITTEN_AFTER_MS = 1_000;
 /** How many waits of a lobby its store holds (KV keys, or the object's own storage). */
 const stored = async (mode: string, language = "any"): Promise<number> =>
   env.MATCHMAKER === "durable-object"
-    ? runInDurableObject(lobbyOf(mode, language), async (_l, state) => (await state.storage.list({ prefix: "wait:" })).size)
+    ? runInDurableObject(
+        lobbyOf(mode, language),
+        async (_l, state) => (await state.storage.list({ prefix: "wait:" })).size,
+      )
     : (await env.QUEUE.list({ prefix: `q/${mode}/${language}/` })).keys.length;
 
 describe("a lobby", () => {
@@ -49,12 +65,21 @@ describe("a lobby", () => {
     const { waiting } = await waitOnSocket(ana);
     const home = lobbyOf(mode, "en");
     // Past the any-language threshold (2 s in tests) its alarm lends it to the pool.
-    await waitUntil(async () => (await runInDurableObject(home, (l: Lobby) => l.get(seatOf(waiting.ticket))?.kind)) === "lent", 4000, "the wait to be lent");
+    await waitUntil(
+      async () => (await runInDurableObject(home, (l: Lobby) => l.get(seatOf(waiting.ticket))?.kind)) === "lent",
+      4000,
+      "the wait to be lent",
+    );
     await evictDurableObject(home);
     expect(await runInDurableObject(home, (l: Lobby) => l.get(seatOf(waiting.ticket))?.kind)).toBe("lent");
     // A newcomer of Ana's exact queue asks for her back, and meets her.
     const ben = await match(newUser({ mode, language: "en" }));
     if (ben.matched) expect(ben.partnerName).toBe("Ana");
-    else await waitUntil(async () => (await match({ ...ana, ticket: waiting.ticket })).matched, 3000, "Ana back from the pool and paired");
+    else
+      await waitUntil(
+        async () => (await match({ ...ana, ticket: waiting.ticket })).matched,
+        3000,
+        "Ana back from the pool and paired",
+      );
   });
 });

@@ -1,8 +1,31 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Lobby } from "../worker/lobby";
-import { CLOSE, waitUrl, type MatchFound, type MatchRequest, type MatchResponse, type Pairing } from "../worker/protocol";
-import { connect, lobbyOf, match, matched, newUser, postMatch, seatOf, sleep, ticketToken, upgrade, uniqueMode, wait, waitingIn, waitOnSocket, waitUntil } from "./helpers";
+import {
+  CLOSE,
+  type MatchFound,
+  type MatchRequest,
+  type MatchResponse,
+  type Pairing,
+  waitUrl,
+} from "../worker/protocol";
+import {
+  connect,
+  lobbyOf,
+  match,
+  matched,
+  newUser,
+  postMatch,
+  seatOf,
+  sleep,
+  ticketToken,
+  uniqueMode,
+  upgrade,
+  wait,
+  waitingIn,
+  waitOnSocket,
+  waitUntil,
+} from "./helpers";
 
 // In tests a wait lives 5 s without a sign of life, a poll counts as presence for 3.5 s (two
 // 1.25 s poll intervals and a second of slack), and both must join a chat within 3 s (vitest.config.ts).
@@ -16,7 +39,13 @@ describe("POST /api/match", () => {
     const bob = newUser({ mode, userName: "Bob" });
 
     const waiting = await wait(alice);
-    expect(waiting).toMatchObject({ success: true, matched: false, queueKey: `${mode}:any:any`, pollAfterMs: 1250, expiresInMs: 5000 });
+    expect(waiting).toMatchObject({
+      success: true,
+      matched: false,
+      queueKey: `${mode}:any:any`,
+      pollAfterMs: 1250,
+      expiresInMs: 5000,
+    });
     expect(waiting.wsUrl).toBe(waitUrl("http://chat.test", `${mode}/any`, seatOf(waiting.ticket)));
 
     const bobMatch = await matched(bob);
@@ -29,12 +58,16 @@ describe("POST /api/match", () => {
     expect(aliceMatch.token).not.toBe(bobMatch.token);
     for (const url of [waiting.wsUrl, aliceMatch.wsUrl, bobMatch.wsUrl]) expect(url).not.toMatch(/token|ticket/);
     for (const alias of [aliceMatch.partnerId, bobMatch.partnerId]) {
-      for (const secret of [alice.userId, alice.deviceId, bob.userId, bob.deviceId]) expect(secret).not.toContain(alias);
+      for (const secret of [alice.userId, alice.deviceId, bob.userId, bob.deviceId])
+        expect(secret).not.toContain(alias);
     }
     expect(JSON.stringify([aliceMatch, bobMatch])).not.toMatch(/user-|device-/);
     expect(await waitingIn(mode)).toEqual([]);
     // Both can join their chat: the room was opened alongside.
-    const chats = await Promise.all([connect(aliceMatch.wsUrl, aliceMatch.token), connect(bobMatch.wsUrl, bobMatch.token)]);
+    const chats = await Promise.all([
+      connect(aliceMatch.wsUrl, aliceMatch.token),
+      connect(bobMatch.wsUrl, bobMatch.token),
+    ]);
     for (const chat of chats) expect(await chat.next("welcome")).toMatchObject({ sessionId: bobMatch.sessionId });
   });
 
@@ -82,7 +115,10 @@ describe("POST /api/match", () => {
     const victim = newUser({ mode: uniqueMode() });
     const victimWait = await wait(victim);
     await match({ ...victim, deviceId: "attacker-device" });
-    expect(await match({ ...victim, ticket: victimWait.ticket })).toMatchObject({ matched: false, ticket: victimWait.ticket });
+    expect(await match({ ...victim, ticket: victimWait.ticket })).toMatchObject({
+      matched: false,
+      ticket: victimWait.ticket,
+    });
   });
 
   it("ends the wait a client still holds when it finds a stranger as a newcomer, so it is never paired twice", async () => {
@@ -106,7 +142,10 @@ describe("POST /api/match", () => {
     // Someone else's ticket with a different userId is worthless.
     expect(await match(newUser({ mode, ticket: waiting.ticket }))).not.toMatchObject({ sessionId: bobMatch.sessionId });
     // And the ticket's token opens no other socket than the wait's own.
-    const thief = await connect(waiting.wsUrl.replace(seatOf(waiting.ticket), "someoneelsesseat00"), ticketToken(waiting.ticket)).catch((e) => e);
+    const thief = await connect(
+      waiting.wsUrl.replace(seatOf(waiting.ticket), "someoneelsesseat00"),
+      ticketToken(waiting.ticket),
+    ).catch((e) => e);
     expect(String(thief)).toMatch(/404/);
     // Nor can a URL name an object the service would not: a pool, a made-up queue, another spelling.
     for (const lobby of [`${mode}/*`, `${mode}/any/x/y`, `${mode.toUpperCase()}/any`, "../x", `${mode}/english`]) {
@@ -140,22 +179,44 @@ describe("POST /api/match", () => {
     expect((await match(newUser({ mode, language: "es", emotion: "☺" }))).matched).toBe(false);
     expect((await match(newUser({ mode: uniqueMode(), language: "pt", emotion: "☺" }))).matched).toBe(false);
     // Another region, another case, a text-style selector and spaces: the same queue.
-    expect((await match(newUser({ mode: mode.toUpperCase(), language: "PT_pt", emotion: " ☺\uFE0E " }))).matched).toBe(true);
+    expect((await match(newUser({ mode: mode.toUpperCase(), language: "PT_pt", emotion: " ☺\uFE0E " }))).matched).toBe(
+      true,
+    );
   });
 });
 
 describe("languages by name", () => {
   it("takes a language's name as well as its tag, as the first clients sent it, and names examples when it knows neither", async () => {
     const mode = uniqueMode();
-    for (const [language, tag] of [["English", "en"], ["english", "en"], ["Español", "es"], ["espanol", "es"], ["日本語", "ja"], ["Português (Brasil)", "pt"], ["Deutsch", "de"], ["हिन्दी", "hi"], ["العربية", "ar"], ["pt-BR", "pt"], ["eng", "en"], ["Lao", "lo"], ["Ewe", "ee"], ["tl", "fil"], ["Filipino", "fil"]]) {
-      expect((await wait(newUser({ mode: uniqueMode(), language }))).queueKey, language).toMatch(new RegExp(`:${tag}$`));
+    for (const [language, tag] of [
+      ["English", "en"],
+      ["english", "en"],
+      ["Español", "es"],
+      ["espanol", "es"],
+      ["日本語", "ja"],
+      ["Português (Brasil)", "pt"],
+      ["Deutsch", "de"],
+      ["हिन्दी", "hi"],
+      ["العربية", "ar"],
+      ["pt-BR", "pt"],
+      ["eng", "en"],
+      ["Lao", "lo"],
+      ["Ewe", "ee"],
+      ["tl", "fil"],
+      ["Filipino", "fil"],
+    ]) {
+      expect((await wait(newUser({ mode: uniqueMode(), language }))).queueKey, language).toMatch(
+        new RegExp(`:${tag}$`),
+      );
     }
     // The seed's body: a name on one side, a tag on the other, and they pair.
     await wait(newUser({ mode, language: "English", emotion: "😊" }));
     expect((await match(newUser({ mode, language: "en", emotion: "😊" }))).matched).toBe(true);
     const res = await postMatch(newUser({ mode, language: "Klingonese" }));
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { code: "invalid_body", message: expect.stringMatching(/^language: .*en or pt-BR.*English/) } });
+    expect(await res.json()).toMatchObject({
+      error: { code: "invalid_body", message: expect.stringMatching(/^language: .*en or pt-BR.*English/) },
+    });
   });
 });
 
@@ -171,7 +232,10 @@ describe("presence", () => {
     // Back within the wait window, the ghost is present again and keeps its place: the two meet.
     let paired = false;
     for (let i = 0; i < 8 && !paired; i++) {
-      const [a, b] = await Promise.all([match({ ...ghost, ticket: ghostWait.ticket }), match({ ...newcomer, ticket: newcomerWait.ticket })]);
+      const [a, b] = await Promise.all([
+        match({ ...ghost, ticket: ghostWait.ticket }),
+        match({ ...newcomer, ticket: newcomerWait.ticket }),
+      ]);
       paired = a.matched || b.matched;
       await sleep(500);
     }
@@ -246,7 +310,10 @@ describe("presence", () => {
     socket.ws.close();
     await socket.closed;
     const bob = await matched(newUser({ mode }));
-    expect(await match({ ...alice, ticket: waiting.ticket })).toMatchObject({ matched: true, sessionId: bob.sessionId });
+    expect(await match({ ...alice, ticket: waiting.ticket })).toMatchObject({
+      matched: true,
+      sessionId: bob.sessionId,
+    });
   });
 
   it("gives one waiter to one of two newcomers racing for it; the other waits", async () => {
@@ -285,7 +352,9 @@ describe("presence", () => {
 async function joinChat(user: MatchRequest) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const first: MatchResponse = await match(user);
-    const pairing: Pairing = first.matched ? first : await (await connect(first.wsUrl, ticketToken(first.ticket))).next("matched", 20_000);
+    const pairing: Pairing = first.matched
+      ? first
+      : await (await connect(first.wsUrl, ticketToken(first.ticket))).next("matched", 20_000);
     const chat = await connect(pairing.wsUrl, pairing.token);
     const welcome = await Promise.race([chat.next("welcome", 30_000), chat.closed.then(() => null)]);
     if (welcome) return { sessionId: pairing.sessionId, welcome };
@@ -301,10 +370,34 @@ describe("bad input", () => {
     ["no userId", JSON.stringify({ deviceId: "d" }), 400, "invalid_body", /^userId/],
     ["a numeric deviceId", JSON.stringify({ userId: "u", deviceId: 7 }), 400, "invalid_body", /^deviceId/],
     ["a blank userId", JSON.stringify({ userId: "  ", deviceId: "d" }), 400, "invalid_body", /^userId/],
-    ["a long userName", JSON.stringify({ userId: "u", deviceId: "d", userName: "n".repeat(41) }), 400, "invalid_body", /^userName/],
-    ["a long emotion", JSON.stringify({ userId: "u", deviceId: "d", emotion: "😊".repeat(20) }), 400, "invalid_body", /^emotion/],
-    ["a malformed ticket", JSON.stringify({ userId: "u", deviceId: "d", ticket: "nope" }), 400, "invalid_body", /^ticket/],
-    ["an oversized body", JSON.stringify({ userId: "u", deviceId: "d", pad: "x".repeat(5000) }), 413, "body_too_large", /bytes/],
+    [
+      "a long userName",
+      JSON.stringify({ userId: "u", deviceId: "d", userName: "n".repeat(41) }),
+      400,
+      "invalid_body",
+      /^userName/,
+    ],
+    [
+      "a long emotion",
+      JSON.stringify({ userId: "u", deviceId: "d", emotion: "😊".repeat(20) }),
+      400,
+      "invalid_body",
+      /^emotion/,
+    ],
+    [
+      "a malformed ticket",
+      JSON.stringify({ userId: "u", deviceId: "d", ticket: "nope" }),
+      400,
+      "invalid_body",
+      /^ticket/,
+    ],
+    [
+      "an oversized body",
+      JSON.stringify({ userId: "u", deviceId: "d", pad: "x".repeat(5000) }),
+      413,
+      "body_too_large",
+      /bytes/,
+    ],
   ])("rejects %s with a JSON error naming the problem", async (_name, body, status, code, message) => {
     const res = await postMatch(body);
     expect(res.status).toBe(status);

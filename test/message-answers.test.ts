@@ -1,19 +1,21 @@
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ServerFrame } from "../worker/protocol";
-import { pairUp, waitUntil, type TestSocket } from "./helpers";
+import { pairUp, type TestSocket, waitUntil } from "./helpers";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
 /** What the room answered about each of the sender's messages, by clientId: the echo, or an error naming it. */
 function answers(socket: TestSocket): Map<string, ServerFrame> {
   const byClientId = new Map<string, ServerFrame>();
-  for (const f of socket.frames) if ((f.type === "message" || f.type === "error") && f.clientId) byClientId.set(f.clientId, f);
+  for (const f of socket.frames)
+    if ((f.type === "message" || f.type === "error") && f.clientId) byClientId.set(f.clientId, f);
   return byClientId;
 }
 
-const received = (socket: TestSocket, clientId: string) => socket.frames.some((f) => f.type === "message" && f.clientId === clientId);
+const received = (socket: TestSocket, clientId: string) =>
+  socket.frames.some((f) => f.type === "message" && f.clientId === clientId);
 
 /** Breaks the room's history table the way a failing storage would: the next write throws. */
 const breakHistory = (sessionId: string) =>
@@ -60,7 +62,9 @@ describe("every message a room receives is answered to its sender", () => {
     // The partner's copy went out before the write (it does not wait for the disk); the sender
     // resends under the same clientId, and clients show a message once per clientId.
     const logged = warn.mock.calls.map(([line]) => String(line));
-    expect(logged.some((line) => line.includes('"event":"chat.message_failed"') && line.includes(aliceMatch.sessionId))).toBe(true);
+    expect(
+      logged.some((line) => line.includes('"event":"chat.message_failed"') && line.includes(aliceMatch.sessionId)),
+    ).toBe(true);
     expect(logged.some((line) => line.includes("secret"))).toBe(false);
 
     // The socket is kept, and once storage works again so does the chat.

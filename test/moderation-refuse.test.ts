@@ -14,7 +14,11 @@ describe("the moderation filter in a room (MODERATION_ACTION=refuse)", () => {
     expect(await bob.next("message")).toMatchObject({ text: "sorry, just chatting here", clientId: "ok1" });
     expect(bob.frames.filter((f) => f.type === "message")).toHaveLength(1);
     expect(alice.ws.readyState).toBe(WebSocket.OPEN);
-    await waitUntil(async () => ((await statsReport(env)).filtered.link ?? 0) === before + 1, 3000, "the filtered count");
+    await waitUntil(
+      async () => ((await statsReport(env)).filtered.link ?? 0) === before + 1,
+      3000,
+      "the filtered count",
+    );
   });
 });
 

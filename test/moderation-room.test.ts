@@ -1,10 +1,10 @@
-import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChatRoom } from "../worker/chat-room";
+import { MASK } from "../worker/moderation";
 import { statsReport } from "../worker/stats";
 import { connect, matched, newUser, pairUp, uniqueMode, waitOnSocket, waitUntil } from "./helpers";
-import { MASK } from "../worker/moderation";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
@@ -34,7 +34,11 @@ describe("the moderation filter in a room (MODERATION_ACTION=mask)", () => {
       const stored = state.storage.sql.exec<{ text: string }>("SELECT text FROM history").toArray();
       expect(JSON.stringify(stored)).not.toMatch(/7700/);
     });
-    await waitUntil(async () => ((await statsReport(env)).filtered.contact ?? 0) === before + 1, 3000, "the filtered count");
+    await waitUntil(
+      async () => ((await statsReport(env)).filtered.contact ?? 0) === before + 1,
+      3000,
+      "the filtered count",
+    );
   });
 
   it("uses the word lists of the chat's language, and sees through hidden and full-width letters", async () => {
@@ -54,7 +58,9 @@ describe("the moderation filter in a room (MODERATION_ACTION=mask)", () => {
 describe("what a search shows the partner", () => {
   it("passes the message filter: a name with contact details is masked, an interest that would be masked is dropped", async () => {
     const mode = uniqueMode();
-    const { socket } = await waitOnSocket(newUser({ mode, userName: "snap kinky_ana22 t.me/ana", interests: ["music", "send nudes"] }));
+    const { socket } = await waitOnSocket(
+      newUser({ mode, userName: "snap kinky_ana22 t.me/ana", interests: ["music", "send nudes"] }),
+    );
     const seat = await matched(newUser({ mode, interests: ["music", "send nudes"] }));
     expect(seat.partnerName).not.toMatch(/t\.me|kinky/);
     expect(seat.partnerName).toContain(MASK);
@@ -64,7 +70,10 @@ describe("what a search shows the partner", () => {
   });
 
   it("judges a name in the search's language: a word that offends only in another language is someone's name", async () => {
-    for (const [language, shown] of [["en", "Randi"], ["hi", MASK]] as const) {
+    for (const [language, shown] of [
+      ["en", "Randi"],
+      ["hi", MASK],
+    ] as const) {
       const mode = uniqueMode();
       await waitOnSocket(newUser({ mode, language, userName: "Randi" }));
       expect((await matched(newUser({ mode, language }))).partnerName).toBe(shown);

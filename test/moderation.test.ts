@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { chain, localFilter, type FilterCategory, type MessageFilter, type Verdict } from "../worker/moderation";
+import { parseStamp, spelled, stampText } from "../load-tests/scenario";
+import { chain, type FilterCategory, localFilter, type MessageFilter, type Verdict } from "../worker/moderation";
 import { aiFilter, filterFor } from "../worker/moderation-setup";
 import { BUILT_IN_WORDS } from "../worker/moderation-words";
-import fc from "fast-check";
-import { parseStamp, spelled, stampText } from "../load-tests/scenario";
 
 const masking = localFilter({ action: "mask" });
 const refusing = localFilter({ action: "refuse" });
@@ -39,7 +39,11 @@ describe("the local filter", () => {
 
   it("reports each category once, in a stable order, whatever order they appear in", () => {
     const verdict = check("visit example.com, call 5551234567, whore, or visit bit.ly/x, whore");
-    expect(verdict).toEqual({ action: "mask", text: "visit •••, call •••, •••, or visit •••, •••", categories: ["slur", "contact", "link"] });
+    expect(verdict).toEqual({
+      action: "mask",
+      text: "visit •••, call •••, •••, or visit •••, •••",
+      categories: ["slur", "contact", "link"],
+    });
   });
 
   it("merges spans that overlap or touch into one mask", () => {
@@ -50,7 +54,10 @@ describe("the local filter", () => {
   });
 
   it("refuses instead, without text, when asked to", () => {
-    expect(refusing.check("call 5551234567 or visit example.com", ["en"])).toEqual({ action: "refuse", categories: ["contact", "link"] });
+    expect(refusing.check("call 5551234567 or visit example.com", ["en"])).toEqual({
+      action: "refuse",
+      categories: ["contact", "link"],
+    });
     expect(refusing.check("how is your day going?", ["en"])).toEqual({ action: "pass" });
   });
 
@@ -94,14 +101,19 @@ describe("word lists", () => {
     for (const [language, lists] of Object.entries(BUILT_IN_WORDS)) {
       for (const category of ["slur", "sexual"] as const) {
         for (const entry of lists[category] ?? []) {
-          expect(categoriesOf(check(`well, ${entry}!`, [language])), `${language} ${category}: ${entry}`).toContain(category);
+          expect(categoriesOf(check(`well, ${entry}!`, [language])), `${language} ${category}: ${entry}`).toContain(
+            category,
+          );
         }
       }
     }
   });
 
   it("add the operator's words to the built-in ones, by language and for every chat", () => {
-    const filter = localFilter({ action: "mask", words: { en: { slur: ["zorkface"] }, ANY: { sexual: ["blorp time"] } } });
+    const filter = localFilter({
+      action: "mask",
+      words: { en: { slur: ["zorkface"] }, ANY: { sexual: ["blorp time"] } },
+    });
     expect(filter.check("you zorkface", ["en"])).toEqual({ action: "mask", text: "you •••", categories: ["slur"] });
     expect(filter.check("you zorkface", ["fr"])).toEqual({ action: "pass" });
     expect(filter.check("blorp-time?", ["fr"])).toEqual({ action: "mask", text: "•••?", categories: ["sexual"] });
@@ -109,8 +121,23 @@ describe("word lists", () => {
   });
 
   it("match whole words, so innocent words that contain a listed one pass (the Scunthorpe problem)", () => {
-    const strict = localFilter({ action: "mask", words: { en: { slur: ["ass", "rape", "tit", "cock", "anal", "shit", "sex"] } } });
-    for (const text of ["a class act", "the assassin", "Scunthorpe", "a cocktail", "my analysis", "my therapist", "grape juice", "Essex and Sussex", "shiitake", "the title", "Middlesex"]) {
+    const strict = localFilter({
+      action: "mask",
+      words: { en: { slur: ["ass", "rape", "tit", "cock", "anal", "shit", "sex"] } },
+    });
+    for (const text of [
+      "a class act",
+      "the assassin",
+      "Scunthorpe",
+      "a cocktail",
+      "my analysis",
+      "my therapist",
+      "grape juice",
+      "Essex and Sussex",
+      "shiitake",
+      "the title",
+      "Middlesex",
+    ]) {
       expect(strict.check(text, ["en"]), text).toEqual({ action: "pass" });
     }
     expect(strict.check("kiss my ass", ["en"])).toMatchObject({ action: "mask", text: "kiss my •••" });
@@ -170,19 +197,33 @@ describe("evasion", () => {
     expect(maskedText(`here: ${text}`)).toBe("here: •••");
   });
 
-  it.each([["snap: foo_bar"], ["my insta is @foo"], ["add me on telegram @foo"], ["whatsapp me"], ["kik foo"], ["mi insta es @foo"], ["IG = foo.bar"], ["find me on insta, ana_b22"], ["insta, ana_b22"]])(
-    "catches the handle offered in %j",
-    (text) => {
-      expect(categoriesOf(check(text))).toEqual(["contact"]);
-    },
-  );
+  it.each([
+    ["snap: foo_bar"],
+    ["my insta is @foo"],
+    ["add me on telegram @foo"],
+    ["whatsapp me"],
+    ["kik foo"],
+    ["mi insta es @foo"],
+    ["IG = foo.bar"],
+    ["find me on insta, ana_b22"],
+    ["insta, ana_b22"],
+  ])("catches the handle offered in %j", (text) => {
+    expect(categoriesOf(check(text))).toEqual(["contact"]);
+  });
 
-  it.each([["http://example.com"], ["www.example.org"], ["example.com/join"], ["example(.)com"], ["example [dot] com"], ["example dot com"], ["wa.me/5551234"], ["bit.ly/abc"], ["youtu.be/xyz"]])(
-    "catches the link %j",
-    (text) => {
-      expect(categoriesOf(check(text))).toContain("link");
-    },
-  );
+  it.each([
+    ["http://example.com"],
+    ["www.example.org"],
+    ["example.com/join"],
+    ["example(.)com"],
+    ["example [dot] com"],
+    ["example dot com"],
+    ["wa.me/5551234"],
+    ["bit.ly/abc"],
+    ["youtu.be/xyz"],
+  ])("catches the link %j", (text) => {
+    expect(categoriesOf(check(text))).toContain("link");
+  });
 });
 
 describe("ordinary chat", () => {
@@ -275,17 +316,27 @@ describe("chain", () => {
 
   it("asks the second filter only when the first passes", async () => {
     const asked: string[] = [];
-    expect(await chain(fixed({ action: "pass" }, asked, "first"), fixed(found(["slur"]), asked, "second")).check("hi", ["en"])).toEqual(found(["slur"]));
+    expect(
+      await chain(fixed({ action: "pass" }, asked, "first"), fixed(found(["slur"]), asked, "second")).check("hi", [
+        "en",
+      ]),
+    ).toEqual(found(["slur"]));
     expect(asked).toEqual(["first", "second"]);
 
     asked.length = 0;
-    expect(await chain(fixed(found(["link"]), asked, "first"), fixed({ action: "pass" }, asked, "second")).check("hi", ["en"])).toEqual(found(["link"]));
+    expect(
+      await chain(fixed(found(["link"]), asked, "first"), fixed({ action: "pass" }, asked, "second")).check("hi", [
+        "en",
+      ]),
+    ).toEqual(found(["link"]));
     expect(asked).toEqual(["first"]);
   });
 
   it("passes when both pass", async () => {
     const asked: string[] = [];
-    expect(await chain(masking, fixed({ action: "pass" }, asked, "second")).check("good morning", ["en"])).toEqual({ action: "pass" });
+    expect(await chain(masking, fixed({ action: "pass" }, asked, "second")).check("good morning", ["en"])).toEqual({
+      action: "pass",
+    });
     expect(asked).toEqual(["second"]);
   });
 });
@@ -295,7 +346,9 @@ describe("the Workers AI filter", () => {
   /** A classifier that always gives one answer, and remembers what it was asked. */
   const classifier = (output: unknown) => {
     const calls: { model: string; input: unknown }[] = [];
-    return { calls, run: async (model: string, input: unknown) => {
+    return {
+      calls,
+      run: async (model: string, input: unknown) => {
         calls.push({ model, input });
         return output;
       },
@@ -310,25 +363,42 @@ describe("the Workers AI filter", () => {
 
   it.each([
     ["an object, safe", { response: { safe: true, categories: [] } }, { action: "pass" }],
-    ["an object, sexual content", { response: { safe: false, categories: ["S12"] } }, { action: "mask", text: "•••", categories: ["sexual"] }],
-    ["an object, hate", { response: { safe: false, categories: ["S10"] } }, { action: "mask", text: "•••", categories: ["slur"] }],
+    [
+      "an object, sexual content",
+      { response: { safe: false, categories: ["S12"] } },
+      { action: "mask", text: "•••", categories: ["sexual"] },
+    ],
+    [
+      "an object, hate",
+      { response: { safe: false, categories: ["S10"] } },
+      { action: "mask", text: "•••", categories: ["slur"] },
+    ],
     ["text, safe", { response: "safe" }, { action: "pass" }],
     ["text, child exploitation", { response: "unsafe\nS4" }, { action: "mask", text: "•••", categories: ["sexual"] }],
-    ["text, several hazards", { response: "unsafe\nS1,S12" }, { action: "mask", text: "•••", categories: ["slur", "sexual"] }],
+    [
+      "text, several hazards",
+      { response: "unsafe\nS1,S12" },
+      { action: "mask", text: "•••", categories: ["slur", "sexual"] },
+    ],
     ["text, unsafe without a code", { response: "unsafe" }, { action: "mask", text: "•••", categories: ["slur"] }],
   ])("reads an answer given as %s", async (_shape, output, expected) => {
     expect(await aiFilter(classifier(output), MODEL, "mask").check("some message", ["en"])).toEqual(expected);
   });
 
   it("refuses instead of masking when asked to", async () => {
-    expect(await aiFilter(classifier({ response: "unsafe\nS12" }), MODEL, "refuse").check("x", ["en"])).toEqual({ action: "refuse", categories: ["sexual"] });
+    expect(await aiFilter(classifier({ response: "unsafe\nS12" }), MODEL, "refuse").check("x", ["en"])).toEqual({
+      action: "refuse",
+      categories: ["sexual"],
+    });
   });
 
   it("passes, with a warning, when the classifier fails or answers something unreadable", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const down = { run: async () => Promise.reject(new Error("AiError: 3040: capacity temporarily exceeded")) };
     expect(await aiFilter(down, MODEL, "refuse").check("a secret message", ["en"])).toEqual({ action: "pass" });
-    expect(await aiFilter(classifier({ result: 42 }), MODEL, "refuse").check("a secret message", ["en"])).toEqual({ action: "pass" });
+    expect(await aiFilter(classifier({ result: 42 }), MODEL, "refuse").check("a secret message", ["en"])).toEqual({
+      action: "pass",
+    });
     expect(warn).toHaveBeenCalledTimes(2);
     expect(warn.mock.calls.join("\n")).toContain("moderation.ai_failed");
     expect(warn.mock.calls.join("\n")).not.toContain("a secret message");
@@ -345,38 +415,58 @@ describe("the filter from the environment", () => {
   const configured = (vars: Partial<Env>, extra: object = {}) => filterFor({ ...env, ...vars, ...extra } as Env);
 
   it("masks by default with the built-in lists", async () => {
-    expect(await configured({ MODERATION_ACTION: "", MODERATION_WORDS: "" }).check("you slut", ["en"])).toEqual({ action: "mask", text: "you •••", categories: ["slur"] });
+    expect(await configured({ MODERATION_ACTION: "", MODERATION_WORDS: "" }).check("you slut", ["en"])).toEqual({
+      action: "mask",
+      text: "you •••",
+      categories: ["slur"],
+    });
   });
 
   it("refuses when MODERATION_ACTION is refuse", async () => {
-    expect(await configured({ MODERATION_ACTION: "refuse" }).check("you slut", ["en"])).toEqual({ action: "refuse", categories: ["slur"] });
+    expect(await configured({ MODERATION_ACTION: "refuse" }).check("you slut", ["en"])).toEqual({
+      action: "refuse",
+      categories: ["slur"],
+    });
   });
 
   it("lets everything through when MODERATION_ACTION is off", async () => {
     const off = configured({ MODERATION_ACTION: "off" });
-    for (const text of ["you slut", "send nudes", "call 5551234567", "https://example.com"]) expect(await off.check(text, ["any"])).toEqual({ action: "pass" });
+    for (const text of ["you slut", "send nudes", "call 5551234567", "https://example.com"])
+      expect(await off.check(text, ["any"])).toEqual({ action: "pass" });
   });
 
   it("adds the operator's MODERATION_WORDS", async () => {
     const filter = configured({ MODERATION_WORDS: JSON.stringify({ de: { slur: ["Quarkkopf"] } }) });
-    expect(await filter.check("du Quarkkopf", ["de"])).toEqual({ action: "mask", text: "du •••", categories: ["slur"] });
+    expect(await filter.check("du Quarkkopf", ["de"])).toEqual({
+      action: "mask",
+      text: "du •••",
+      categories: ["slur"],
+    });
     expect(await filter.check("du Quarkkopf", ["en"])).toEqual({ action: "pass" });
   });
 
-  it.each([["not json"], ["[1, 2]"], ['"words"'], ['{"en": {"slurs": ["x"]}}'], ['{"en": {"slur": "x"}}'], ['{"en": null}']])(
-    "ignores MODERATION_WORDS %s with one warning, and keeps the built-in lists",
-    async (words) => {
-      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-      const filter = configured({ MODERATION_ACTION: "mask", MODERATION_WORDS: words });
-      configured({ MODERATION_ACTION: "mask", MODERATION_WORDS: words });
-      expect(await filter.check("you slut", ["en"])).toMatchObject({ categories: ["slur"] });
-      expect(warn).toHaveBeenCalledTimes(1);
-      expect(String(warn.mock.calls[0][0])).toContain("moderation.words_invalid");
-    },
-  );
+  it.each([
+    ["not json"],
+    ["[1, 2]"],
+    ['"words"'],
+    ['{"en": {"slurs": ["x"]}}'],
+    ['{"en": {"slur": "x"}}'],
+    ['{"en": null}'],
+  ])("ignores MODERATION_WORDS %s with one warning, and keeps the built-in lists", async (words) => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const filter = configured({ MODERATION_ACTION: "mask", MODERATION_WORDS: words });
+    configured({ MODERATION_ACTION: "mask", MODERATION_WORDS: words });
+    expect(await filter.check("you slut", ["en"])).toMatchObject({ categories: ["slur"] });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toContain("moderation.words_invalid");
+  });
 
   it("is built once per configuration", () => {
-    const vars = { MODERATION_ACTION: "mask", MODERATION_WORDS: '{"any": {"slur": ["once"]}}', MODERATION_AI_MODEL: "" };
+    const vars = {
+      MODERATION_ACTION: "mask",
+      MODERATION_WORDS: '{"any": {"slur": ["once"]}}',
+      MODERATION_AI_MODEL: "",
+    };
     expect(configured(vars)).toBe(configured({ ...vars }));
     expect(configured(vars)).not.toBe(configured({ ...vars, MODERATION_ACTION: "refuse" }));
   });
@@ -392,7 +482,11 @@ describe("the filter from the environment", () => {
     const filter = configured({ MODERATION_ACTION: "mask", MODERATION_AI_MODEL: "@cf/test/classifier-a" }, { AI });
     expect(await filter.check("call 5551234567", ["en"])).toMatchObject({ categories: ["contact"] });
     expect(calls).toHaveLength(0);
-    expect(await filter.check("a polite sentence", ["en"])).toEqual({ action: "mask", text: "•••", categories: ["slur"] });
+    expect(await filter.check("a polite sentence", ["en"])).toEqual({
+      action: "mask",
+      text: "•••",
+      categories: ["slur"],
+    });
     expect(calls).toHaveLength(1);
   });
 
@@ -409,7 +503,12 @@ describe("the load tests' messages", () => {
   // masked would read as a lost message, or as a latency of NaN.
   it("pass the filter untouched, whatever their ids and times, and read back as sent", () => {
     const filter = localFilter({ action: "mask" });
-    const id = (min: number, max: number) => fc.string({ unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"), minLength: min, maxLength: max });
+    const id = (min: number, max: number) =>
+      fc.string({
+        unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"),
+        minLength: min,
+        maxLength: max,
+      });
     fc.assert(
       fc.property(
         fc.record({
@@ -426,7 +525,12 @@ describe("the load tests' messages", () => {
           const text = stampText(stamp);
           expect(filter.check(text, ["any"])).toEqual({ action: "pass" });
           const read = parseStamp(text)!;
-          expect(read).toMatchObject({ seq: stamp.seq, fin: stamp.fin, sessionId: spelled(stamp.sessionId), user: spelled(stamp.user) });
+          expect(read).toMatchObject({
+            seq: stamp.seq,
+            fin: stamp.fin,
+            sessionId: spelled(stamp.sessionId),
+            user: spelled(stamp.user),
+          });
           expect(read.sentAt).toBeCloseTo(stamp.sentAt, 3);
         },
       ),
@@ -439,14 +543,25 @@ describe("what a masked message looks like", () => {
   const filter = localFilter({ action: "mask" });
 
   it("is the text as sent, with only the matches hidden: folding is for reading, never for relaying", () => {
-    expect(filter.check("ｈｅｌｌｏ ①② call +1 555 010 0200 ｐｌｅａｓｅ", ["en"])).toEqual({ action: "mask", text: "ｈｅｌｌｏ ①② call ••• ｐｌｅａｓｅ", categories: ["contact"] });
-    expect(filter.check("you n\u200Di\u200Dg\u200Dg\u200Der", ["en"])).toMatchObject({ action: "mask", text: "you •••" });
+    expect(filter.check("ｈｅｌｌｏ ①② call +1 555 010 0200 ｐｌｅａｓｅ", ["en"])).toEqual({
+      action: "mask",
+      text: "ｈｅｌｌｏ ①② call ••• ｐｌｅａｓｅ",
+      categories: ["contact"],
+    });
+    expect(filter.check("you n\u200Di\u200Dg\u200Dg\u200Der", ["en"])).toMatchObject({
+      action: "mask",
+      text: "you •••",
+    });
   });
 
   it("never outgrows the length a message was let in under", () => {
     // U+FDFA folds to eighteen characters: a folded copy of this would be 36,000 long.
     const wide = `${"\uFDFA".repeat(1988)} send nudes`;
-    expect(filter.check(wide, ["en"])).toEqual({ action: "mask", text: `${"\uFDFA".repeat(1988)} •••`, categories: ["sexual"] });
+    expect(filter.check(wide, ["en"])).toEqual({
+      action: "mask",
+      text: `${"\uFDFA".repeat(1988)} •••`,
+      categories: ["sexual"],
+    });
     const many = Array.from({ length: 666 }, () => "ab").join(" "); // 1,997 characters, each "ab" a match
     const verdict = localFilter({ action: "mask", words: { any: { slur: ["ab"] } } }).check(many, ["en"]) as Verdict;
     expect(verdict.action).toBe("mask");

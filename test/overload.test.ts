@@ -2,7 +2,12 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { newUser, uniqueMode } from "./helpers";
 
-const ask = (body: object) => SELF.fetch("https://chat.example/api/match", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const ask = (body: object) =>
+  SELF.fetch("https://chat.example/api/match", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 // This project runs with MATCH_CONCURRENCY = 2.
 describe("an isolate serving more match requests than it takes at once", () => {
@@ -43,7 +48,10 @@ describe("an isolate serving more match requests than it takes at once", () => {
     const answers = await Promise.all(Array.from({ length: 12 }, madeUp));
     expect(answers.some((r) => r.status === 503)).toBe(true);
     // Served, it is a search like any other: a wait of its own, with a real ticket.
-    const served = (await Promise.all(answers.filter((r) => r.status === 200).map((r) => r.json()))) as { ticket?: string; matched: boolean }[];
+    const served = (await Promise.all(answers.filter((r) => r.status === 200).map((r) => r.json()))) as {
+      ticket?: string;
+      matched: boolean;
+    }[];
     expect(served.length).toBeGreaterThan(0);
     for (const s of served) if (!s.matched) expect(s.ticket).not.toBe("aaaaaaaaaaaa.bbbbbbbbbbbb");
   });

@@ -1,12 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { Verdict } from "../worker/moderation";
 import { CLOSE } from "../worker/protocol";
-import * as room from "../worker/room-rules";
 import type { Live, RoomEffect, RoomRules, RoomSetup, RoomState } from "../worker/room-rules";
+import * as room from "../worker/room-rules";
 
 // A fake clock: every time is a plain number of milliseconds, nothing sleeps.
 const T0 = 1_000_000;
-const rules: RoomRules = { connectWindowMs: 10_000, roomIdleMs: 300_000, heartbeatTimeoutMs: 30_000, emptyRoomMs: 30_000 };
+const rules: RoomRules = {
+  connectWindowMs: 10_000,
+  roomIdleMs: 300_000,
+  heartbeatTimeoutMs: 30_000,
+  emptyRoomMs: 30_000,
+};
 /** Ana waited 4 s in her lobby; Ben asked as a newcomer and was paired with her at once. */
 const setup: RoomSetup = {
   sessionId: "session-1",
@@ -14,13 +19,36 @@ const setup: RoomSetup = {
   relaxed: [],
   shared: [],
   sides: [
-    { alias: "ana", name: "Ana", token: "ana-token", device: "ana-device", user: "ana-user", network: "ana-network", vouched: false, queueKey: "any:😊:en", waitedMs: 4_000, returnTo: { lobby: "any/en", seatId: "seat-1" } },
-    { alias: "ben", name: "Ben", token: "ben-token", device: "ben-device", user: "ben-user", network: "ben-network", vouched: true, queueKey: "any:😊:en", waitedMs: 0, returnTo: null },
+    {
+      alias: "ana",
+      name: "Ana",
+      token: "ana-token",
+      device: "ana-device",
+      user: "ana-user",
+      network: "ana-network",
+      vouched: false,
+      queueKey: "any:😊:en",
+      waitedMs: 4_000,
+      returnTo: { lobby: "any/en", seatId: "seat-1" },
+    },
+    {
+      alias: "ben",
+      name: "Ben",
+      token: "ben-token",
+      device: "ben-device",
+      user: "ben-user",
+      network: "ben-network",
+      vouched: true,
+      queueKey: "any:😊:en",
+      waitedMs: 0,
+      returnTo: null,
+    },
   ],
 };
 const PASS = { action: "pass" } as const;
 const types = (effects: RoomEffect[]) => effects.map((e) => e.type);
-const sent = (effects: RoomEffect[], to: string) => effects.flatMap((e) => (e.type === "send" && e.to === to ? [e.frame] : []));
+const sent = (effects: RoomEffect[], to: string) =>
+  effects.flatMap((e) => (e.type === "send" && e.to === to ? [e.frame] : []));
 
 /** Opened at T0; Ben joins at T0 + 1 s, Ana at T0 + 2 s. */
 function chatting(): RoomState {
@@ -32,7 +60,14 @@ const bothLive = (at: number): Live => ({ ana: at, ben: at });
 describe("a pairing", () => {
   it("is a chat from the moment it is opened, waiting for both to join within the connect window", () => {
     const opened = room.open(setup, T0);
-    expect(opened).toMatchObject({ kind: "chatting", openedAt: T0, participants: [{ alias: "ana", joined: false }, { alias: "ben", joined: false }] });
+    expect(opened).toMatchObject({
+      kind: "chatting",
+      openedAt: T0,
+      participants: [
+        { alias: "ana", joined: false },
+        { alias: "ben", joined: false },
+      ],
+    });
     expect(room.nextAlarm(opened, rules)).toBe(T0 + 10_000);
     expect(room.hello(opened, "nobody", T0 + 500, {}).reply).toEqual({ ok: false, code: "invalid_token" });
     // Either may come first.
@@ -41,8 +76,17 @@ describe("a pairing", () => {
     expect(types(benIn.effects)).toEqual(["retire", "welcome", "send"]);
     // Not saved: who joined, a room that wakes reads from its sockets.
     expect(benIn.persist).toBe(false);
-    expect(room.withSockets(opened, new Set(["ben"]))).toMatchObject({ participants: [{ joined: false }, { joined: true }] });
-    expect(benIn.effects[1]).toMatchObject({ frame: { type: "welcome", v: 3, you: { id: "ben", name: "Ben" }, partner: { id: "ana", name: "Ana", online: false } } });
+    expect(room.withSockets(opened, new Set(["ben"]))).toMatchObject({
+      participants: [{ joined: false }, { joined: true }],
+    });
+    expect(benIn.effects[1]).toMatchObject({
+      frame: {
+        type: "welcome",
+        v: 3,
+        you: { id: "ben", name: "Ben" },
+        partner: { id: "ana", name: "Ana", online: false },
+      },
+    });
   });
 
   it("becomes final when the second one joins: saved, remembered on both devices and logged, once", () => {
@@ -54,9 +98,14 @@ describe("a pairing", () => {
     // (The lobby counted the pairing when it made it.)
     expect(types(effects)).toEqual(["retire", "welcome", "send", "met", "log"]);
     expect(effects[3]).toEqual({ type: "met", devices: ["ana-device", "ben-device"], sessionId: "session-1" });
-    expect(effects[4]).toMatchObject({ event: "match.paired", fields: { queue: "any:😊:en", waitedMs: 4_000, relaxed: "" } });
+    expect(effects[4]).toMatchObject({
+      event: "match.paired",
+      fields: { queue: "any:😊:en", waitedMs: 4_000, relaxed: "" },
+    });
     // A reconnect later is not a second pairing.
-    expect(types(room.hello(state, "ben-token", T0 + 5_000, { ana: T0 + 4_000, ben: null }).effects)).not.toContain("met");
+    expect(types(room.hello(state, "ben-token", T0 + 5_000, { ana: T0 + 4_000, ben: null }).effects)).not.toContain(
+      "met",
+    );
   });
 
   it("ends when someone never joins, giving the waiter back its wait before anyone is told", () => {
@@ -74,13 +123,19 @@ describe("joining and presence", () => {
   it("tells the first when the second joins, and the second that the first is there", () => {
     const benIn = room.hello(room.open(setup, T0), "ben-token", T0 + 1_000, {}).state;
     const { effects } = room.hello(benIn, "ana-token", T0 + 2_000, { ben: T0 + 1_500 });
-    expect(sent(effects, "ben")).toEqual([{ type: "partner_joined", partner: { id: "ana", name: "Ana", online: true } }]);
-    expect(effects.find((e) => e.type === "welcome")).toMatchObject({ frame: { you: { id: "ana" }, partner: { id: "ben", online: true } } });
+    expect(sent(effects, "ben")).toEqual([
+      { type: "partner_joined", partner: { id: "ana", name: "Ana", online: true } },
+    ]);
+    expect(effects.find((e) => e.type === "welcome")).toMatchObject({
+      frame: { you: { id: "ana" }, partner: { id: "ben", online: true } },
+    });
   });
 
   it("treats a reconnect as back online only if the participant had no socket left", () => {
     const s = chatting();
-    expect(sent(room.hello(s, "ana-token", T0 + 5_000, { ana: null, ben: T0 + 4_000 }).effects, "ben")).toEqual([{ type: "partner_online", partnerId: "ana" }]);
+    expect(sent(room.hello(s, "ana-token", T0 + 5_000, { ana: null, ben: T0 + 4_000 }).effects, "ben")).toEqual([
+      { type: "partner_online", partnerId: "ana" },
+    ]);
     const takeover = room.hello(s, "ana-token", T0 + 5_000, bothLive(T0 + 4_000));
     expect(sent(takeover.effects, "ben")).toEqual([]);
     expect(takeover.effects[0]).toEqual({ type: "retire", alias: "ana" });
@@ -95,7 +150,6 @@ describe("joining and presence", () => {
     expect(room.nextAlarm(bothGone.state, rules)).toBe(T0 + 41_000);
     expect(room.alarm(bothGone.state, T0 + 41_000, {}, rules).state).toMatchObject({ kind: "ended", reason: "idle" });
   });
-
 });
 
 describe("hibernation-friendly deadlines", () => {
@@ -108,12 +162,23 @@ describe("hibernation-friendly deadlines", () => {
 
   it("ends a chat after the idle window without messages", () => {
     const s = chatting();
-    expect(room.alarm(s, T0 + 302_000, bothLive(T0 + 301_000), rules).state).toMatchObject({ kind: "ended", reason: "idle" });
+    expect(room.alarm(s, T0 + 302_000, bothLive(T0 + 301_000), rules).state).toMatchObject({
+      kind: "ended",
+      reason: "idle",
+    });
   });
 
   it("notices a vanished partner when the other one speaks", () => {
     const s = chatting();
-    const said = room.message(s, "ben", { id: "m1", text: "still there?" }, PASS, T0 + 100_000, { ana: T0 + 60_000, ben: T0 + 99_000 }, rules);
+    const said = room.message(
+      s,
+      "ben",
+      { id: "m1", text: "still there?" },
+      PASS,
+      T0 + 100_000,
+      { ana: T0 + 60_000, ben: T0 + 99_000 },
+      rules,
+    );
     expect(types(said.effects)).toEqual(["store", "drop", "send"]);
     expect(said.effects[1]).toEqual({ type: "drop", alias: "ana", code: CLOSE.stale, reason: "heartbeat timeout" });
     expect(sent(said.effects, "ben")).toEqual([{ type: "partner_offline", partnerId: "ana" }]);
@@ -128,8 +193,18 @@ describe("hibernation-friendly deadlines", () => {
 describe("messages", () => {
   it("stores and relays a message without rewriting the room's state (past each participant's first)", () => {
     const s = room.message(chatting(), "ana", { id: "m0", text: "hello" }, PASS, T0 + 2_000, null, rules).state;
-    const said = room.message(s, "ana", { id: "m1", text: "hi", clientId: "c1" }, PASS, T0 + 3_000, bothLive(T0 + 3_000), rules);
-    expect(said.effects).toEqual([{ type: "store", message: { id: "m1", text: "hi", clientId: "c1", from: "ana", at: T0 + 3_000 } }]);
+    const said = room.message(
+      s,
+      "ana",
+      { id: "m1", text: "hi", clientId: "c1" },
+      PASS,
+      T0 + 3_000,
+      bothLive(T0 + 3_000),
+      rules,
+    );
+    expect(said.effects).toEqual([
+      { type: "store", message: { id: "m1", text: "hi", clientId: "c1", from: "ana", at: T0 + 3_000 } },
+    ]);
     expect(said.persist).toBe(false);
     expect(said.state).toMatchObject({ lastActivity: T0 + 3_000 });
     expect(room.nextAlarm(said.state, rules)).toBe(T0 + 303_000);
@@ -137,13 +212,36 @@ describe("messages", () => {
 
   it("relays what the filter masked as masked, and tells only the sender of a refusal", () => {
     const s = chatting();
-    const masked = room.message(s, "ana", { id: "m1", text: "call 555 0100 200", clientId: "c1" }, { action: "mask", text: "call •••", categories: ["contact"] }, T0 + 3_000, bothLive(T0 + 3_000), rules);
+    const masked = room.message(
+      s,
+      "ana",
+      { id: "m1", text: "call 555 0100 200", clientId: "c1" },
+      { action: "mask", text: "call •••", categories: ["contact"] },
+      T0 + 3_000,
+      bothLive(T0 + 3_000),
+      rules,
+    );
     expect(masked.effects).toEqual([
-      { type: "store", message: { id: "m1", text: "call •••", masked: true, clientId: "c1", from: "ana", at: T0 + 3_000 } },
-      { type: "log", event: "chat.filtered", fields: { sessionId: "session-1", participant: "ana", action: "mask", categories: "contact" } },
+      {
+        type: "store",
+        message: { id: "m1", text: "call •••", masked: true, clientId: "c1", from: "ana", at: T0 + 3_000 },
+      },
+      {
+        type: "log",
+        event: "chat.filtered",
+        fields: { sessionId: "session-1", participant: "ana", action: "mask", categories: "contact" },
+      },
       { type: "count", event: { kind: "filtered", categories: ["contact"] } },
     ]);
-    const refused = room.message(s, "ana", { id: "m2", text: "…" }, { action: "refuse", categories: ["link", "contact"] }, T0 + 4_000, bothLive(T0 + 4_000), rules);
+    const refused = room.message(
+      s,
+      "ana",
+      { id: "m2", text: "…" },
+      { action: "refuse", categories: ["link", "contact"] },
+      T0 + 4_000,
+      bothLive(T0 + 4_000),
+      rules,
+    );
     expect(refused.reply).toMatchObject({ code: "message_filtered" });
     expect(types(refused.effects)).toEqual(["log", "count"]);
     // A refused message is not activity: the idle deadline stays where the last real one put it.
@@ -152,13 +250,19 @@ describe("messages", () => {
 
   it("tells the sender of a message that came after the end that the chat is over", () => {
     const ended = room.leave(chatting(), "ben", T0 + 5_000).state;
-    expect(room.message(ended, "ana", { id: "m9", text: "still there?" }, PASS, T0 + 5_100, {}, rules).reply).toMatchObject({ code: "session_ended" });
+    expect(
+      room.message(ended, "ana", { id: "m9", text: "still there?" }, PASS, T0 + 5_100, {}, rules).reply,
+    ).toMatchObject({ code: "session_ended" });
   });
 
   it("keeps what the first one says for the second, and relays typing to the partner only", () => {
     const benIn = room.hello(room.open(setup, T0), "ben-token", T0 + 500, {}).state;
-    expect(types(room.message(benIn, "ben", { id: "m1", text: "hi" }, PASS, T0 + 600, null, rules).effects)).toEqual(["store"]);
-    expect(room.typing(chatting(), "ben", true).effects).toEqual([{ type: "send", to: "ana", frame: { type: "typing", from: "ben", isTyping: true } }]);
+    expect(types(room.message(benIn, "ben", { id: "m1", text: "hi" }, PASS, T0 + 600, null, rules).effects)).toEqual([
+      "store",
+    ]);
+    expect(room.typing(chatting(), "ben", true).effects).toEqual([
+      { type: "send", to: "ana", frame: { type: "typing", from: "ben", isTyping: true } },
+    ]);
   });
 });
 
@@ -190,8 +294,11 @@ describe("ending", () => {
   });
 
   it("counts a report only against a partner who joined and spoke (a message stored or refused); it still ends the chat and blocks", () => {
-    const counts = (s: RoomState) => (room.report(s, "ben", "spam", T0 + 5_000).effects.find((e) => e.type === "report") as { counts: boolean }).counts;
-    const says = (s: RoomState, alias: string, verdict: Verdict = PASS) => room.message(s, alias, { id: "m", text: "…" }, verdict, T0 + 4_000, null, rules);
+    const counts = (s: RoomState) =>
+      (room.report(s, "ben", "spam", T0 + 5_000).effects.find((e) => e.type === "report") as { counts: boolean })
+        .counts;
+    const says = (s: RoomState, alias: string, verdict: Verdict = PASS) =>
+      room.message(s, alias, { id: "m", text: "…" }, verdict, T0 + 4_000, null, rules);
     // Joined, said nothing; or only the reporter spoke.
     expect(counts(chatting())).toBe(false);
     expect(counts(says(chatting(), "ben").state)).toBe(false);

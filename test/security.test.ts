@@ -3,14 +3,34 @@
  * README's security table. Rate-limit windows are fixed 10 s windows, so counting tests send
  * enough to cross at most one boundary and still see refusals.
  */
-import { env, exports } from "cloudflare:workers";
+
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { networkKey, networkOf } from "../worker/client-address";
 import { fingerprint } from "../worker/identity";
 import type { Lobby } from "../worker/lobby";
 import { CLOSE, PING } from "../worker/protocol";
-import { connect, lobbyOf, match, matched, newUser, pairUp, postMatch, seatOf, sleep, ticketToken, uniqueMode, untilClosed, upgrade, vouchFor, wait, waitingIn, waitOnSocket, waitUntil } from "./helpers";
+import {
+  connect,
+  lobbyOf,
+  match,
+  matched,
+  newUser,
+  pairUp,
+  postMatch,
+  seatOf,
+  sleep,
+  ticketToken,
+  uniqueMode,
+  untilClosed,
+  upgrade,
+  vouchFor,
+  wait,
+  waitingIn,
+  waitOnSocket,
+  waitUntil,
+} from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -26,7 +46,10 @@ describe("a foreign web page", () => {
     expect(await textPlain.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
     // Even as JSON, the foreign origin is refused on every method.
     expect((await postMatch(newUser({ mode }), { headers: { Origin: "https://evil.example" } })).status).toBe(403);
-    expect((await exports.default.fetch("http://chat.test/api/stats", { headers: { Origin: "https://evil.example" } })).status).toBe(403);
+    expect(
+      (await exports.default.fetch("http://chat.test/api/stats", { headers: { Origin: "https://evil.example" } }))
+        .status,
+    ).toBe(403);
     expect(await waitingIn(mode)).toEqual([]);
     // The page's own origin and the allowed ones work.
     expect((await postMatch(newUser({ mode }), { headers: { Origin: "https://app.example" } })).status).toBe(200);
@@ -91,7 +114,9 @@ describe("text that is not text", () => {
   ])("is a 400 naming %s, never a 500", async (field, body) => {
     const res = await postMatch(body);
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { code: "invalid_body", message: expect.stringMatching(new RegExp(`^${field}`)) } });
+    expect(await res.json()).toMatchObject({
+      error: { code: "invalid_body", message: expect.stringMatching(new RegExp(`^${field}`)) },
+    });
   });
 
   it("keeps what real names and feelings need: joiners in emoji sequences and scripts", async () => {
@@ -131,7 +156,9 @@ describe("limits key on what an attacker cannot choose", () => {
       for (const res of await Promise.all(batch)) statuses.push(res.status);
     }
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20);
-    expect((await postMatch(newUser({ mode }), { headers: { "CF-Connecting-IP": "2001:db8:77:2::1" } })).status).toBe(200);
+    expect((await postMatch(newUser({ mode }), { headers: { "CF-Connecting-IP": "2001:db8:77:2::1" } })).status).toBe(
+      200,
+    );
   });
 
   it("limits socket upgrades per address, and a wrong token costs ten of them", async () => {
@@ -143,10 +170,13 @@ describe("limits key on what an attacker cannot choose", () => {
       expect((await untilClosed(guess)).code).toBe(CLOSE.unauthorized);
     }
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await upgrade(bobMatch.wsUrl, { Upgrade: "websocket", ...attacker })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await upgrade(bobMatch.wsUrl, { Upgrade: "websocket", ...attacker })).status);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     // Someone else is not affected.
-    expect((await upgrade(bobMatch.wsUrl, { Upgrade: "websocket", "CF-Connecting-IP": "203.0.113.67" })).status).toBe(101);
+    expect((await upgrade(bobMatch.wsUrl, { Upgrade: "websocket", "CF-Connecting-IP": "203.0.113.67" })).status).toBe(
+      101,
+    );
   });
 });
 
@@ -190,7 +220,10 @@ describe("queues cannot be split or starved", () => {
     let paired = false;
     for (let i = 0; i < 12 && !paired; i++) {
       await sleep(400);
-      const [a, b] = await Promise.all([match({ ...ana, ticket: anaWait.ticket }), match({ ...ben, ticket: benWait.ticket })]);
+      const [a, b] = await Promise.all([
+        match({ ...ana, ticket: anaWait.ticket }),
+        match({ ...ben, ticket: benWait.ticket }),
+      ]);
       paired = a.matched || b.matched;
     }
     expect(paired).toBe(true);
@@ -200,7 +233,9 @@ describe("queues cannot be split or starved", () => {
 describe("fingerprints", () => {
   it("are keyed HMACs: knowing a raw id is not enough to compute one", async () => {
     const id = "device-known-to-an-attacker";
-    const sha256 = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const sha256 = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(id)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
     const ours = await fingerprint(env, id);
     expect(sha256.startsWith(ours)).toBe(false);
     expect(ours).not.toBe(await fingerprint({ FINGERPRINT_SECRET: "another secret" }, id));
@@ -266,7 +301,9 @@ describe("the KV copy of a queue", () => {
     const waiting = await wait(lasting);
     await waitUntil(async () => (await keysOf(mode)).length === 1, 4000, "the lasting wait to be written");
     const [key] = await keysOf(mode);
-    expect(key.name).toMatch(new RegExp(`^q/${mode}/pt/${encodeURIComponent("😢")}/[0-9a-z]{9}\\.${seatOf(waiting.ticket)}$`));
+    expect(key.name).toMatch(
+      new RegExp(`^q/${mode}/pt/${encodeURIComponent("😢")}/[0-9a-z]{9}\\.${seatOf(waiting.ticket)}$`),
+    );
     expect(JSON.stringify(key.metadata)).not.toMatch(/user-|device-/);
     // Paired: the copy goes.
     await matched(newUser({ mode, emotion: "😢", language: "pt" }));

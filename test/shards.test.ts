@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEVICE_SHARDS, deviceStub, shardOf } from "../worker/stubs";
 import { match, newUser, uniqueMode, waitUntil } from "./helpers";
@@ -40,8 +40,15 @@ describe("objects", () => {
       state.storage.sql.exec("UPDATE devices SET keep_until = ? WHERE device = ?", Date.now() - 1, device);
     });
     await waitUntil(() => runDurableObjectAlarm(book));
-    const left = await runInDurableObject(book, (_instance, state) => state.storage.sql.exec("SELECT device FROM devices WHERE device = ?", device).toArray());
+    const left = await runInDurableObject(book, (_instance, state) =>
+      state.storage.sql.exec("SELECT device FROM devices WHERE device = ?", device).toArray(),
+    );
     expect(left).toEqual([]);
-    expect(await book.standing(device, "user", "network", "any/en")).toEqual({ bannedUntil: null, avoid: [], human: false, vouched: false });
+    expect(await book.standing(device, "user", "network", "any/en")).toEqual({
+      bannedUntil: null,
+      avoid: [],
+      human: false,
+      vouched: false,
+    });
   });
 });

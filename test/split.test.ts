@@ -3,8 +3,9 @@
  * feeling, each the authority over its exact queue, and the pool of the mode pairing waits of
  * two feelings once both may meet.
  */
-import { env } from "cloudflare:workers";
+
 import { listDurableObjectIds } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { lobbyNameOf } from "../worker/matchmaker";
 import type { MatchFound, MatchRequest, MatchWaiting } from "../worker/protocol";
@@ -23,7 +24,10 @@ describe("a language split by feeling", () => {
     const lobbies = (await listDurableObjectIds(env.LOBBY)).length;
     await wait(newUser({ mode, language: "en", emotion: "😊", userName: "Ana" }));
     await wait(newUser({ mode, language: "en", emotion: "😢" }));
-    expect(await matched(newUser({ mode, language: "en", emotion: "😊" }))).toMatchObject({ partnerName: "Ana", relaxed: [] });
+    expect(await matched(newUser({ mode, language: "en", emotion: "😊" }))).toMatchObject({
+      partnerName: "Ana",
+      relaxed: [],
+    });
     expect((await listDurableObjectIds(env.LOBBY)).length).toBe(lobbies + 2);
   });
 
@@ -44,7 +48,11 @@ describe("a language split by feeling", () => {
       "the pool to pair them",
     );
     expect(pairing).toMatchObject({ relaxed: ["emotion"] });
-    await waitUntil(async () => (await poll(happy, happyWait)).matched && (await poll(sad, sadWait)).matched, 3000, "both told");
+    await waitUntil(
+      async () => (await poll(happy, happyWait)).matched && (await poll(sad, sadWait)).matched,
+      3000,
+      "both told",
+    );
     const [a, b] = (await Promise.all([poll(happy, happyWait), poll(sad, sadWait)])) as MatchFound[];
     expect(a.sessionId).toBe(b.sessionId);
   });

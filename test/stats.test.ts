@@ -1,13 +1,14 @@
-import { env, exports } from "cloudflare:workers";
 import { listDurableObjectIds } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { StatsSnapshot } from "../worker/protocol";
 import { meterCall, meterReadings } from "../worker/metering";
-import { STATS_SHARDS, publicView, statsReport, type StatsReport } from "../worker/stats";
+import type { StatsSnapshot } from "../worker/protocol";
+import { publicView, STATS_SHARDS, type StatsReport, statsReport } from "../worker/stats";
 import { match, newUser, pairUp, uniqueMode, waitUntil } from "./helpers";
 
 /** What /api/stats serves, as anyone would read it. */
-const publicStats = async (headers: Record<string, string> = {}) => exports.default.fetch("http://chat.test/api/stats", { headers });
+const publicStats = async (headers: Record<string, string> = {}) =>
+  exports.default.fetch("http://chat.test/api/stats", { headers });
 
 describe("the counters behind /api/stats", () => {
   it("count waiting users per queue, active rooms and pairings, and nothing about anyone", async () => {
@@ -56,7 +57,11 @@ describe("GET /api/stats, as the public sees it", () => {
       operations: {},
       recentWaits: { "any:😊:en": [3, 1] },
     } satisfies StatsReport;
-    expect(publicView(report)).toMatchObject({ waiting: { "any:😊:en": 7, "any:😊:es": "<5", other: 12 }, waitingTotal: 20, activeRooms: "<5" });
+    expect(publicView(report)).toMatchObject({
+      waiting: { "any:😊:en": 7, "any:😊:es": "<5", other: 12 },
+      waitingTotal: 20,
+      activeRooms: "<5",
+    });
     expect(JSON.stringify(publicView(report))).not.toMatch(/script|zz|t1234/);
     expect(publicView(report)).toMatchObject({ filtered: { link: 2 } });
     expect(publicView(report)).not.toHaveProperty("recentWaits");

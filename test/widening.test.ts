@@ -49,7 +49,11 @@ describe("widening", () => {
     // A newcomer of another emotion only ever looks in its own queue…
     expect((await match(newUser({ mode, emotion: "😢" }))).matched).toBe(false);
     // …so the next happy newcomer still gets the happy waiter, exactly.
-    expect(await match(newUser({ mode, emotion: "😊" }))).toMatchObject({ matched: true, partnerName: "Happy", relaxed: [] });
+    expect(await match(newUser({ mode, emotion: "😊" }))).toMatchObject({
+      matched: true,
+      partnerName: "Happy",
+      relaxed: [],
+    });
   });
 
   it("widens to the same language with any emotion, and says so to both", async () => {
@@ -63,7 +67,11 @@ describe("widening", () => {
     // The later waiter claims the earlier one.
     const sadMatch = (await poll(sad, sadWait)) as MatchFound;
     expect(sadMatch).toMatchObject({ matched: true, relaxed: ["emotion"] });
-    expect(await joined(sadMatch, happy, happyWait)).toMatchObject({ matched: true, sessionId: sadMatch.sessionId, relaxed: ["emotion"] });
+    expect(await joined(sadMatch, happy, happyWait)).toMatchObject({
+      matched: true,
+      sessionId: sadMatch.sessionId,
+      relaxed: ["emotion"],
+    });
   });
 
   it("widens to any language only for users who allowed it", async () => {
@@ -82,8 +90,10 @@ describe("widening", () => {
     await poll(ana, waits.get(ana)!);
     const benMatch = await pollUntilMatched(ben, waits.get(ben)!);
     expect(benMatch).toMatchObject({ matched: true, relaxed: ["language"] });
-    expect(await joined(benMatch, ana, waits.get(ana)!)).toMatchObject({ matched: true, sessionId: benMatch.sessionId });
+    expect(await joined(benMatch, ana, waits.get(ana)!)).toMatchObject({
+      matched: true,
+      sessionId: benMatch.sessionId,
+    });
     expect((await poll(carl, waits.get(carl)!)).matched).toBe(false);
   });
 });
-

@@ -1,8 +1,9 @@
 // Builds the page into web-client/dist, the directory wrangler.toml serves as static assets:
 // the bundled script, the page and its styles, and everything in public/ as it is.
-import { build } from "esbuild";
-import { cp, copyFile, mkdir, rm } from "node:fs/promises";
+
+import { copyFile, cp, mkdir, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const dist = here("./dist/");
@@ -20,5 +21,8 @@ await build({
   target: ["es2020", "safari15"],
   logLevel: "warning",
 });
-await Promise.all([...["index.html", "styles.css"].map((file) => copyFile(here(`./${file}`), `${dist}${file}`)), cp(here("./public/"), dist, { recursive: true })]);
+await Promise.all([
+  ...["index.html", "styles.css"].map((file) => copyFile(here(`./${file}`), `${dist}${file}`)),
+  cp(here("./public/"), dist, { recursive: true }),
+]);
 console.log("web-client built into web-client/dist");

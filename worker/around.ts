@@ -4,7 +4,7 @@
  * person is waiting, and waits are bucket bounds, never one person's exact wait.
  */
 import type { Around } from "./protocol";
-import { SMALL_COUNT, WAIT_BUCKETS, offeredQueue, type StatsReport } from "./stats";
+import { offeredQueue, SMALL_COUNT, type StatsReport, WAIT_BUCKETS } from "./stats";
 
 /** Fewer waits than this in the window (three pairings) say nothing about a queue's usual wait. */
 const MIN_WAITS = 6;
@@ -43,4 +43,8 @@ export function aroundTable(report: StatsReport): AroundTable {
   };
 }
 
-export const aroundFigures = (table: AroundTable, queueKey: string): Around => ({ queueKey, online: table.online, pairedWithinSeconds: table.usualWaits[queueKey] ?? null });
+export const aroundFigures = (table: AroundTable, queueKey: string): Around => ({
+  queueKey,
+  online: table.online,
+  pairedWithinSeconds: table.usualWaits[queueKey] ?? null,
+});

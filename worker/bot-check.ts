@@ -25,5 +25,6 @@ export async function requireHuman(env: Env, token: string | undefined, remoteip
   } catch {
     // An unreachable siteverify is a failed check: the gate fails closed.
   }
-  if (!passed) throw new ApiError(403, "bot_check_failed", "The human check did not pass; please try again.", { siteKey });
+  if (!passed)
+    throw new ApiError(403, "bot_check_failed", "The human check did not pass; please try again.", { siteKey });
 }

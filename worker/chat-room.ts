@@ -11,13 +11,22 @@ import { messageLogSampleRate, timings } from "./config";
 import { rateLimited } from "./errors";
 import { log } from "./log";
 import { meterStorage } from "./metering";
-import { PASS, type MessageFilter, type Verdict } from "./moderation";
+import { type MessageFilter, PASS, type Verdict } from "./moderation";
 import { filterFor } from "./moderation-setup";
-import { CLOSE, type ChatMessage, type ParsedClientFrame, type ServerFrame } from "./protocol";
+import { type ChatMessage, CLOSE, type ParsedClientFrame, type ServerFrame } from "./protocol";
 import { History } from "./room-history";
 import * as rules from "./room-rules";
-import { readStored, sessionIdOf, type Live, type RoomEffect, type RoomRules, type RoomSetup, type RoomState, type Step } from "./room-rules";
-import { SocketObject, attachmentOf, close, send, type Admission } from "./socket-object";
+import {
+  type Live,
+  type RoomEffect,
+  type RoomRules,
+  type RoomSetup,
+  type RoomState,
+  readStored,
+  type Step,
+  sessionIdOf,
+} from "./room-rules";
+import { type Admission, attachmentOf, close, SocketObject, send } from "./socket-object";
 import { count } from "./stats";
 import { deviceStub, lobbyStub } from "./stubs";
 
@@ -53,7 +62,12 @@ export class ChatRoom extends SocketObject {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, "room");
     const t = timings(env);
-    this.rules = { connectWindowMs: t.connectWindowMs, roomIdleMs: t.roomIdleMs, heartbeatTimeoutMs: t.heartbeatTimeoutMs, emptyRoomMs: t.queueTtlMs };
+    this.rules = {
+      connectWindowMs: t.connectWindowMs,
+      roomIdleMs: t.roomIdleMs,
+      heartbeatTimeoutMs: t.heartbeatTimeoutMs,
+      emptyRoomMs: t.queueTtlMs,
+    };
     this.history = new History(ctx.storage.sql);
     this.messageLogRate = messageLogSampleRate(env);
     this.filter = filterFor(env);
@@ -93,7 +107,8 @@ export class ChatRoom extends SocketObject {
   protected async admits(): Promise<Admission> {
     // Only a room just started by this very connection can still be opened: an older one without a pairing has none.
     const grace = this.startedAt + OPEN_GRACE_MS - Date.now();
-    if (!this.state && grace > 0) await Promise.race([this.opened.promise, new Promise((resolve) => setTimeout(resolve, grace))]);
+    if (!this.state && grace > 0)
+      await Promise.race([this.opened.promise, new Promise((resolve) => setTimeout(resolve, grace))]);
     if (!this.state) return "unknown";
     return this.state.kind === "ended" ? "ended" : "open";
   }
@@ -122,7 +137,10 @@ export class ChatRoom extends SocketObject {
    * one's verdict), relayed in the order sent.
    */
   private onMessage(ws: WebSocket, key: string, frame: MessageFrame, alias: string): Promise<void> {
-    const verdict = this.state?.kind === "chatting" ? this.moderate(frame.text, this.state.setup.languages, key) : Promise.resolve(PASS);
+    const verdict =
+      this.state?.kind === "chatting"
+        ? this.moderate(frame.text, this.state.setup.languages, key)
+        : Promise.resolve(PASS);
     const turn = this.messageTurn
       .then(async () => this.relay(ws, key, frame, alias, await verdict))
       .catch((err: unknown) => {
@@ -135,11 +153,23 @@ export class ChatRoom extends SocketObject {
 
   /** The first frame: whose socket is this? */
   private async identify(ws: WebSocket, key: string, token: string | null): Promise<void> {
-    if (!token) return this.refuse(ws, key, "invalid_frame", 'The first frame must be {"type":"hello","token":…}.', CLOSE.unauthorized);
-    if (!this.state) return this.refuse(ws, key, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
+    if (!token)
+      return this.refuse(
+        ws,
+        key,
+        "invalid_frame",
+        'The first frame must be {"type":"hello","token":…}.',
+        CLOSE.unauthorized,
+      );
+    if (!this.state)
+      return this.refuse(ws, key, "session_ended", "This chat has ended; start a new match.", CLOSE.ended);
     const side = rules.sideByToken(this.state, token);
     // A client reconnecting in a loop would keep the room busy replacing sockets: cool it down (a first join is never a loop).
-    if (side && rules.rejoining(this.state, token) && !(await this.env.CONNECT_PER_DEVICE.limit({ key: side.device })).success) {
+    if (
+      side &&
+      rules.rejoining(this.state, token) &&
+      !(await this.env.CONNECT_PER_DEVICE.limit({ key: side.device })).success
+    ) {
       log("ratelimit.hit", { limiter: "connect", ...this.ids(key) }, "warn");
       return this.refuse(ws, key, "rate_limited", rateLimited("connections").message, CLOSE.flooding);
     }
@@ -165,7 +195,10 @@ export class ChatRoom extends SocketObject {
     const now = Date.now();
     const loaded = this.state;
     // A message is saved as its row only, so after a restart the newest row is the room's last activity.
-    const state = loaded.kind === "chatting" ? { ...loaded, lastActivity: Math.max(loaded.lastActivity, this.history.lastAt()) } : loaded;
+    const state =
+      loaded.kind === "chatting"
+        ? { ...loaded, lastActivity: Math.max(loaded.lastActivity, this.history.lastAt()) }
+        : loaded;
     this.closeUnidentified(now, this.rules.heartbeatTimeoutMs);
     await this.apply(rules.alarm(state, now, this.live(), this.rules));
   }
@@ -203,7 +236,8 @@ export class ChatRoom extends SocketObject {
         if (current) send(current, { ...e.frame, history: this.history.messages() });
         return;
       case "retire":
-        for (const ws of this.sockets(key, e.alias)) if (ws !== current) close(ws, CLOSE.replaced, "replaced by a newer connection");
+        for (const ws of this.sockets(key, e.alias))
+          if (ws !== current) close(ws, CLOSE.replaced, "replaced by a newer connection");
         return;
       case "drop":
         for (const ws of this.sockets(key, e.alias)) {
@@ -220,7 +254,11 @@ export class ChatRoom extends SocketObject {
         return lobbyStub(this.env, e.lobby).restore(e.seatId, e.sessionId);
       case "met": {
         const [a, b] = e.devices;
-        return this.onDevices(key, deviceStub(this.env, a).met(a, b, e.sessionId), deviceStub(this.env, b).met(b, a, e.sessionId));
+        return this.onDevices(
+          key,
+          deviceStub(this.env, a).met(a, b, e.sessionId),
+          deviceStub(this.env, b).met(b, a, e.sessionId),
+        );
       }
       case "report": {
         const block = deviceStub(this.env, e.by.device).blocked(e.by.device, e.reported.device);
@@ -242,10 +280,13 @@ export class ChatRoom extends SocketObject {
 
   /** Every message of a chat is stored or relayed only with the filter's verdict (one sent outside a chat is refused unjudged). */
   private async relay(ws: WebSocket, key: string, frame: MessageFrame, alias: string, verdict: Verdict): Promise<void> {
-    if (!this.state) return this.reject(ws, key, "session_ended", "This chat has ended; the message was not sent.", frame.clientId);
+    if (!this.state)
+      return this.reject(ws, key, "session_ended", "This chat has ended; the message was not sent.", frame.clientId);
     const m = { id: nanoid(12), text: frame.text, ...(frame.clientId ? { clientId: frame.clientId } : {}) };
     const now = Date.now();
-    const refused = await this.apply(rules.message(this.state, alias, m, verdict, now, this.liveNowAndThen(now), this.rules));
+    const refused = await this.apply(
+      rules.message(this.state, alias, m, verdict, now, this.liveNowAndThen(now), this.rules),
+    );
     if (refused) this.reject(ws, key, refused.code, refused.message, frame.clientId);
   }
 
@@ -262,7 +303,8 @@ export class ChatRoom extends SocketObject {
   /** Device records are bookkeeping for later matches: the chat goes on whether or not they answer. */
   private async onDevices(sessionId: string, ...updates: Promise<unknown>[]): Promise<void> {
     const failed = (await Promise.allSettled(updates)).find((r) => r.status === "rejected");
-    if (failed) log("device.update_failed", { sessionId, error: String((failed as PromiseRejectedResult).reason) }, "warn");
+    if (failed)
+      log("device.update_failed", { sessionId, error: String((failed as PromiseRejectedResult).reason) }, "warn");
   }
 
   /**
@@ -297,7 +339,8 @@ export class ChatRoom extends SocketObject {
     for (const ws of sockets) if (attachmentOf(ws).alias !== m.from) send(ws, frame);
     this.history.append(m);
     for (const ws of sockets) if (attachmentOf(ws).alias === m.from) send(ws, frame);
-    if (Math.random() < this.messageLogRate) log("chat.message", { sessionId: key, participant: m.from, length: m.text.length });
+    if (Math.random() < this.messageLogRate)
+      log("chat.message", { sessionId: key, participant: m.from, length: m.text.length });
   }
 }
 
@@ -306,4 +349,3 @@ function resolvable(): { promise: Promise<void>; resolve: () => void } {
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
 }
-

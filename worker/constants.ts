@@ -30,7 +30,13 @@ export const LIMITS = {
  * applies it to what it is sent; the page to what it shows while it searches.
  */
 export const spellInterest = (tag: string): string =>
-  tag.normalize("NFKC").trim().toLowerCase().replace(/^#+/, "").replace(/[\s_]+/g, " ").trim();
+  tag
+    .normalize("NFKC")
+    .trim()
+    .toLowerCase()
+    .replace(/^#+/, "")
+    .replace(/[\s_]+/g, " ")
+    .trim();
 
 /**
  * A message as the server keeps it: characters that only hide or reorder text dropped (C0 and
@@ -39,7 +45,8 @@ export const spellInterest = (tag: string): string =>
  * it checks the length, so what it lets through the server takes.
  */
 export const cleanMessage = (s: string): string => s.replace(HIDDEN_IN_MESSAGES, "").normalize("NFC").trim();
-const HIDDEN_IN_MESSAGES = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
+const HIDDEN_IN_MESSAGES =
+  /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/g;
 
 /** Bumped whenever the community guidelines change: everyone is asked to accept them again. */
 export const GUIDELINES_VERSION = 1;
@@ -96,4 +103,5 @@ function socketUrl(origin: string, path: string, params: Record<string, string>)
 
 export const chatUrl = (origin: string, sessionId: string): string => socketUrl(origin, CHAT_PATH, { sessionId });
 /** A waiting socket: the lobby that holds the wait, and the wait. */
-export const waitUrl = (origin: string, lobby: string, seat: string): string => socketUrl(origin, WAIT_PATH, { lobby, seat });
+export const waitUrl = (origin: string, lobby: string, seat: string): string =>
+  socketUrl(origin, WAIT_PATH, { lobby, seat });

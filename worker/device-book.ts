@@ -6,10 +6,17 @@
  * asking about them is one indexed read of a live object, not a new object each.
  */
 import { DurableObject } from "cloudflare:workers";
-import { abuseSettings, deviceMatchBudget, type AbuseSettings } from "./config";
-import { FloodGuard, type Budget } from "./flood-guard";
+import { type AbuseSettings, abuseSettings, deviceMatchBudget } from "./config";
 import * as rules from "./device-rules";
-import { NO_RECORD, type DeviceRecord, type DeviceStanding, type Marks, type Reported, type Reporter } from "./device-rules";
+import {
+  type DeviceRecord,
+  type DeviceStanding,
+  type Marks,
+  NO_RECORD,
+  type Reported,
+  type Reporter,
+} from "./device-rules";
+import { type Budget, FloodGuard } from "./flood-guard";
 import { log } from "./log";
 import { meter, meterStorage } from "./metering";
 import type { ReportReason } from "./protocol";
@@ -46,10 +53,15 @@ export class DeviceBook extends DurableObject<Env> {
     this.settings = abuseSettings(env);
     this.budget = deviceMatchBudget(env);
     this.sql = ctx.storage.sql;
-    this.sql.exec("CREATE TABLE IF NOT EXISTS devices (device TEXT PRIMARY KEY, record TEXT NOT NULL, keep_until INTEGER NOT NULL)");
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS devices (device TEXT PRIMARY KEY, record TEXT NOT NULL, keep_until INTEGER NOT NULL)",
+    );
     this.sql.exec("CREATE INDEX IF NOT EXISTS devices_by_expiry ON devices (keep_until)");
-    this.sql.exec("CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, at INTEGER NOT NULL, until INTEGER NOT NULL)");
-    for (const m of this.sql.exec<{ key: string; at: number; until: number }>("SELECT key, at, until FROM marks")) this.marks.set(m.key, { at: m.at, until: m.until });
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, at INTEGER NOT NULL, until INTEGER NOT NULL)",
+    );
+    for (const m of this.sql.exec<{ key: string; at: number; until: number }>("SELECT key, at, until FROM marks"))
+      this.marks.set(m.key, { at: m.at, until: m.until });
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -61,7 +73,12 @@ export class DeviceBook extends DurableObject<Env> {
    * it, the answer is how long to wait. A wait the same user still holds on this device in
    * another lobby ends (in the background): one search per person.
    */
-  standing(device: string, user: string, network: string, lobby: string): DeviceStanding | { retryAfterSeconds: number } {
+  standing(
+    device: string,
+    user: string,
+    network: string,
+    lobby: string,
+  ): DeviceStanding | { retryAfterSeconds: number } {
     const now = Date.now();
     const known = this.recent.get(device);
     const seen = known ?? { budget: new FloodGuard(now, this.budget), user, lobby };
@@ -71,7 +88,11 @@ export class DeviceBook extends DurableObject<Env> {
     if (this.recent.size > DEVICES_REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
     if (seen.budget.take(now) !== "accept") return { retryAfterSeconds: seen.budget.retryAfterSeconds };
     if (seen.user === user && seen.lobby !== lobby) {
-      this.ctx.waitUntil(lobbyStub(this.env, seen.lobby).withdraw(user, device).catch((err: unknown) => log("device.withdraw_failed", { error: String(err) }, "warn")));
+      this.ctx.waitUntil(
+        lobbyStub(this.env, seen.lobby)
+          .withdraw(user, device)
+          .catch((err: unknown) => log("device.withdraw_failed", { error: String(err) }, "warn")),
+      );
     }
     seen.user = user;
     seen.lobby = lobby;
@@ -81,7 +102,10 @@ export class DeviceBook extends DurableObject<Env> {
   private marksOf(user: string, network: string, now: number): Marks {
     const banned = this.marks.get(`user:${user}`);
     const marked = this.marks.get(`network:${network}`);
-    return { userBannedUntil: banned && banned.until > now ? banned.until : null, networkMarkedAt: marked && marked.until > now ? marked.at : null };
+    return {
+      userBannedUntil: banned && banned.until > now ? banned.until : null,
+      networkMarkedAt: marked && marked.until > now ? marked.at : null,
+    };
   }
 
   async passedHumanCheck(device: string): Promise<void> {
@@ -105,7 +129,11 @@ export class DeviceBook extends DurableObject<Env> {
     await this.write(target.device, record);
     if (newlyBanned) {
       const until = record.bannedUntil!;
-      log("device.banned", { reports: Object.keys(record.reports).length, reason, untilIso: new Date(until).toISOString() }, "warn");
+      log(
+        "device.banned",
+        { reports: Object.keys(record.reports).length, reason, untilIso: new Date(until).toISOString() },
+        "warn",
+      );
       // A ban stops more than new matches: the wait and the chats this device has open end too,
       // and a fresh deviceId does not shed it.
       await Promise.all([
@@ -149,14 +177,23 @@ export class DeviceBook extends DurableObject<Env> {
     const done =
       keepUntil === null
         ? this.sql.exec("DELETE FROM devices WHERE device = ?", device)
-        : this.sql.exec("INSERT OR REPLACE INTO devices (device, record, keep_until) VALUES (?, ?, ?)", device, JSON.stringify(record), keepUntil);
+        : this.sql.exec(
+            "INSERT OR REPLACE INTO devices (device, record, keep_until) VALUES (?, ?, ?)",
+            device,
+            JSON.stringify(record),
+            keepUntil,
+          );
     meterStorage("rows.written", "devices", done.rowsWritten);
     await this.rearm();
   }
 
   /** One alarm, at the first record or mark to forget. */
   private async rearm(): Promise<void> {
-    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM (SELECT MIN(keep_until) AS at FROM devices UNION ALL SELECT MIN(until) FROM marks)").one().at;
+    const next = this.sql
+      .exec<{ at: number | null }>(
+        "SELECT MIN(at) AS at FROM (SELECT MIN(keep_until) AS at FROM devices UNION ALL SELECT MIN(until) FROM marks)",
+      )
+      .one().at;
     if (next === this.alarmAt) return;
     this.alarmAt = next;
     meterStorage("alarms.set", "devices");
@@ -166,8 +203,9 @@ export class DeviceBook extends DurableObject<Env> {
 
   private async endWaitAndChats(device: string, chattingIn: string[]): Promise<void> {
     const lobby = this.recent.get(device)?.lobby;
-    await Promise.all([...(lobby ? [lobbyStub(this.env, lobby).evict(device)] : []), ...chattingIn.map((sessionId) => roomStub(this.env, sessionId).evict(device))]).catch((err: unknown) =>
-      log("device.evict_failed", { error: String(err) }, "warn"),
-    );
+    await Promise.all([
+      ...(lobby ? [lobbyStub(this.env, lobby).evict(device)] : []),
+      ...chattingIn.map((sessionId) => roomStub(this.env, sessionId).evict(device)),
+    ]).catch((err: unknown) => log("device.evict_failed", { error: String(err) }, "warn"));
   }
 }

@@ -46,7 +46,16 @@ export type DeviceStanding = {
   vouched: boolean;
 };
 
-export const NO_RECORD: DeviceRecord = { avoid: {}, reports: {}, bannedUntil: null, chattingIn: [], humanUntil: null, chats: 0, firstChatAt: null, lastChatAt: null };
+export const NO_RECORD: DeviceRecord = {
+  avoid: {},
+  reports: {},
+  bannedUntil: null,
+  chattingIn: [],
+  humanUntil: null,
+  chats: 0,
+  firstChatAt: null,
+  lastChatAt: null,
+};
 
 /** How many of a device's latest chats a ban ends (one per tab it may have open). */
 const RECENT_CHATS = 5;
@@ -69,11 +78,17 @@ const UNVOUCHED_WEIGHT = 1;
 /** A record as stored, from any version: fields it predates take their empty value; a bare report time counted in full. */
 export function fromStored(json: string): DeviceRecord {
   const stored = JSON.parse(json) as Partial<DeviceRecord> & { reports?: { [key: string]: Report | number } };
-  const reports = Object.fromEntries(Object.entries(stored.reports ?? {}).map(([key, r]) => [key, typeof r === "number" ? { by: key, weight: VOUCHED_WEIGHT, at: r } : r]));
+  const reports = Object.fromEntries(
+    Object.entries(stored.reports ?? {}).map(([key, r]) => [
+      key,
+      typeof r === "number" ? { by: key, weight: VOUCHED_WEIGHT, at: r } : r,
+    ]),
+  );
   return { ...NO_RECORD, ...stored, reports };
 }
 
-const seasoned = (r: DeviceRecord, now: number): boolean => r.chats >= SEASONED_CHATS && r.firstChatAt !== null && now - r.firstChatAt >= SEASONED_AGE_MS;
+const seasoned = (r: DeviceRecord, now: number): boolean =>
+  r.chats >= SEASONED_CHATS && r.firstChatAt !== null && now - r.firstChatAt >= SEASONED_AGE_MS;
 
 /** Whether the device may match now, whom it must not meet, and whether it needs the human check. */
 export function standing(r: DeviceRecord, now: number, marks: Marks = NO_MARKS): DeviceStanding {
@@ -81,20 +96,34 @@ export function standing(r: DeviceRecord, now: number, marks: Marks = NO_MARKS):
   const bannedUntil = Math.max(r.bannedUntil ?? 0, marks.userBannedUntil ?? 0);
   const passedAt = r.humanUntil !== null && r.humanUntil > now ? r.humanUntil - HUMAN_FOR_MS : null;
   // After a ban on its network, a device counts as human only if it passed the check since, or has a history.
-  const human = passedAt !== null && (marks.networkMarkedAt === null || passedAt >= marks.networkMarkedAt || seasoned(r, now));
-  return { bannedUntil: bannedUntil > now ? bannedUntil : null, avoid, human, vouched: passedAt !== null || seasoned(r, now) };
+  const human =
+    passedAt !== null && (marks.networkMarkedAt === null || passedAt >= marks.networkMarkedAt || seasoned(r, now));
+  return {
+    bannedUntil: bannedUntil > now ? bannedUntil : null,
+    avoid,
+    human,
+    vouched: passedAt !== null || seasoned(r, now),
+  };
 }
 
-export const passedHumanCheck = (r: DeviceRecord, now: number): DeviceRecord => ({ ...r, humanUntil: now + HUMAN_FOR_MS });
+export const passedHumanCheck = (r: DeviceRecord, now: number): DeviceRecord => ({
+  ...r,
+  humanUntil: now + HUMAN_FOR_MS,
+});
 
 /** Paired with `other` in `sessionId`, and both joined: a chat in its history, and Next must not hand `other` straight back. */
 export function met(r: DeviceRecord, other: string, sessionId: string, now: number, s: AbuseSettings): DeviceRecord {
   const chattingIn = [sessionId, ...r.chattingIn.filter((id) => id !== sessionId)].slice(0, RECENT_CHATS);
-  return avoid({ ...r, chattingIn, chats: r.chats + 1, firstChatAt: r.firstChatAt ?? now, lastChatAt: now }, other, now + s.rematchCooldownMs);
+  return avoid(
+    { ...r, chattingIn, chats: r.chats + 1, firstChatAt: r.firstChatAt ?? now, lastChatAt: now },
+    other,
+    now + s.rematchCooldownMs,
+  );
 }
 
 /** This device reported `other`: they never meet again. */
-export const blocked = (r: DeviceRecord, other: string, now: number, s: AbuseSettings): DeviceRecord => avoid(r, other, now + s.blockMs);
+export const blocked = (r: DeviceRecord, other: string, now: number, s: AbuseSettings): DeviceRecord =>
+  avoid(r, other, now + s.blockMs);
 
 /**
  * A report against this device (the room counted it only if this device joined and spoke).
@@ -103,14 +132,22 @@ export const blocked = (r: DeviceRecord, other: string, now: number, s: AbuseSet
  * nor a history weighing a third. The ban comes when the weights inside the window reach
  * REPORT_THRESHOLD vouched reports: that many independent networks at the very least.
  */
-export function reported(r: DeviceRecord, by: Reporter, now: number, s: AbuseSettings): { record: DeviceRecord; newlyBanned: boolean } {
+export function reported(
+  r: DeviceRecord,
+  by: Reporter,
+  now: number,
+  s: AbuseSettings,
+): { record: DeviceRecord; newlyBanned: boolean } {
   // A device counts once, whatever network it reports from.
-  const live = Object.entries(r.reports).filter(([network, report]) => report.at > now - s.reportWindowMs && (network === by.network || report.by !== by.device));
+  const live = Object.entries(r.reports).filter(
+    ([network, report]) => report.at > now - s.reportWindowMs && (network === by.network || report.by !== by.device),
+  );
   const reports: DeviceRecord["reports"] = Object.fromEntries(live);
   const weight = by.vouched ? VOUCHED_WEIGHT : UNVOUCHED_WEIGHT;
   const before = reports[by.network];
   // One report per network, the weightiest reporter's; the same reporter again only refreshes its own.
-  if (!before || before.by === by.device) reports[by.network] = { by: by.device, weight: Math.max(weight, before?.weight ?? 0), at: now };
+  if (!before || before.by === by.device)
+    reports[by.network] = { by: by.device, weight: Math.max(weight, before?.weight ?? 0), at: now };
   else if (before.weight < weight) reports[by.network] = { by: by.device, weight, at: now };
   const total = Object.values(reports).reduce((sum, report) => sum + report.weight, 0);
   const alreadyBanned = r.bannedUntil !== null && r.bannedUntil > now;
@@ -119,9 +156,15 @@ export function reported(r: DeviceRecord, by: Reporter, now: number, s: AbuseSet
 }
 
 /** Until when the record is worth keeping (null: nothing is, so no record at all), with what has expired dropped. */
-export function tidy(r: DeviceRecord, now: number, s: AbuseSettings): { record: DeviceRecord; keepUntil: number | null } {
+export function tidy(
+  r: DeviceRecord,
+  now: number,
+  s: AbuseSettings,
+): { record: DeviceRecord; keepUntil: number | null } {
   const avoid = Object.fromEntries(Object.entries(r.avoid).filter(([, until]) => until > now));
-  const reports = Object.fromEntries(Object.entries(r.reports).filter(([, report]) => report.at > now - s.reportWindowMs));
+  const reports = Object.fromEntries(
+    Object.entries(r.reports).filter(([, report]) => report.at > now - s.reportWindowMs),
+  );
   // Where a device chatted matters only for an hour after its last chat (a record from before lastChatAt was kept has none to go by).
   const chattingIn = r.lastChatAt !== null && r.lastChatAt + WHEREABOUTS_MS > now ? r.chattingIn : [];
   const record = { ...r, avoid, reports, chattingIn };

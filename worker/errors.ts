@@ -43,4 +43,6 @@ export const rateLimited = (what: string, retryAfterSeconds = RETRY_AFTER_SECOND
 const BUSY_RETRY_SECONDS = 2;
 
 export const busy = (): ApiError =>
-  new ApiError(503, "busy", "Too many people are looking right now; trying again in a moment.", { retryAfterSeconds: BUSY_RETRY_SECONDS });
+  new ApiError(503, "busy", "Too many people are looking right now; trying again in a moment.", {
+    retryAfterSeconds: BUSY_RETRY_SECONDS,
+  });

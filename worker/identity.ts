@@ -11,7 +11,10 @@ const RECENT_MAX = 10_000;
 
 export function fingerprint(env: Pick<Env, "FINGERPRINT_SECRET">, id: string): Promise<string> {
   const secret = env.FINGERPRINT_SECRET;
-  if (!secret) return Promise.reject(new Error("FINGERPRINT_SECRET is not set: run `npx wrangler secret put FINGERPRINT_SECRET --env <name>`"));
+  if (!secret)
+    return Promise.reject(
+      new Error("FINGERPRINT_SECRET is not set: run `npx wrangler secret put FINGERPRINT_SECRET --env <name>`"),
+    );
   const cacheKey = `${secret.length}:${secret}\n${id}`;
   let known = recent.get(cacheKey);
   if (!known) {
@@ -25,7 +28,13 @@ export function fingerprint(env: Pick<Env, "FINGERPRINT_SECRET">, id: string): P
 
 async function hmac(secret: string, id: string): Promise<string> {
   let key = keys.get(secret);
-  if (!key) keys.set(secret, (key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])));
+  if (!key)
+    keys.set(
+      secret,
+      (key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+        "sign",
+      ])),
+    );
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await key, encoder.encode(id)));
   return [...mac.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

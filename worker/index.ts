@@ -2,23 +2,23 @@
  * HTTP entry point. Routes are thin: validate with zod, call one function, and let the
  * single `onError` turn every failure into the JSON error envelope.
  */
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import type { z } from "zod";
+import { aroundFigures, aroundTable } from "./around";
+import { networkKey } from "./client-address";
 import { allowedOrigins, matchConcurrency, policy } from "./config";
 import { ApiError, busy, errorResponse, rateLimited } from "./errors";
-import { log } from "./log";
-import { meter } from "./metering";
-import { match, parseLobbyName } from "./matchmaker";
-import { lobbyStub, roomStub } from "./stubs";
-import { networkKey } from "./client-address";
 import { fingerprint } from "./identity";
-import { offeredQueue, publicView, statsReport } from "./stats";
-import { aroundFigures, aroundTable } from "./around";
+import { log } from "./log";
+import { match, parseLobbyName } from "./matchmaker";
+import { meter } from "./metering";
 import { queueKeyOf } from "./pairing";
-import { NETWORK_HEADER } from "./socket-object";
 import { AroundQuery, CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from "./protocol";
-import type { z } from "zod";
+import { NETWORK_HEADER } from "./socket-object";
+import { offeredQueue, publicView, statsReport } from "./stats";
+import { lobbyStub, roomStub } from "./stubs";
 
 export { ChatRoom } from "./chat-room";
 export { DeviceBook } from "./device-book";
@@ -44,11 +44,20 @@ const originAllowed = (origin: string, requestUrl: string, env: Env): boolean =>
  */
 app.use("/api/*", async (c, next) => {
   const origin = c.req.header("Origin");
-  if (origin && !originAllowed(origin, c.req.url, c.env)) throw new ApiError(403, "origin_not_allowed", `Requests from ${origin} are not allowed.`);
+  if (origin && !originAllowed(origin, c.req.url, c.env))
+    throw new ApiError(403, "origin_not_allowed", `Requests from ${origin} are not allowed.`);
   await next();
 });
 
-app.use("/api/*", cors({ origin: (origin) => origin, allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["Content-Type"], maxAge: 600 }));
+app.use(
+  "/api/*",
+  cors({
+    origin: (origin) => origin,
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Content-Type"],
+    maxAge: 600,
+  }),
+);
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 
@@ -81,7 +90,11 @@ app.post("/api/match", async (c) => {
   await limit(c.env.MATCH_PER_IP, network, "match_ip", "match requests");
   const body = validate(MatchRequest, await readJson(c.req.raw), "invalid_body");
   // Loopback in local development has no network of its own: all such callers share one.
-  const [user, device, networkPrint] = await Promise.all([fingerprint(c.env, body.userId), fingerprint(c.env, body.deviceId), fingerprint(c.env, network ?? "local")]);
+  const [user, device, networkPrint] = await Promise.all([
+    fingerprint(c.env, body.userId),
+    fingerprint(c.env, body.deviceId),
+    fingerprint(c.env, network ?? "local"),
+  ]);
   const client = { user, device, network: networkPrint, address: c.req.header("CF-Connecting-IP") ?? null };
   return c.json(await match(c.env, body, client, new URL(c.req.url).origin, (search) => admitted(c.env, search)));
 });
@@ -177,7 +190,12 @@ async function cached<T>(c: Context<{ Bindings: Env }>, path: string, compute: (
 async function readJson(request: Request): Promise<unknown> {
   // Only JSON: a form or text/plain POST is what a foreign page can send without asking first.
   const type = request.headers.get("Content-Type")?.split(";")[0].trim().toLowerCase();
-  if (type !== "application/json") throw new ApiError(415, "unsupported_media_type", "The request body must be sent as Content-Type: application/json.");
+  if (type !== "application/json")
+    throw new ApiError(
+      415,
+      "unsupported_media_type",
+      "The request body must be sent as Content-Type: application/json.",
+    );
   const declared = Number(request.headers.get("Content-Length") ?? 0);
   if (declared > LIMITS.bodyBytes) throw tooLarge();
   const text = await readBounded(request, LIMITS.bodyBytes, BODY_DEADLINE_MS);
@@ -200,7 +218,10 @@ async function readBounded(request: Request, max: number, deadlineMs: number): P
   if (!request.body) return "";
   let late: (err: ApiError) => void = () => {};
   const deadline = new Promise<never>((_, reject) => (late = reject));
-  const timer = setTimeout(() => late(new ApiError(408, "request_timeout", `The request body must arrive within ${deadlineMs / 1000} s.`)), deadlineMs);
+  const timer = setTimeout(
+    () => late(new ApiError(408, "request_timeout", `The request body must arrive within ${deadlineMs / 1000} s.`)),
+    deadlineMs,
+  );
   // With a length declared (and already checked against `max`) the runtime reads no further, so
   // the whole body is read natively; without one, it is counted as it streams.
   const reading = request.headers.has("Content-Length") ? request.text() : readCounted(request.body, max);
@@ -228,7 +249,8 @@ async function readCounted(body: ReadableStream<Uint8Array>, max: number): Promi
   return text + decoder.decode();
 }
 
-const tooLarge = () => new ApiError(413, "body_too_large", `The request body must be at most ${LIMITS.bodyBytes} bytes.`);
+const tooLarge = () =>
+  new ApiError(413, "body_too_large", `The request body must be at most ${LIMITS.bodyBytes} bytes.`);
 
 function validate<S extends z.ZodType>(schema: S, input: unknown, code: "invalid_body" | "invalid_query"): z.output<S> {
   const parsed = schema.safeParse(input);

@@ -17,11 +17,11 @@
  * whose owners' sockets stay at home; it tells a home when it paired one (`deliver`).
  */
 import type { LogFields } from "./log";
-import { compatible, pair, queueKeyOf, sharedInterests, type PairIds, type Party, type Seeker } from "./pairing";
+import { compatible, type PairIds, type Party, pair, queueKeyOf, type Seeker, sharedInterests } from "./pairing";
 import type { CloseReason, Pairing, Relaxed, ServerFrame } from "./protocol";
 import { CLOSE, PROTOCOL_VERSION } from "./protocol";
 import type { RoomSetup } from "./room-rules";
-import { relaxationBetween, wideningIn, type WideningSettings } from "./widening";
+import { relaxationBetween, type WideningSettings, wideningIn } from "./widening";
 
 // ---------------------------------------------------------------- waits
 
@@ -162,7 +162,8 @@ export function presentUntil(w: Wait, socketSeenAt: number | null, r: LobbyRules
 /** The owner's newest sign of life: the wait window runs from it. */
 const lastSign = (w: Wait, socketSeenAt: number | null): number => Math.max(w.polledAt, socketSeenAt ?? 0);
 
-const present = (d: Draft, w: Wait, now: number, r: LobbyRules) => now <= presentUntil(w, d.view.socketSeenAt(w.seatId), r);
+const present = (d: Draft, w: Wait, now: number, r: LobbyRules) =>
+  now <= presentUntil(w, d.view.socketSeenAt(w.seatId), r);
 
 // ---------------------------------------------------------------- pairing
 
@@ -177,7 +178,14 @@ const LOOK_AT = 256;
  * (exact first), then the most interests in common, then the longest waiting. Only present
  * owners; a lent wait may win too (the caller asks for it back).
  */
-function bestFor(d: Draft, me: Seeker, since: number, self: string | null, now: number, r: LobbyRules): Candidate | null {
+function bestFor(
+  d: Draft,
+  me: Seeker,
+  since: number,
+  self: string | null,
+  now: number,
+  r: LobbyRules,
+): Candidate | null {
   const mine = { ...me.criteria, enqueuedAt: since, anyLanguage: me.anyLanguage };
   // Before any threshold (a newcomer, above all) only an exact match is possible: only its own feeling is looked at.
   const exactOnly = now - since < Math.min(r.widening.emotionAfterMs, r.widening.languageAfterMs);
@@ -189,18 +197,32 @@ function bestFor(d: Draft, me: Seeker, since: number, self: string | null, now: 
     if (++looked > LOOK_AT) break;
     if (w.seatId === self || w.kind === "matched" || (w.kind === "lent" && w.recalling)) continue;
     if (!compatible(me, w.owner) || !present(d, w, now, r)) continue;
-    const relaxed = relaxationBetween(mine, { ...w.owner.criteria, enqueuedAt: w.enqueuedAt, anyLanguage: w.owner.anyLanguage }, now, r.widening);
+    const relaxed = relaxationBetween(
+      mine,
+      { ...w.owner.criteria, enqueuedAt: w.enqueuedAt, anyLanguage: w.owner.anyLanguage },
+      now,
+      r.widening,
+    );
     if (!relaxed) continue;
     const c = { wait: w, relaxed, shared: sharedInterests(me.interests, w.owner.interests).length };
     // Iterated oldest first, so a later candidate wins only by relaxing less or sharing more.
-    if (!best || c.relaxed.length < best.relaxed.length || (c.relaxed.length === best.relaxed.length && c.shared > best.shared)) best = c;
+    if (
+      !best ||
+      c.relaxed.length < best.relaxed.length ||
+      (c.relaxed.length === best.relaxed.length && c.shared > best.shared)
+    )
+      best = c;
     if (++weighed >= WEIGH) break;
   }
   return best;
 }
 
 /** One of a pairing; a wait still being answered has no wait to go back to (its owner never had a ticket). */
-const partyOf = (lobby: string, w: Wait): Party => ({ seeker: w.owner, enqueuedAt: w.enqueuedAt, returnTo: w.held ? null : { lobby: w.home?.lobby ?? lobby, seatId: w.seatId } });
+const partyOf = (lobby: string, w: Wait): Party => ({
+  seeker: w.owner,
+  enqueuedAt: w.enqueuedAt,
+  returnTo: w.held ? null : { lobby: w.home?.lobby ?? lobby, seatId: w.seatId },
+});
 
 /** A wait is told its pairing: in the answer still held for it, on its sockets, or through its home if lent in. */
 function tell(d: Draft, w: WaitState, pairing: Pairing, now: number, r: LobbyRules): void {
@@ -211,7 +233,11 @@ function tell(d: Draft, w: WaitState, pairing: Pairing, now: number, r: LobbyRul
   }
   d.set({ ...strip(w), kind: "matched", pairing, until: now + 2 * r.connectWindowMs });
   if (w.home) d.effects.push({ type: "deliver", home: w.home.lobby, seatId: w.seatId, pairing });
-  else d.effects.push({ type: "send", seatId: w.seatId, frame: { type: "matched", ...pairing } }, { type: "close", seatId: w.seatId, code: CLOSE.matched, reason: "matched" });
+  else
+    d.effects.push(
+      { type: "send", seatId: w.seatId, frame: { type: "matched", ...pairing } },
+      { type: "close", seatId: w.seatId, code: CLOSE.matched, reason: "matched" },
+    );
 }
 
 /** A wait's own facts, without what its state adds. */
@@ -231,7 +257,13 @@ function pass(d: Draft, seatId: string, ids: Ids, now: number, r: LobbyRules): v
   const best = bestFor(d, w.owner, w.enqueuedAt, seatId, now, r);
   if (best?.wait.kind === "lent") {
     d.set({ ...best.wait, recalling: true });
-    d.effects.push({ type: "recall", pool: best.wait.pool, seatId: best.wait.seatId, lease: best.wait.lease, wanted: true });
+    d.effects.push({
+      type: "recall",
+      pool: best.wait.pool,
+      seatId: best.wait.seatId,
+      lease: best.wait.lease,
+      wanted: true,
+    });
     return;
   }
   if (best) {
@@ -253,7 +285,10 @@ function pass(d: Draft, seatId: string, ids: Ids, now: number, r: LobbyRules): v
 /** Whether a wait's search now reaches past this lobby: another feeling (a split lobby holds one), or another language. */
 function reachesPast(kind: LobbyKind, w: Wait, now: number, r: LobbyRules): boolean {
   const waited = now - w.enqueuedAt;
-  return (kind.splitEmotion && waited >= r.widening.emotionAfterMs) || (w.owner.anyLanguage && waited >= r.widening.languageAfterMs);
+  return (
+    (kind.splitEmotion && waited >= r.widening.emotionAfterMs) ||
+    (w.owner.anyLanguage && waited >= r.widening.languageAfterMs)
+  );
 }
 
 /** The wait as lent: with this lobby as its home, vouching for its owner until presence would lapse. */
@@ -290,7 +325,17 @@ export function arrive(view: LobbyView, { seeker, ids, now, hold }: Arrival, r: 
     return d.done({ kind: "matched", pairing: forA });
   }
   const { seatId, token } = ids.wait();
-  const wait: WaitState = { kind: "waiting", seatId, token, owner: seeker, enqueuedAt: now, polledAt: now, home: null, lease: 0, ...(hold ? { held: true as const } : {}) };
+  const wait: WaitState = {
+    kind: "waiting",
+    seatId,
+    token,
+    owner: seeker,
+    enqueuedAt: now,
+    polledAt: now,
+    home: null,
+    lease: 0,
+    ...(hold ? { held: true as const } : {}),
+  };
   d.set(wait);
   // Its only stranger is out in the pool: asked back, and paired with this one when it returns.
   if (best) pass(d, seatId, ids, now, r);
@@ -310,7 +355,15 @@ export function answered(view: LobbyView, seatId: string): Step<Standing> {
 }
 
 /** The owner asks where it stands (the ticket's token and userId must match). A poll is a sign of life: it looks again. */
-export function poll(view: LobbyView, seatId: string, token: string, user: string, ids: Ids, now: number, r: LobbyRules): Step<Standing> {
+export function poll(
+  view: LobbyView,
+  seatId: string,
+  token: string,
+  user: string,
+  ids: Ids,
+  now: number,
+  r: LobbyRules,
+): Step<Standing> {
   const d = new Draft(view);
   const w = view.get(seatId);
   if (!w || w.home || w.token !== token || w.owner.user !== user) return d.done({ kind: "gone" });
@@ -320,7 +373,13 @@ export function poll(view: LobbyView, seatId: string, token: string, user: strin
 }
 
 /** The owner's waiting socket said hello with the right token: what it is told, and it looks again. */
-export function socketOpened(view: LobbyView, seatId: string, ids: Ids, now: number, r: LobbyRules): Step<ServerFrame[]> {
+export function socketOpened(
+  view: LobbyView,
+  seatId: string,
+  ids: Ids,
+  now: number,
+  r: LobbyRules,
+): Step<ServerFrame[]> {
   const d = new Draft(view);
   const w = view.get(seatId);
   if (!w) return d.done([{ type: "closed", reason: "expired" }]);
@@ -332,7 +391,14 @@ export function socketOpened(view: LobbyView, seatId: string, ids: Ids, now: num
 export function greeting(w: WaitState, now: number, r: LobbyRules): ServerFrame[] {
   if (w.kind === "matched") return [{ type: "matched", ...w.pairing }];
   const { criteria, anyLanguage } = w.owner;
-  return [{ type: "waiting", v: PROTOCOL_VERSION, queueKey: queueKeyOf(criteria), widening: wideningIn(r.widening, w.enqueuedAt, anyLanguage, now) }];
+  return [
+    {
+      type: "waiting",
+      v: PROTOCOL_VERSION,
+      queueKey: queueKeyOf(criteria),
+      widening: wideningIn(r.widening, w.enqueuedAt, anyLanguage, now),
+    },
+  ];
 }
 
 /** A waiting socket closed: the wait window runs on from its last sign of life. */
@@ -357,16 +423,27 @@ export function leave(view: LobbyView, seatIds: string[], reason: EndReason): St
 
 function end(d: Draft, w: WaitState, reason: CloseReason): void {
   d.drop(w.seatId);
-  if (w.kind === "lent") d.effects.push({ type: "recall", pool: w.pool, seatId: w.seatId, lease: w.lease, wanted: false });
+  if (w.kind === "lent")
+    d.effects.push({ type: "recall", pool: w.pool, seatId: w.seatId, lease: w.lease, wanted: false });
   if (w.kind === "matched") return;
-  d.effects.push({ type: "send", seatId: w.seatId, frame: { type: "closed", reason } }, { type: "close", seatId: w.seatId, code: CLOSE.ended, reason: `wait ended: ${reason}` });
+  d.effects.push(
+    { type: "send", seatId: w.seatId, frame: { type: "closed", reason } },
+    { type: "close", seatId: w.seatId, code: CLOSE.ended, reason: `wait ended: ${reason}` },
+  );
 }
 
 /**
  * The room says this wait's partner never came: the wait is offered again at its original
  * place (its owner was told to come back to it), and looks at once.
  */
-export function restore(view: LobbyView, seatId: string, sessionId: string, ids: Ids, now: number, r: LobbyRules): Step {
+export function restore(
+  view: LobbyView,
+  seatId: string,
+  sessionId: string,
+  ids: Ids,
+  now: number,
+  r: LobbyRules,
+): Step {
   const d = new Draft(view);
   const w = view.get(seatId);
   if (w?.kind !== "matched" || w.pairing.sessionId !== sessionId) return d.done(undefined);
@@ -384,7 +461,14 @@ export function restore(view: LobbyView, seatId: string, sessionId: string, ids:
  * lend of a lease already given back (it overtook its own recall) is ignored. The answer is the
  * pairing the pool made of it, if it made one: a home whose delivery was lost learns it so.
  */
-export function lendIn(view: LobbyView, wait: Wait, givenBack: number | undefined, ids: Ids, now: number, r: LobbyRules): Step<Pairing | null> {
+export function lendIn(
+  view: LobbyView,
+  wait: Wait,
+  givenBack: number | undefined,
+  ids: Ids,
+  now: number,
+  r: LobbyRules,
+): Step<Pairing | null> {
   const d = new Draft(view);
   const held = view.get(wait.seatId);
   if (held?.kind === "matched") return d.done(held.pairing);
@@ -408,7 +492,14 @@ export function recallOut(view: LobbyView, seatId: string): Step<Recalled> {
 }
 
 /** The pool's answer to a recall, at home. Back here: it looks again (whoever wanted it is still looking). */
-export function recalled(view: LobbyView, seatId: string, answer: Recalled, ids: Ids, now: number, r: LobbyRules): Step {
+export function recalled(
+  view: LobbyView,
+  seatId: string,
+  answer: Recalled,
+  ids: Ids,
+  now: number,
+  r: LobbyRules,
+): Step {
   if (answer.kind === "paired") return { ...delivered(view, seatId, answer.pairing, now, r), reply: undefined };
   const d = new Draft(view);
   const w = view.get(seatId);
@@ -427,7 +518,13 @@ export function recallFailed(view: LobbyView, seatId: string): Step {
 }
 
 /** The pool paired a wait this lobby lent it: the owner is told. False when the wait is no longer lent (it ended meanwhile). */
-export function delivered(view: LobbyView, seatId: string, pairing: Pairing, now: number, r: LobbyRules): Step<boolean> {
+export function delivered(
+  view: LobbyView,
+  seatId: string,
+  pairing: Pairing,
+  now: number,
+  r: LobbyRules,
+): Step<boolean> {
   const d = new Draft(view);
   const w = view.get(seatId);
   if (w?.kind === "matched" && w.pairing.sessionId === pairing.sessionId) return d.done(true);
@@ -455,7 +552,11 @@ export function alarm(view: LobbyView, ids: Ids, now: number, r: LobbyRules): St
       if (now >= w.home.presentUntil + r.queueTtlMs) d.drop(w.seatId);
     } else if (now >= lastSign(w, seen) + r.queueTtlMs) {
       end(d, w, "expired");
-      d.effects.push({ type: "log", event: "match.expired", fields: { seat: w.seatId, queue: queueKeyOf(w.owner.criteria), waitedMs: now - w.enqueuedAt } });
+      d.effects.push({
+        type: "log",
+        event: "match.expired",
+        fields: { seat: w.seatId, queue: queueKeyOf(w.owner.criteria), waitedMs: now - w.enqueuedAt },
+      });
     } else if (w.kind === "lent" && !w.recalling && present(d, w, now, r) && now >= vouchDue(w, r)) {
       const again = { ...w, lentAt: now };
       d.set(again);
@@ -478,12 +579,19 @@ export function nextDeadline(w: WaitState, socketSeenAt: number | null, now: num
   if (w.home) return w.home.presentUntil + r.queueTtlMs;
   const deadlines = [lastSign(w, socketSeenAt) + r.queueTtlMs];
   const { emotionAfterMs, languageAfterMs } = r.widening;
-  for (const after of [emotionAfterMs, ...(w.owner.anyLanguage ? [languageAfterMs] : [])]) if (w.enqueuedAt + after > now) deadlines.push(w.enqueuedAt + after);
+  for (const after of [emotionAfterMs, ...(w.owner.anyLanguage ? [languageAfterMs] : [])])
+    if (w.enqueuedAt + after > now) deadlines.push(w.enqueuedAt + after);
   if (w.kind === "lent" && !w.recalling) deadlines.push(vouchDue(w, r));
   return Math.max(now + 1, Math.min(...deadlines));
 }
 
 export function standingOf(w: WaitState): Standing {
   if (w.kind === "matched") return { kind: "matched", pairing: w.pairing };
-  return { kind: "waiting", seatId: w.seatId, queueKey: queueKeyOf(w.owner.criteria), enqueuedAt: w.enqueuedAt, anyLanguage: w.owner.anyLanguage };
+  return {
+    kind: "waiting",
+    seatId: w.seatId,
+    queueKey: queueKeyOf(w.owner.criteria),
+    enqueuedAt: w.enqueuedAt,
+    anyLanguage: w.owner.anyLanguage,
+  };
 }

@@ -12,16 +12,27 @@
  * what each waiting socket keeps in its attachment (sockets survive hibernation).
  */
 import { nanoid } from "nanoid";
-import { timings, widening, type Timings } from "./config";
+import { type Timings, timings, widening } from "./config";
+import type {
+  Ids,
+  LobbyEffect,
+  LobbyKind,
+  LobbyRules,
+  LobbyView,
+  Recalled,
+  Standing,
+  Step,
+  Wait,
+  WaitState,
+} from "./lobby-rules";
+import * as rules from "./lobby-rules";
 import { log } from "./log";
 import { meter } from "./metering";
-import * as rules from "./lobby-rules";
-import type { Ids, LobbyEffect, LobbyKind, LobbyRules, LobbyView, Recalled, Standing, Step, Wait, WaitState } from "./lobby-rules";
 import { queueKeyOf, type Seeker } from "./pairing";
 import { CLOSE, type Pairing, type ParsedClientFrame } from "./protocol";
-import { SocketObject, attachmentOf, close, send, type Admission } from "./socket-object";
-import { STATS_SHARDS, lobbyStub, roomStub, shardOf, statsStub } from "./stubs";
-import { WaitCopies, waitStoreFor, type StoredWait } from "./wait-store";
+import { type Admission, attachmentOf, close, SocketObject, send } from "./socket-object";
+import { lobbyStub, roomStub, STATS_SHARDS, shardOf, statsStub } from "./stubs";
+import { type StoredWait, WaitCopies, waitStoreFor } from "./wait-store";
 
 /** A waiting socket has one owner: its attachment alias. */
 const OWNER = "owner";
@@ -56,7 +67,8 @@ export function lobbyKindOf(name: string): LobbyKind {
 }
 
 /** The order of a queue: by enqueue time, ties broken by seat id, so every reader agrees. */
-const before = (a: Wait, b: Wait) => a.enqueuedAt < b.enqueuedAt || (a.enqueuedAt === b.enqueuedAt && a.seatId < b.seatId);
+const before = (a: Wait, b: Wait) =>
+  a.enqueuedAt < b.enqueuedAt || (a.enqueuedAt === b.enqueuedAt && a.seatId < b.seatId);
 const ownerKey = (user: string, device: string) => `${user}\n${device}`;
 const grain = (at: number) => Math.ceil(at / ALARM_GRAIN_MS) * ALARM_GRAIN_MS;
 
@@ -72,7 +84,10 @@ export class Lobby extends SocketObject implements LobbyView {
   /** Waits held here, by owner: one per user and device. */
   private readonly owners = new Map<string, string>();
   /** Newcomers' answers held a moment (`HOLD_MS`), by their wait. */
-  private readonly held = new Map<string, { resolve: (answer: LobbyAnswer) => void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly held = new Map<
+    string,
+    { resolve: (answer: LobbyAnswer) => void; timer: ReturnType<typeof setTimeout> }
+  >();
   /** A pool: the lease of each wait it gave back, so a lend that overtook its recall is ignored. */
   private readonly givenBack = new Map<string, number>();
   private registeredAt = 0;
@@ -92,7 +107,14 @@ export class Lobby extends SocketObject implements LobbyView {
     const { queueTtlMs, pollPresenceMs, heartbeatTimeoutMs, connectWindowMs } = this.t;
     this.rules = { queueTtlMs, pollPresenceMs, heartbeatTimeoutMs, connectWindowMs, widening: widening(env) };
     this.copies =
-      this.kind.pool === null ? null : new WaitCopies(this.t, waitStoreFor(env, ctx.storage, this.kind.name, this.t), (id) => this.waits.get(id), (work, what) => this.background(work, what));
+      this.kind.pool === null
+        ? null
+        : new WaitCopies(
+            this.t,
+            waitStoreFor(env, ctx.storage, this.kind.name, this.t),
+            (id) => this.waits.get(id),
+            (work, what) => this.background(work, what),
+          );
     ctx.blockConcurrencyWhile(() => this.rebuild());
   }
 
@@ -107,13 +129,17 @@ export class Lobby extends SocketObject implements LobbyView {
     meter("lobby.match");
     const now = Date.now();
     if (ticket) {
-      const standing = this.apply(rules.poll(this, ticket.seatId, ticket.token, seeker.user, this.fresh, now, this.rules));
+      const standing = this.apply(
+        rules.poll(this, ticket.seatId, ticket.token, seeker.user, this.fresh, now, this.rules),
+      );
       return standing.kind === "gone" ? { kind: "over" } : this.answer(standing);
     }
     const standing = this.apply(rules.arrive(this, { seeker, ids: this.fresh, now, hold: true }, this.rules));
     if (standing.kind !== "waiting") return this.answer(standing);
     // Held a moment: a stranger who comes meanwhile is told in this answer, and nobody opens a waiting socket for a wait of milliseconds.
-    return new Promise((resolve) => this.held.set(standing.seatId, { resolve, timer: setTimeout(() => this.letGo(standing.seatId), HOLD_MS) }));
+    return new Promise((resolve) =>
+      this.held.set(standing.seatId, { resolve, timer: setTimeout(() => this.letGo(standing.seatId), HOLD_MS) }),
+    );
   }
 
   /** From a room: this wait's partner never came; it is offered again at its place. */
@@ -206,27 +232,53 @@ export class Lobby extends SocketObject implements LobbyView {
     return "open";
   }
 
-  protected async onFrame(ws: WebSocket, seatId: string, frame: ParsedClientFrame, alias: string | null): Promise<void> {
+  protected async onFrame(
+    ws: WebSocket,
+    seatId: string,
+    frame: ParsedClientFrame,
+    alias: string | null,
+  ): Promise<void> {
     const w = this.waits.get(seatId);
     if (!w || w.home) return close(ws, CLOSE.ended, "wait ended");
     if (alias === null) {
-      if (frame.type !== "hello") return this.refuse(ws, seatId, "invalid_frame", 'The first frame must be {"type":"hello","token":…}.', CLOSE.unauthorized);
+      if (frame.type !== "hello")
+        return this.refuse(
+          ws,
+          seatId,
+          "invalid_frame",
+          'The first frame must be {"type":"hello","token":…}.',
+          CLOSE.unauthorized,
+        );
       if (frame.token !== w.token) return this.refuseToken(ws, seatId);
       this.adopt(ws, OWNER, this.keepable(w));
       // A newer socket (a refresh) takes over.
-      for (const other of this.sockets(seatId, OWNER)) if (other !== ws) close(other, CLOSE.replaced, "replaced by a newer connection");
-      for (const greeting of this.apply(rules.socketOpened(this, seatId, this.fresh, Date.now(), this.rules))) send(ws, greeting);
+      for (const other of this.sockets(seatId, OWNER))
+        if (other !== ws) close(other, CLOSE.replaced, "replaced by a newer connection");
+      for (const greeting of this.apply(rules.socketOpened(this, seatId, this.fresh, Date.now(), this.rules)))
+        send(ws, greeting);
       if (this.waits.get(seatId)?.kind === "matched") close(ws, CLOSE.matched, "matched");
       return;
     }
     if (frame.type === "leave") return void this.apply(rules.leave(this, [seatId], "left"));
     if (frame.type !== "hello") {
       const clientId = frame.type === "message" ? frame.clientId : undefined;
-      this.reject(ws, seatId, "not_paired", "You are still waiting: messages go to the chat once you are matched.", clientId);
+      this.reject(
+        ws,
+        seatId,
+        "not_paired",
+        "You are still waiting: messages go to the chat once you are matched.",
+        clientId,
+      );
     }
   }
 
-  protected async onGone(_ws: WebSocket, seatId: string, alias: string | null, _code: number, seenAt: number): Promise<void> {
+  protected async onGone(
+    _ws: WebSocket,
+    seatId: string,
+    alias: string | null,
+    _code: number,
+    seenAt: number,
+  ): Promise<void> {
     if (alias === OWNER) this.apply(rules.socketGone(this, seatId, seenAt));
   }
 
@@ -304,7 +356,10 @@ export class Lobby extends SocketObject implements LobbyView {
       case "open_room":
         this.tally.pairs += 1;
         for (const side of e.setup.sides) this.tally.waits.push({ queue: side.queueKey, ms: side.waitedMs });
-        return this.background(retryOnce(() => roomStub(this.env, e.setup.sessionId).open(e.setup)), "open_room");
+        return this.background(
+          retryOnce(() => roomStub(this.env, e.setup.sessionId).open(e.setup)),
+          "open_room",
+        );
       case "deliver":
         return this.background(lobbyStub(this.env, e.home).deliver(e.seatId, e.pairing), "deliver");
       case "lend":
@@ -325,7 +380,10 @@ export class Lobby extends SocketObject implements LobbyView {
     const { pairs, waits } = this.tally;
     this.tally = { pairs: 0, waits: [] };
     this.talliedAt = now;
-    this.background(statsStub(this.env, shardOf(this.kind.name, STATS_SHARDS)).record({ kind: "paired", pairs, waits }), "count");
+    this.background(
+      statsStub(this.env, shardOf(this.kind.name, STATS_SHARDS)).record({ kind: "paired", pairs, waits }),
+      "count",
+    );
     return null;
   }
 
@@ -339,7 +397,8 @@ export class Lobby extends SocketObject implements LobbyView {
       } catch (err) {
         // Not lent after all: it stays here, and the next pass tries again.
         const now = this.waits.get(w.seatId);
-        if (now?.kind === "lent" && now.lease === w.lease) this.replace(w.seatId, { ...now, kind: "waiting" } as WaitState);
+        if (now?.kind === "lent" && now.lease === w.lease)
+          this.replace(w.seatId, { ...now, kind: "waiting" } as WaitState);
         throw err;
       }
     }
@@ -361,7 +420,11 @@ export class Lobby extends SocketObject implements LobbyView {
 
   /** Work that crosses the network, without holding up the step that asked for it; a failure is logged. */
   private background(work: Promise<unknown>, what: string): void {
-    this.ctx.waitUntil(work.catch((err: unknown) => log("effect.failed", { lobby: this.kind.name, effect: what, error: String(err) }, "warn")));
+    this.ctx.waitUntil(
+      work.catch((err: unknown) =>
+        log("effect.failed", { lobby: this.kind.name, effect: what, error: String(err) }, "warn"),
+      ),
+    );
   }
 
   /** Puts a wait in place (or takes it away, null), keeping the order, the owner index and the store in step. */

@@ -4,15 +4,23 @@
  * Everything else a pairing needs (the room, who met whom, the counts) happens without making
  * anyone wait for it.
  */
-import { splitLanguages, timings, widening } from "./config";
+
 import { botCheckEnabled, requireHuman } from "./bot-check";
+import { splitLanguages, timings, widening } from "./config";
 import { ApiError, rateLimited } from "./errors";
+import type { LobbyAnswer } from "./lobby";
 import { log } from "./log";
 import type { Verdict } from "./moderation";
 import { profileFilterFor } from "./moderation-setup";
-import type { LobbyAnswer } from "./lobby";
 import { queueKeyOf, type Seeker } from "./pairing";
-import { Criteria, waitUrl, type MatchFound, type MatchResponse, type MatchWaiting, type ParsedMatchRequest } from "./protocol";
+import {
+  Criteria,
+  type MatchFound,
+  type MatchResponse,
+  type MatchWaiting,
+  type ParsedMatchRequest,
+  waitUrl,
+} from "./protocol";
 import { deviceStub, lobbyStub } from "./stubs";
 import { wideningIn } from "./widening";
 
@@ -44,11 +52,18 @@ export type Admit = <T>(search: () => Promise<T>) => Promise<T>;
  * is served as it comes; a new search (or one whose wait is over) goes through `admit`, so a
  * made-up ticket buys no way past the admission limit or the human check.
  */
-export async function match(env: Env, req: ParsedMatchRequest, client: Client, origin: string, admit: Admit): Promise<MatchResponse> {
+export async function match(
+  env: Env,
+  req: ParsedMatchRequest,
+  client: Client,
+  origin: string,
+  admit: Admit,
+): Promise<MatchResponse> {
   const ticket = req.ticket ? parseTicket(req.ticket) : null;
   if (req.ticket && !ticket) throw new ApiError(400, "invalid_body", "ticket: malformed ticket");
   const lobby = lobbyNameOf(criteriaOf(req), env);
-  if (!ticket) return admit(async () => search(env, req, client, lobby, await standingOf(env, req, client, origin, lobby)));
+  if (!ticket)
+    return admit(async () => search(env, req, client, lobby, await standingOf(env, req, client, origin, lobby)));
   const asked = await standingOf(env, req, client, origin, lobby);
   // Not re-challenged by the human check: a follow-up belongs to a wait that began with it (a
   // ban on the network meanwhile must not throw its waiters out).
@@ -59,10 +74,20 @@ export async function match(env: Env, req: ParsedMatchRequest, client: Client, o
 
 type Asked = { seeker: Seeker; human: boolean };
 
-const criteriaOf = (req: ParsedMatchRequest): Criteria => ({ mode: req.mode, emotion: req.emotion, language: req.language });
+const criteriaOf = (req: ParsedMatchRequest): Criteria => ({
+  mode: req.mode,
+  emotion: req.emotion,
+  language: req.language,
+});
 
 /** What the search shows and the device's standing (its budget, a ban, whom to avoid): the seeker the lobby is asked about. */
-async function standingOf(env: Env, req: ParsedMatchRequest, client: Client, origin: string, lobby: string): Promise<Asked> {
+async function standingOf(
+  env: Env,
+  req: ParsedMatchRequest,
+  client: Client,
+  origin: string,
+  lobby: string,
+): Promise<Asked> {
   const { user, device, network } = client;
   const { name, interests } = await screened(env, req);
   const standing = await deviceStub(env, device).standing(device, user, network, lobby);
@@ -74,12 +99,29 @@ async function standingOf(env: Env, req: ParsedMatchRequest, client: Client, ori
     const until = new Date(standing.bannedUntil).toISOString();
     throw new ApiError(403, "banned", `Banned until ${until} after reports from other users.`, { until });
   }
-  const seeker: Seeker = { name, user, device, network, vouched: standing.vouched, avoid: standing.avoid, criteria: criteriaOf(req), anyLanguage: req.anyLanguage, interests, origin };
+  const seeker: Seeker = {
+    name,
+    user,
+    device,
+    network,
+    vouched: standing.vouched,
+    avoid: standing.avoid,
+    criteria: criteriaOf(req),
+    anyLanguage: req.anyLanguage,
+    interests,
+    origin,
+  };
   return { seeker, human: standing.human };
 }
 
 /** A new search: the human check where it is asked for, then the lobby. */
-async function search(env: Env, req: ParsedMatchRequest, client: Client, lobby: string, { seeker, human }: Asked): Promise<MatchResponse> {
+async function search(
+  env: Env,
+  req: ParsedMatchRequest,
+  client: Client,
+  lobby: string,
+  { seeker, human }: Asked,
+): Promise<MatchResponse> {
   if (botCheckEnabled(env) && !human) {
     await requireHuman(env, req.turnstileToken, client.address);
     await deviceStub(env, client.device).passedHumanCheck(client.device);
@@ -105,7 +147,12 @@ async function screened(env: Env, req: ParsedMatchRequest): Promise<{ name: stri
   const filter = profileFilterFor(env);
   const judged = async (field: string, text: string): Promise<Verdict> => {
     const verdict = await filter.check(text, [req.language]);
-    if (verdict.action === "refuse") throw new ApiError(400, "content_filtered", `${field}: not allowed (${verdict.categories.join(", ")}); it would be shown to strangers.`);
+    if (verdict.action === "refuse")
+      throw new ApiError(
+        400,
+        "content_filtered",
+        `${field}: not allowed (${verdict.categories.join(", ")}); it would be shown to strangers.`,
+      );
     return verdict;
   };
   const named = await judged("userName", req.userName);
@@ -114,10 +161,22 @@ async function screened(env: Env, req: ParsedMatchRequest): Promise<{ name: stri
   return { name: named.action === "mask" ? named.text : req.userName, interests };
 }
 
-function respond(env: Env, lobby: string, seeker: Seeker, answer: Exclude<LobbyAnswer, { kind: "over" }>): MatchResponse {
+function respond(
+  env: Env,
+  lobby: string,
+  seeker: Seeker,
+  answer: Exclude<LobbyAnswer, { kind: "over" }>,
+): MatchResponse {
   // Asking again would only replace the newer search in turn: this request is simply over.
-  if (answer.kind === "gone") throw new ApiError(409, "search_replaced", "A newer search by this user (or its leaving) ended this one.");
-  if (answer.kind === "matched") return { success: true, matched: true, queueKey: queueKeyOf(seeker.criteria), ...answer.pairing } satisfies MatchFound;
+  if (answer.kind === "gone")
+    throw new ApiError(409, "search_replaced", "A newer search by this user (or its leaving) ended this one.");
+  if (answer.kind === "matched")
+    return {
+      success: true,
+      matched: true,
+      queueKey: queueKeyOf(seeker.criteria),
+      ...answer.pairing,
+    } satisfies MatchFound;
   const t = timings(env);
   return {
     success: true,

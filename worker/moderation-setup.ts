@@ -5,7 +5,17 @@
  */
 import { z } from "zod";
 import { log } from "./log";
-import { CATEGORIES, MASK, PASS, chain, localFilter, type FilterAction, type FilterCategory, type MessageFilter, type WordLists } from "./moderation";
+import {
+  CATEGORIES,
+  chain,
+  type FilterAction,
+  type FilterCategory,
+  localFilter,
+  MASK,
+  type MessageFilter,
+  PASS,
+  type WordLists,
+} from "./moderation";
 
 // ---------------------------------------------------------------- Workers AI
 
@@ -28,10 +38,16 @@ function judgement(output: unknown): FilterCategory[] {
     if (!answer.startsWith("safe") && !answer.startsWith("unsafe")) throw new Error("unreadable classifier answer");
     unsafe = answer.startsWith("unsafe");
     codes = response.match(/S\d+/gi) ?? [];
-  } else if (typeof response === "object" && response !== null && typeof (response as { safe?: unknown }).safe === "boolean") {
+  } else if (
+    typeof response === "object" &&
+    response !== null &&
+    typeof (response as { safe?: unknown }).safe === "boolean"
+  ) {
     const judged = response as { safe: boolean; categories?: unknown };
     unsafe = !judged.safe;
-    codes = Array.isArray(judged.categories) ? judged.categories.flatMap((c) => (typeof c === "string" ? (c.match(/S\d+/gi) ?? []) : [])) : [];
+    codes = Array.isArray(judged.categories)
+      ? judged.categories.flatMap((c) => (typeof c === "string" ? (c.match(/S\d+/gi) ?? []) : []))
+      : [];
   } else {
     throw new Error("unreadable classifier output");
   }
@@ -54,11 +70,17 @@ export function aiFilter(ai: AiBinding, model: string, action: FilterAction): Me
   return {
     async check(text) {
       try {
-        const categories = judgement(await withTimeout(ai.run(model, { messages: [{ role: "user", content: text }] }), AI_TIMEOUT_MS));
+        const categories = judgement(
+          await withTimeout(ai.run(model, { messages: [{ role: "user", content: text }] }), AI_TIMEOUT_MS),
+        );
         if (!categories.length) return PASS;
         return action === "refuse" ? { action, categories } : { action, text: MASK, categories };
       } catch (err) {
-        log("moderation.ai_failed", { model, error: err instanceof Error ? err.message.slice(0, 200) : typeof err }, "warn");
+        log(
+          "moderation.ai_failed",
+          { model, error: err instanceof Error ? err.message.slice(0, 200) : typeof err },
+          "warn",
+        );
         return PASS;
       }
     },
@@ -67,7 +89,10 @@ export function aiFilter(ai: AiBinding, model: string, action: FilterAction): Me
 
 // ---------------------------------------------------------------- from the environment
 
-const OperatorWords = z.record(z.string(), z.strictObject({ slur: z.array(z.string()).optional(), sexual: z.array(z.string()).optional() }));
+const OperatorWords = z.record(
+  z.string(),
+  z.strictObject({ slur: z.array(z.string()).optional(), sexual: z.array(z.string()).optional() }),
+);
 
 /** The operator's MODERATION_WORDS; a mistake in it is logged and the built-in lists still apply. */
 function operatorWords(raw: string): WordLists {
@@ -81,13 +106,18 @@ function operatorWords(raw: string): WordLists {
   }
   const parsed = OperatorWords.safeParse(json);
   if (parsed.success) return parsed.data;
-  log("moderation.words_invalid", { reason: parsed.error.issues[0]?.message, path: parsed.error.issues[0]?.path.join(".") }, "warn");
+  log(
+    "moderation.words_invalid",
+    { reason: parsed.error.issues[0]?.message, path: parsed.error.issues[0]?.path.join(".") },
+    "warn",
+  );
   return {};
 }
 
 function buildFilter(setting: string, words: string, model: string, ai: AiBinding | undefined): MessageFilter {
   if (setting === "off") return { check: () => PASS };
-  if (setting !== "mask" && setting !== "refuse") log("moderation.action_unknown", { action: setting, using: "mask" }, "warn");
+  if (setting !== "mask" && setting !== "refuse")
+    log("moderation.action_unknown", { action: setting, using: "mask" }, "warn");
   const action: FilterAction = setting === "refuse" ? "refuse" : "mask";
   const local = localFilter({ action, words: operatorWords(words) });
   if (!model) return local;

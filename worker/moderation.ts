@@ -72,7 +72,12 @@ function wordPattern(word: string): string {
 }
 
 function entryPattern(entry: string): string {
-  const words = entry.normalize("NFKC").replace(JOINERS, "").toLowerCase().split(/[^\p{L}\p{M}\p{N}]+/u).filter(Boolean);
+  const words = entry
+    .normalize("NFKC")
+    .replace(JOINERS, "")
+    .toLowerCase()
+    .split(/[^\p{L}\p{M}\p{N}]+/u)
+    .filter(Boolean);
   return words.map(wordPattern).join(WORD_GAP);
 }
 
@@ -121,7 +126,8 @@ const AMOUNT = String.raw`(?!0)\p{Nd}{1,2}(?:[., \u00A0\u202F]\p{Nd}{3})+(?:[.,]
 const EMAIL_LOCAL = String.raw`(?<![\p{L}\p{N}._%+\-])[\p{L}\p{N}._%+\-]+`;
 const DOMAIN_LABEL = String.raw`[\p{L}\p{N}\-]+`;
 /** Top-level domains that are not also words (for a dot typed without the space after it). */
-const TLDS = "com|net|org|io|ly|xyz|ru|br|biz|info|tv|cc|tk|ml|cf|gq|uk|fr|pt|jp|cn|ws|pw|vip|dev|icu|mx|ua|pl|nl|app|site|online|link|club|shop|store|onion";
+const TLDS =
+  "com|net|org|io|ly|xyz|ru|br|biz|info|tv|cc|tk|ml|cf|gq|uk|fr|pt|jp|cn|ws|pw|vip|dev|icu|mx|ua|pl|nl|app|site|online|link|club|shop|store|onion";
 /** Top-level domains that are words ("ok.me", "tomorrow.in"): a link only with a path ("t.me/…"). */
 const WORD_TLDS = "me|in|to|be|co|gg|de|es|it|us|eu|au|su|ca|ar|se|la|so|no|my|do|go|at|top|fun|live|lol";
 const BRACKETED = (word: string) => String.raw`\s*[(\[{]\s*${word}\s*[)\]}]\s*`;
@@ -161,7 +167,10 @@ const SPELLED_DOMAIN = String.raw`(?<![\p{L}\p{N}@._\-])${DOMAIN_LABEL}\s+dot\s+
 /** The rest of a link, less the punctuation of the sentence it ends ("see bit.ly/x, then…"). */
 const LINK_REST = String.raw`(?:\S*[^\s.,!?;:'")\]}>])?`;
 const BARE_DOMAIN = String.raw`(?<![\p{L}\p{N}@._\-])${DOMAIN_LABEL}(?:${LINK_DOT}${DOMAIN_LABEL})*${LINK_DOT}(?:(?:${TLDS})(?![\p{L}\p{N}])(?:/${LINK_REST})?|(?:${WORD_TLDS})/${LINK_REST})`;
-const LINK = new RegExp(String.raw`(?<![\p{L}\p{N}])(?:(?:https?|ftp|hxxps?)://|www\d?\.)${LINK_REST}|${BARE_DOMAIN}|${SPELLED_DOMAIN}`, "giu");
+const LINK = new RegExp(
+  String.raw`(?<![\p{L}\p{N}])(?:(?:https?|ftp|hxxps?)://|www\d?\.)${LINK_REST}|${BARE_DOMAIN}|${SPELLED_DOMAIN}`,
+  "giu",
+);
 
 // ---------------------------------------------------------------- matching
 
@@ -264,7 +273,10 @@ export function localFilter({ action, words = {} }: { action: FilterAction; word
     let patterns = compiled.get(key);
     if (!patterns) {
       const applying = [lists[ANY] ?? {}, ...chosen.map((l) => lists[l])];
-      patterns = { slur: wordsRegExp(applying.flatMap((l) => l.slur ?? [])), sexual: wordsRegExp(applying.flatMap((l) => l.sexual ?? [])) };
+      patterns = {
+        slur: wordsRegExp(applying.flatMap((l) => l.slur ?? [])),
+        sexual: wordsRegExp(applying.flatMap((l) => l.sexual ?? [])),
+      };
       compiled.set(key, patterns);
     }
     return patterns;
@@ -274,7 +286,11 @@ export function localFilter({ action, words = {} }: { action: FilterAction; word
       const patterns = patternsFor(languages);
       const read = fold(text);
       if (!read) return verdictOn(text, findSpans(text, patterns), action);
-      const spans = findSpans(read.folded, patterns).map((s) => ({ ...s, start: read.start[s.start], end: read.end[s.end - 1] }));
+      const spans = findSpans(read.folded, patterns).map((s) => ({
+        ...s,
+        start: read.start[s.start],
+        end: read.end[s.end - 1],
+      }));
       return verdictOn(text, spans, action);
     },
   };

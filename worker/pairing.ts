@@ -3,14 +3,15 @@
  * of the two is told and the room is given once they are paired. Pure functions; the lobby's
  * rules decide when (lobby-rules.ts), widening.ts decides across which criteria.
  */
-import { chatUrl, type Criteria, type Pairing, type Relaxed } from "./protocol";
+import { type Criteria, chatUrl, type Pairing, type Relaxed } from "./protocol";
 import type { RoomSetup, Side } from "./room-rules";
 
 /** A queue's name as the API shows it: mode, emotion and language. */
 export const queueKeyOf = (c: Criteria): string => `${c.mode}:${c.emotion}:${c.language}`;
 
 /** Interests two people both chose, in the first one's order. */
-export const sharedInterests = (a: readonly string[] = [], b: readonly string[] = []): string[] => a.filter((tag) => b.includes(tag));
+export const sharedInterests = (a: readonly string[] = [], b: readonly string[] = []): string[] =>
+  a.filter((tag) => b.includes(tag));
 
 /** Someone looking for a stranger: fingerprints, never raw ids. */
 export type Seeker = {
@@ -41,7 +42,13 @@ export type Party = { seeker: Seeker; enqueuedAt: number; returnTo: { lobby: str
 export type PairIds = { sessionId: string; aliases: [string, string]; tokens: [string, string] };
 
 /** A pairing of two parties: what each is told, and the room's setup. */
-export function pair(a: Party, b: Party, relaxed: Relaxed[], { sessionId, aliases, tokens }: PairIds, now: number): { forA: Pairing; forB: Pairing; setup: RoomSetup } {
+export function pair(
+  a: Party,
+  b: Party,
+  relaxed: Relaxed[],
+  { sessionId, aliases, tokens }: PairIds,
+  now: number,
+): { forA: Pairing; forB: Pairing; setup: RoomSetup } {
   const shared = sharedInterests(a.seeker.interests, b.seeker.interests);
   const side = (p: Party, i: 0 | 1): Side => ({
     alias: aliases[i],
@@ -66,5 +73,9 @@ export function pair(a: Party, b: Party, relaxed: Relaxed[], { sessionId, aliase
     shared,
   });
   const languages = [...new Set([a.seeker.criteria.language, b.seeker.criteria.language])];
-  return { forA: told(a, sa, sb), forB: told(b, sb, sa), setup: { sessionId, relaxed, shared, languages, sides: [sa, sb] } };
+  return {
+    forA: told(a, sa, sb),
+    forB: told(b, sb, sa),
+    setup: { sessionId, relaxed, shared, languages, sides: [sa, sb] },
+  };
 }

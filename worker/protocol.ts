@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 // With its extension: Node runs the load tests by stripping types, and they import this module.
-import { LIMITS, REPORT_REASONS, cleanMessage, spellInterest } from "./constants.ts";
+import { cleanMessage, LIMITS, REPORT_REASONS, spellInterest } from "./constants.ts";
 import { languageByName } from "./languages.ts";
 
 export * from "./constants.ts";
@@ -50,14 +50,20 @@ const anyIfBlank = (s: string) => (s && s !== ANY ? s : ANY);
  * selectors and case-folded; a language by its BCP 47 primary tag ("pt-BR" and "PT" are "pt");
  * a mode of letters, digits and dashes. Absent, empty or "any" all mean "anyone".
  */
-const emotion = visibleText("emotion", LIMITS.emotionLength).transform((s) => anyIfBlank(s.replace(VARIATION_SELECTORS, "").toLowerCase()));
+const emotion = visibleText("emotion", LIMITS.emotionLength).transform((s) =>
+  anyIfBlank(s.replace(VARIATION_SELECTORS, "").toLowerCase()),
+);
 const LANGUAGE_TAG = /^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$/i;
 /** A tag by its primary subtag, or a language's name in English or in its own words ("English", "Español", "日本語"). */
 const language = visibleText("language", LIMITS.languageLength).transform((s, ctx) => {
   if (!s || s.toLowerCase() === ANY) return ANY;
   const tag = LANGUAGE_TAG.exec(s)?.[1] ?? languageByName(s);
   if (tag) return canonicalLanguage(tag.toLowerCase());
-  ctx.addIssue({ code: "custom", message: "language must be a language tag such as en or pt-BR, or a language's name such as English, Español or 日本語" });
+  ctx.addIssue({
+    code: "custom",
+    message:
+      "language must be a language tag such as en or pt-BR, or a language's name such as English, Español or 日本語",
+  });
   return z.NEVER;
 });
 /** One spelling per language, by the aliases Intl applies: "eng" is "en", "tl" and "Filipino" are "fil", and "Lao" (a name that is also a code) is "lo". */
@@ -89,7 +95,11 @@ const interests = z
   .max(LIMITS.interests, `at most ${LIMITS.interests} interests`)
   .optional()
   .transform((tags) => [...new Set((tags ?? []).filter(Boolean))]);
-const optional = <T extends z.ZodType<string, string>>(schema: T) => schema.optional().nullable().transform((s) => s ?? ANY);
+const optional = <T extends z.ZodType<string, string>>(schema: T) =>
+  schema
+    .optional()
+    .nullable()
+    .transform((s) => s ?? ANY);
 
 // ---------------------------------------------------------------- HTTP
 
@@ -105,9 +115,15 @@ export const MatchRequest = z.object({
   /** Up to three interests: within a queue, a stranger sharing one is preferred; nobody waits longer for them. */
   interests,
   /** After a while without a partner, also accept strangers who speak another language. */
-  anyLanguage: z.boolean({ error: "anyLanguage must be a boolean" }).optional().transform((b) => b ?? false),
+  anyLanguage: z
+    .boolean({ error: "anyLanguage must be a boolean" })
+    .optional()
+    .transform((b) => b ?? false),
   /** A Turnstile token, when the server asked for a human check (`bot_check_required`). */
-  turnstileToken: z.string({ error: "turnstileToken must be a string" }).max(2048, "turnstileToken is too long").optional(),
+  turnstileToken: z
+    .string({ error: "turnstileToken must be a string" })
+    .max(2048, "turnstileToken is too long")
+    .optional(),
   /** Returned by a previous call while waiting: the secret that lets you follow up on that wait. */
   ticket: z.string({ error: "ticket must be a string" }).max(200, "ticket is too long").optional(),
 });
@@ -202,7 +218,10 @@ export type ErrorResponse = {
 const socketId = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "must be 10 to 64 letters, digits, - or _");
 export const ChatQuery = z.object({ sessionId: socketId });
 /** A waiting socket: the lobby that holds the wait (checked against the queues it can name), and the wait. */
-export const WaitQuery = z.object({ lobby: z.string({ error: "lobby is required" }).min(3).max(100, "lobby is too long"), seat: socketId });
+export const WaitQuery = z.object({
+  lobby: z.string({ error: "lobby is required" }).min(3).max(100, "lobby is too long"),
+  seat: socketId,
+});
 /** A queue's criteria, each in its one spelling: what a lobby's name is made of. */
 export const Criteria = z.object({ mode, language, emotion });
 export type Criteria = z.output<typeof Criteria>;
@@ -252,7 +271,10 @@ export const ClientFrame = z.discriminatedUnion(
   "type",
   [
     /** The first frame on every socket: the secret that proves whose socket this is. */
-    z.object({ type: z.literal("hello"), token: z.string({ error: "token must be a string" }).min(1, "token is required").max(200, "token is too long") }),
+    z.object({
+      type: z.literal("hello"),
+      token: z.string({ error: "token must be a string" }).min(1, "token is required").max(200, "token is too long"),
+    }),
     z.object({
       type: z.literal("message"),
       text: z
@@ -298,7 +320,16 @@ export type ServerFrame =
   /** Waiting socket: a stranger is waiting for you in a chat (then the socket closes with 4003). */
   | ({ type: "matched" } & Pairing)
   /** Chat socket, after `hello`: who you are, who the stranger is, the last messages. */
-  | { type: "welcome"; v: number; sessionId: string; you: { id: string; name: string }; partner: Partner; relaxed: Relaxed[]; shared: string[]; history: ChatMessage[] }
+  | {
+      type: "welcome";
+      v: number;
+      sessionId: string;
+      you: { id: string; name: string };
+      partner: Partner;
+      relaxed: Relaxed[];
+      shared: string[];
+      history: ChatMessage[];
+    }
   | ({ type: "message" } & ChatMessage)
   | { type: "typing"; from: string; isTyping: boolean }
   | { type: "partner_joined"; partner: Partner }

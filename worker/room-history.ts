@@ -5,7 +5,7 @@
  * the room.
  */
 import { meter, meterStorage } from "./metering";
-import { LIMITS, type ChatMessage } from "./protocol";
+import { type ChatMessage, LIMITS } from "./protocol";
 
 type Row = { id: string; sender: string; text: string; at: number; client_id: string | null; masked: number | null };
 
@@ -43,20 +43,33 @@ export class History {
   /** The last messages, oldest first. */
   messages(): ChatMessage[] {
     if (this.count() === 0) return [];
-    const rows = this.sql.exec<Row>("SELECT id, sender, text, at, client_id, masked FROM history ORDER BY seq").toArray();
+    const rows = this.sql
+      .exec<Row>("SELECT id, sender, text, at, client_id, masked FROM history ORDER BY seq")
+      .toArray();
     meter("rows.read", rows.length);
-    return rows.map((r) => ({ id: r.id, from: r.sender, text: r.text, at: r.at, ...(r.client_id ? { clientId: r.client_id } : {}), ...(r.masked ? { masked: true as const } : {}) }));
+    return rows.map((r) => ({
+      id: r.id,
+      from: r.sender,
+      text: r.text,
+      at: r.at,
+      ...(r.client_id ? { clientId: r.client_id } : {}),
+      ...(r.masked ? { masked: true as const } : {}),
+    }));
   }
 
   /** Asks storage once per wake (whether the table exists, then its newest row), then counts. */
   count(): number {
-    this.stored ??= this.exists() ? (this.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM history").one().n ?? 0) : 0;
+    this.stored ??= this.exists()
+      ? (this.sql.exec<{ n: number | null }>("SELECT MAX(seq) AS n FROM history").one().n ?? 0)
+      : 0;
     return this.stored;
   }
 
   /** When the newest message was sent (0: none): after a restart, the room's last activity. */
   lastAt(): number {
-    return this.count() === 0 ? 0 : (this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM history").one().at ?? 0);
+    return this.count() === 0
+      ? 0
+      : (this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM history").one().at ?? 0);
   }
 
   private exists(): boolean {

@@ -48,7 +48,12 @@ export type RoomSetup = {
   sides: [Side, Side];
 };
 
-export type RoomRules = { connectWindowMs: number; roomIdleMs: number; heartbeatTimeoutMs: number; emptyRoomMs: number };
+export type RoomRules = {
+  connectWindowMs: number;
+  roomIdleMs: number;
+  heartbeatTimeoutMs: number;
+  emptyRoomMs: number;
+};
 
 /** `spoke`: sent a message (stored or refused by the filter), which lets a report against them count. */
 type Participant = Side & { joined: boolean; spoke?: true };
@@ -104,7 +109,10 @@ export type Refusal = { code: "not_paired" | "message_filtered" | "session_ended
 const step = <R>(state: RoomState, effects: RoomEffect[], reply: R): Step<R> => ({ state, effects, reply });
 const NOT_PAIRED: Refusal = { code: "not_paired", message: "Wait for the stranger to join before sending messages." };
 const ENDED: Refusal = { code: "session_ended", message: "This chat has ended; the message was not sent." };
-const FILTERED: Refusal = { code: "message_filtered", message: "This message was not sent: it looks like it breaks the community guidelines." };
+const FILTERED: Refusal = {
+  code: "message_filtered",
+  message: "This message was not sent: it looks like it breaks the community guidelines.",
+};
 
 export function open(setup: RoomSetup, now: number): RoomState {
   const participants = setup.sides.map((side) => ({ ...side, joined: false })) as [Participant, Participant];
@@ -141,7 +149,10 @@ export function hello(s: RoomState, token: string, now: number, live: Live): Ste
 /** A room as it wakes: whoever has an identified socket open has joined, and the room is not empty. */
 export function withSockets(s: RoomState, identified: ReadonlySet<string>): RoomState {
   if (s.kind === "ended" || identified.size === 0) return s;
-  const participants = s.participants.map((p) => (identified.has(p.alias) ? { ...p, joined: true } : p)) as [Participant, Participant];
+  const participants = s.participants.map((p) => (identified.has(p.alias) ? { ...p, joined: true } : p)) as [
+    Participant,
+    Participant,
+  ];
   return { ...s, participants, emptySince: null };
 }
 
@@ -151,13 +162,26 @@ function final(setup: RoomSetup): RoomEffect[] {
   return [
     { type: "met", devices: [a.device, b.device], sessionId: setup.sessionId },
     // The one who waited longer names the queue, as the pairing was made from its wait.
-    { type: "log", event: "match.paired", fields: { sessionId: setup.sessionId, queue: (a.waitedMs >= b.waitedMs ? a : b).queueKey, waitedMs: Math.max(a.waitedMs, b.waitedMs), relaxed: setup.relaxed.join(",") } },
+    {
+      type: "log",
+      event: "match.paired",
+      fields: {
+        sessionId: setup.sessionId,
+        queue: (a.waitedMs >= b.waitedMs ? a : b).queueKey,
+        waitedMs: Math.max(a.waitedMs, b.waitedMs),
+        relaxed: setup.relaxed.join(","),
+      },
+    },
   ];
 }
 
 /** The room with one participant (found by alias) replaced. */
-function withParticipant(s: Extract<RoomState, { kind: "chatting" }>, p: Participant): Extract<RoomState, { kind: "chatting" }> {
-  const participants: [Participant, Participant] = s.participants[0].alias === p.alias ? [p, s.participants[1]] : [s.participants[0], p];
+function withParticipant(
+  s: Extract<RoomState, { kind: "chatting" }>,
+  p: Participant,
+): Extract<RoomState, { kind: "chatting" }> {
+  const participants: [Participant, Participant] =
+    s.participants[0].alias === p.alias ? [p, s.participants[1]] : [s.participants[0], p];
   return { ...s, participants };
 }
 
@@ -181,8 +205,14 @@ function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: 
       },
     },
   ];
-  if (firstTime) effects.push({ type: "send", to: partner.alias, frame: { type: "partner_joined", partner: view(joined, { ...live, [alias]: now }) } });
-  else if (live[alias] == null) effects.push({ type: "send", to: partner.alias, frame: { type: "partner_online", partnerId: alias } });
+  if (firstTime)
+    effects.push({
+      type: "send",
+      to: partner.alias,
+      frame: { type: "partner_joined", partner: view(joined, { ...live, [alias]: now }) },
+    });
+  else if (live[alias] == null)
+    effects.push({ type: "send", to: partner.alias, frame: { type: "partner_online", partnerId: alias } });
   return step({ ...s, participants, lastActivity: now, emptySince: null }, effects, { ok: true, alias });
 }
 
@@ -192,25 +222,45 @@ function admit(s: Extract<RoomState, { kind: "chatting" }>, alias: string, now: 
  * looked at its sockets' liveness for this message (`live`; null when it did not: it looks now
  * and then, not on every message), a socket that stopped answering is dropped on the way.
  */
-export function message(s: RoomState, alias: string, m: Omit<ChatMessage, "from" | "at">, verdict: Verdict, now: number, live: Live | null, r: RoomRules): Step<Refusal> {
+export function message(
+  s: RoomState,
+  alias: string,
+  m: Omit<ChatMessage, "from" | "at">,
+  verdict: Verdict,
+  now: number,
+  live: Live | null,
+  r: RoomRules,
+): Step<Refusal> {
   if (s.kind !== "chatting") return step(s, [], s.kind === "ended" ? ENDED : NOT_PAIRED);
   // A participant's first message is saved as "spoke" (once per participant): a report of what
   // they said must count even after the history's 20 rows moved on, or when the filter refused it.
   const me = ordered(s, alias)[0];
   const said = me.spoke ? s : withParticipant(s, { ...me, spoke: true });
   const persist = me.spoke ? { persist: false as const } : {};
-  if (verdict.action === "refuse") return { state: said, effects: filtered(s, alias, verdict), reply: FILTERED, ...persist };
-  const stored: ChatMessage = verdict.action === "mask" ? { ...m, text: verdict.text, masked: true, from: alias, at: now } : { ...m, from: alias, at: now };
+  if (verdict.action === "refuse")
+    return { state: said, effects: filtered(s, alias, verdict), reply: FILTERED, ...persist };
+  const stored: ChatMessage =
+    verdict.action === "mask"
+      ? { ...m, text: verdict.text, masked: true, from: alias, at: now }
+      : { ...m, from: alias, at: now };
   const effects: RoomEffect[] = [{ type: "store", message: stored }, ...(live ? vanished(s, now, live, r) : [])];
   if (verdict.action === "mask") effects.push(...filtered(s, alias, verdict));
   return { state: { ...said, lastActivity: now }, effects, reply: null, ...persist };
 }
 
 /** What the filter found is counted and logged, never the text. */
-function filtered(s: Extract<RoomState, { kind: "chatting" }>, alias: string, verdict: Exclude<Verdict, { action: "pass" }>): RoomEffect[] {
+function filtered(
+  s: Extract<RoomState, { kind: "chatting" }>,
+  alias: string,
+  verdict: Exclude<Verdict, { action: "pass" }>,
+): RoomEffect[] {
   const categories = verdict.categories.join(",");
   return [
-    { type: "log", event: "chat.filtered", fields: { sessionId: s.setup.sessionId, participant: alias, action: verdict.action, categories } },
+    {
+      type: "log",
+      event: "chat.filtered",
+      fields: { sessionId: s.setup.sessionId, participant: alias, action: verdict.action, categories },
+    },
     { type: "count", event: { kind: "filtered", categories: verdict.categories } },
   ];
 }
@@ -241,10 +291,22 @@ export function report(s: RoomState, alias: string, reason: ReportReason, now: n
   if (s.kind !== "chatting") return step(s, [], { code: "not_paired", message: "There is nobody to report." });
   const [me, partner] = ordered(s, alias);
   const counts = partner.joined && partner.spoke === true && me.network !== undefined && partner.network !== undefined;
-  const ended = end(s, "reported", now, [{ type: "log", event: "chat.reported", fields: { sessionId: s.setup.sessionId, participant: alias, reason, counted: counts } }]);
+  const ended = end(s, "reported", now, [
+    {
+      type: "log",
+      event: "chat.reported",
+      fields: { sessionId: s.setup.sessionId, participant: alias, reason, counted: counts },
+    },
+  ]);
   // Filed last: the chat is closed and forgotten whatever the device records answer.
   const reported = { device: partner.device, user: partner.user, network: partner.network };
-  ended.effects.push({ type: "report", reported, by: { device: me.device, network: me.network, vouched: me.vouched }, reason, counts });
+  ended.effects.push({
+    type: "report",
+    reported,
+    by: { device: me.device, network: me.network, vouched: me.vouched },
+    reason,
+    counts,
+  });
   return { ...ended, reply: null };
 }
 
@@ -258,7 +320,9 @@ export function evict(s: RoomState, device: string, now: number): Step {
 export function socketGone(s: RoomState, alias: string, now: number, live: Live): Step {
   if (s.kind !== "chatting" || live[alias] != null) return step(s, [], undefined);
   const [, partner] = ordered(s, alias);
-  const effects: RoomEffect[] = [{ type: "send", to: partner.alias, frame: { type: "partner_offline", partnerId: alias } }];
+  const effects: RoomEffect[] = [
+    { type: "send", to: partner.alias, frame: { type: "partner_offline", partnerId: alias } },
+  ];
   const empty = live[partner.alias] == null;
   return step({ ...s, emptySince: empty ? (s.emptySince ?? now) : null }, effects, undefined);
 }
@@ -313,7 +377,9 @@ function end(s: Extract<RoomState, { kind: "chatting" }>, reason: CloseReason, n
   // Someone never came: whoever came from a wait gets it back, before anyone is told (so that going back finds it).
   const returns: RoomEffect[] =
     reason === "partner_missing"
-      ? s.participants.flatMap((p) => (p.returnTo ? [{ type: "restore" as const, ...p.returnTo, sessionId: s.setup.sessionId }] : []))
+      ? s.participants.flatMap((p) =>
+          p.returnTo ? [{ type: "restore" as const, ...p.returnTo, sessionId: s.setup.sessionId }] : [],
+        )
       : [];
   const effects: RoomEffect[] = [
     ...first,
@@ -323,7 +389,12 @@ function end(s: Extract<RoomState, { kind: "chatting" }>, reason: CloseReason, n
   ];
   // Every room its lobby counted as opened is counted closed, whether the pairing became final or not.
   effects.push({ type: "count", event: { kind: "room_closed" } });
-  const cleaned = { sessionId: s.setup.sessionId, reason, status: isFinal(s) ? "chatting" : "pending", ageMs: now - s.openedAt };
+  const cleaned = {
+    sessionId: s.setup.sessionId,
+    reason,
+    status: isFinal(s) ? "chatting" : "pending",
+    ageMs: now - s.openedAt,
+  };
   effects.push({ type: "erase", cleaned });
   return step({ kind: "ended", sessionId: s.setup.sessionId, reason }, effects, undefined);
 }
@@ -346,7 +417,16 @@ type StoredBefore3 =
   | { kind: "pending"; setup: { sessionId: string } }
   | {
       kind: "chatting";
-      setup: { sessionId: string; relaxed: RoomSetup["relaxed"]; shared?: string[]; languages?: string[]; queueKey: string; waitedMs: number; claimerQueueKey?: string; claimerWaitedMs?: number };
+      setup: {
+        sessionId: string;
+        relaxed: RoomSetup["relaxed"];
+        shared?: string[];
+        languages?: string[];
+        queueKey: string;
+        waitedMs: number;
+        claimerQueueKey?: string;
+        claimerWaitedMs?: number;
+      };
       participants: [Side & { joined: boolean }, Side & { joined: boolean }];
       confirmedAt: number;
       lastActivity: number;
@@ -356,7 +436,10 @@ type StoredBefore3 =
 export function readStored(stored: RoomState | StoredBefore3): RoomState {
   if (stored.kind === "ended" || "sides" in stored.setup) return stored as RoomState;
   if (stored.kind === "pending") return { kind: "ended", sessionId: stored.setup.sessionId, reason: "partner_missing" };
-  const { setup, participants, confirmedAt, lastActivity, emptySince } = stored as Extract<StoredBefore3, { kind: "chatting" }>;
+  const { setup, participants, confirmedAt, lastActivity, emptySince } = stored as Extract<
+    StoredBefore3,
+    { kind: "chatting" }
+  >;
   const waits = [
     { queueKey: setup.queueKey, waitedMs: setup.waitedMs },
     { queueKey: setup.claimerQueueKey ?? setup.queueKey, waitedMs: setup.claimerWaitedMs ?? 0 },
@@ -364,7 +447,13 @@ export function readStored(stored: RoomState | StoredBefore3): RoomState {
   const sides = participants.map((p, i) => ({ ...p, ...waits[i], returnTo: null }));
   return {
     kind: "chatting",
-    setup: { sessionId: setup.sessionId, relaxed: setup.relaxed, shared: setup.shared ?? [], languages: setup.languages ?? ["any"], sides: sides.map(({ joined: _, ...side }) => side) as RoomSetup["sides"] },
+    setup: {
+      sessionId: setup.sessionId,
+      relaxed: setup.relaxed,
+      shared: setup.shared ?? [],
+      languages: setup.languages ?? ["any"],
+      sides: sides.map(({ joined: _, ...side }) => side) as RoomSetup["sides"],
+    },
     participants: sides as [Side & { joined: boolean }, Side & { joined: boolean }],
     openedAt: confirmedAt,
     lastActivity,

@@ -9,9 +9,18 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorResponse } from "./errors";
 import { FloodGuard } from "./flood-guard";
-import { log, type LogFields } from "./log";
+import { type LogFields, log } from "./log";
 import { meter, meterStorage } from "./metering";
-import { CLOSE, ClientFrame, LIMITS, PING, PONG, type ErrorCode, type ParsedClientFrame, type ServerFrame } from "./protocol";
+import {
+  CLOSE,
+  ClientFrame,
+  type ErrorCode,
+  LIMITS,
+  type ParsedClientFrame,
+  PING,
+  PONG,
+  type ServerFrame,
+} from "./protocol";
 
 /**
  * Kept in the socket itself, so it survives hibernation. `unit` is whose socket it is (a
@@ -76,9 +85,20 @@ export abstract class SocketObject extends DurableObject<Env> {
   protected abstract unitOf(request: Request): string | null;
   protected abstract admits(unit: string): Admission | Promise<Admission>;
   /** A valid frame other than a ping, on a socket of `unit`; `alias` is null until the socket said hello. */
-  protected abstract onFrame(ws: WebSocket, unit: string, frame: ParsedClientFrame, alias: string | null): Promise<void>;
+  protected abstract onFrame(
+    ws: WebSocket,
+    unit: string,
+    frame: ParsedClientFrame,
+    alias: string | null,
+  ): Promise<void>;
   /** A socket of `unit` closed or failed; `seenAt` is its last sign of life. */
-  protected abstract onGone(ws: WebSocket, unit: string, alias: string | null, code: number, seenAt: number): Promise<void>;
+  protected abstract onGone(
+    ws: WebSocket,
+    unit: string,
+    alias: string | null,
+    code: number,
+    seenAt: number,
+  ): Promise<void>;
   /** What names a unit in its log lines. */
   protected abstract ids(unit: string): LogFields;
 
@@ -87,12 +107,19 @@ export abstract class SocketObject extends DurableObject<Env> {
     const unit = this.unitOf(request);
     const admission = unit === null ? "unknown" : await this.admits(unit);
     if (admission === "unknown") return errorResponse(404, "session_not_found", "No such chat or wait.");
-    if (admission === "ended") return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
+    if (admission === "ended")
+      return errorResponse(410, "session_ended", "This chat or wait has ended; start a new match.");
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [unit!]);
-    attach(server, { unit: unit!, alias: null, connectedAt: Date.now(), network: request.headers.get(NETWORK_HEADER) ?? "" });
+    attach(server, {
+      unit: unit!,
+      alias: null,
+      connectedAt: Date.now(),
+      network: request.headers.get(NETWORK_HEADER) ?? "",
+    });
     const unidentified = this.ctx.getWebSockets(unit!).filter((ws) => attachmentOf(ws).alias === null);
-    for (const ws of unidentified.slice(0, -MAX_UNIDENTIFIED)) close(ws, CLOSE.unauthorized, "identify with a hello frame first");
+    for (const ws of unidentified.slice(0, -MAX_UNIDENTIFIED))
+      close(ws, CLOSE.unauthorized, "identify with a hello frame first");
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -117,7 +144,12 @@ export abstract class SocketObject extends DurableObject<Env> {
     if (verdict === "refuse") {
       // Named by its clientId when it was a message, so the sender can mark exactly that one unsent; found without parsing.
       const clientId = typeof data === "string" ? CLIENT_ID.exec(data)?.[1] : undefined;
-      return send(ws, { type: "error", code: "rate_limited", message: "You are sending too fast; that frame was not delivered.", ...(clientId ? { clientId } : {}) });
+      return send(ws, {
+        type: "error",
+        code: "rate_limited",
+        message: "You are sending too fast; that frame was not delivered.",
+        ...(clientId ? { clientId } : {}),
+      });
     }
     const read = readFrame(data);
     if ("error" in read) return this.reject(ws, unit, read.error.code, read.error.message, read.error.clientId);
@@ -166,7 +198,11 @@ export abstract class SocketObject extends DurableObject<Env> {
    * Carries out effects in order. One failing must not skip the others (a report must still
    * close the chat): each runs, failures are logged, and the first is rethrown once all ran.
    */
-  protected async performAll<E extends { type: string }>(effects: E[], perform: (e: E) => unknown, ids: LogFields): Promise<void> {
+  protected async performAll<E extends { type: string }>(
+    effects: E[],
+    perform: (e: E) => unknown,
+    ids: LogFields,
+  ): Promise<void> {
     let failure: unknown = null;
     for (const effect of effects) {
       try {
@@ -265,9 +301,18 @@ export abstract class SocketObject extends DurableObject<Env> {
 const CLIENT_ID = /"clientId"\s*:\s*"([A-Za-z0-9_-]{1,64})"/;
 
 /** One client frame, validated; or what is wrong with it, for an `error` frame (naming the message's clientId when it carried a valid one). */
-export function readFrame(data: string | ArrayBuffer): { frame: ParsedClientFrame } | { error: { code: ErrorCode; message: string; clientId?: string } } {
+export function readFrame(
+  data: string | ArrayBuffer,
+): { frame: ParsedClientFrame } | { error: { code: ErrorCode; message: string; clientId?: string } } {
   if (typeof data !== "string") return { error: { code: "unsupported_data", message: "Frames must be JSON text." } };
-  if (data.length > LIMITS.frameBytes) return { error: { code: "frame_too_large", message: `Frames must be at most ${LIMITS.frameBytes} bytes.`, ...clientIdIn(data) } };
+  if (data.length > LIMITS.frameBytes)
+    return {
+      error: {
+        code: "frame_too_large",
+        message: `Frames must be at most ${LIMITS.frameBytes} bytes.`,
+        ...clientIdIn(data),
+      },
+    };
   let json: unknown;
   try {
     json = JSON.parse(data);
@@ -279,7 +324,13 @@ export function readFrame(data: string | ArrayBuffer): { frame: ParsedClientFram
   const issue = parsed.error.issues[0];
   const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
   const clientId = (json as { clientId?: unknown } | null)?.clientId;
-  return { error: { code: "invalid_frame", message: `${field}${issue.message}`, ...(typeof clientId === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(clientId) ? { clientId } : {}) } };
+  return {
+    error: {
+      code: "invalid_frame",
+      message: `${field}${issue.message}`,
+      ...(typeof clientId === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(clientId) ? { clientId } : {}),
+    },
+  };
 }
 
 const clientIdIn = (data: string): { clientId?: string } => {

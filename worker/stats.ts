@@ -12,12 +12,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { meterReadings, meterStorage } from "./metering";
 import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "./protocol";
-import { STATS_SHARDS, allStatsShards, shardOf, statsStub, unmeteredLobby } from "./stubs";
+import { allStatsShards, STATS_SHARDS, shardOf, statsStub, unmeteredLobby } from "./stubs";
 
 export { STATS_SHARDS };
 
 /** `pairs` pairings made (by a lobby, counted in batches); `waits`: how long each side had been looking, in the queue each looked in. */
-export type StatsEvent = { kind: "paired"; pairs: number; waits: { queue: string; ms: number }[] } | { kind: "room_closed" } | { kind: "filtered"; categories: string[] };
+export type StatsEvent =
+  | { kind: "paired"; pairs: number; waits: { queue: string; ms: number }[] }
+  | { kind: "room_closed" }
+  | { kind: "filtered"; categories: string[] };
 
 type Counters = {
   /** Rooms opened (pairings, counted by the lobbies) and closed (by the rooms), whichever shard heard of each: open rooms are the difference summed over shards. */
@@ -101,7 +104,6 @@ export class Stats extends DurableObject<Env> {
   }
 }
 
-
 /** Counting never holds up a chat, and a lost count is not worth an error. */
 export function count(env: Env, event: StatsEvent, reporter: string): void {
   statsStub(env, shardOf(reporter, STATS_SHARDS))
@@ -137,7 +139,10 @@ export async function statsReport(env: Env): Promise<StatsReport> {
   return {
     waiting,
     waitingTotal: Object.values(waiting).reduce((a, b) => a + b, 0),
-    activeRooms: Math.max(0, all.reduce((sum, c) => sum + c.opened - c.closed, 0)),
+    activeRooms: Math.max(
+      0,
+      all.reduce((sum, c) => sum + c.opened - c.closed, 0),
+    ),
     pairingsThisMinute: pairings[minute] ?? 0,
     pairingsLastMinute: pairings[minute - 1] ?? 0,
     pairingsPerMinute: Object.keys(pairings)

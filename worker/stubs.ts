@@ -37,7 +37,8 @@ function metered<T extends object>(stub: T, kind: string, name: string | null): 
 const statsShard = (env: Env, shard: number) => env.STATS.get(env.STATS.idFromName(`shard-${shard}`));
 
 /** The lobby of a queue (matchmaker.ts names it), or a pool (`mode/*`, metered apart: it sees only long waits). */
-export const lobbyStub = (env: Env, name: string) => metered(env.LOBBY.get(env.LOBBY.idFromName(name)), name.endsWith("/*") ? "pool" : "lobby", name);
+export const lobbyStub = (env: Env, name: string) =>
+  metered(env.LOBBY.get(env.LOBBY.idFromName(name)), name.endsWith("/*") ? "pool" : "lobby", name);
 
 /** Not metered: what only all of them together know (who waits where) is read, and reading must not change the counts. */
 export const unmeteredLobby = (env: Env, name: string) => env.LOBBY.get(env.LOBBY.idFromName(name));
@@ -52,6 +53,7 @@ export const deviceStub = (env: Env, device: string) => deviceShard(env, shardOf
 /** Every device shard: what a ban leaves beyond its device goes to each. */
 export const allDeviceShards = (env: Env) => Array.from({ length: DEVICE_SHARDS }, (_, n) => deviceShard(env, n));
 
-export const roomStub = (env: Env, sessionId: string) => metered(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId)), "room", null);
+export const roomStub = (env: Env, sessionId: string) =>
+  metered(env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId)), "room", null);
 
 export const statsStub = (env: Env, shard: number) => metered(statsShard(env, shard), "stats", `shard-${shard}`);

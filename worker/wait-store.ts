@@ -89,7 +89,8 @@ export class WaitCopies {
 
   /** Writes every wait that is due. */
   flush(waits: Iterable<WaitState>, now: number): void {
-    for (const w of waits) if (this.unwritten(w) && now >= w.enqueuedAt + this.writeAfterMs) this.background(this.write(w), "store.save");
+    for (const w of waits)
+      if (this.unwritten(w) && now >= w.enqueuedAt + this.writeAfterMs) this.background(this.write(w), "store.save");
   }
 
   private unwritten(w: WaitState): w is StoredWait {

@@ -41,7 +41,9 @@ export class Histogram {
     if (d.count === 0) return NaN;
     const rank = Math.ceil((p / 100) * d.count);
     let seen = 0;
-    for (const bucket of Object.keys(d.counts).map(Number).sort((a, b) => a - b)) {
+    for (const bucket of Object.keys(d.counts)
+      .map(Number)
+      .sort((a, b) => a - b)) {
       seen += d.counts[bucket];
       if (seen >= rank) return Math.min(SMALLEST_MS * GROWTH ** bucket, d.max);
     }

@@ -7,11 +7,11 @@
  *   npm run load -- --serve --chats 2000 --concurrency 200 --hold 30 --heartbeat 10000   (starts one workerd itself)
  */
 import { fork } from "node:child_process";
-import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { METRICS, SEND_EVERY_MS, THRESHOLDS, type MetricName } from "../scenario.ts";
-import { Histogram } from "./histogram.ts";
+import { parseArgs } from "node:util";
 import { startService } from "../local-server.ts";
+import { METRICS, type MetricName, SEND_EVERY_MS, THRESHOLDS } from "../scenario.ts";
+import { Histogram } from "./histogram.ts";
 import type { WorkerConfig, WorkerReport } from "./worker.ts";
 
 export type LoadOptions = {
@@ -122,12 +122,21 @@ function runProcess(config: WorkerConfig): Promise<WorkerReport> {
     let report: WorkerReport | null = null;
     child.once("message", (m) => (report = m as WorkerReport));
     child.once("error", reject);
-    child.once("exit", (code) => (report ? resolve(report) : reject(new Error(`driver process ${config.procIndex} exited with ${code}`))));
+    child.once("exit", (code) =>
+      report ? resolve(report) : reject(new Error(`driver process ${config.procIndex} exited with ${code}`)),
+    );
     child.send(config);
   });
 }
 
-function summarize(o: LoadOptions, t0: number, procs: number, users: number, reports: WorkerReport[], durationS: number): LoadSummary {
+function summarize(
+  o: LoadOptions,
+  t0: number,
+  procs: number,
+  users: number,
+  reports: WorkerReport[],
+  durationS: number,
+): LoadSummary {
   /** Per second since t0, added over processes; a second some process missed stays a hole, not a dip. */
   const sumSeries = (pick: (r: WorkerReport) => number[]): (number | undefined)[] => {
     const length = Math.max(...reports.map((r) => pick(r).length));
@@ -141,13 +150,18 @@ function summarize(o: LoadOptions, t0: number, procs: number, users: number, rep
   // the same instant meet on the next poll, up to 3 s later) and ends before the ramp-down.
   const quietS = o.quietS ?? 0;
   const hold = present(
-    chatting.slice(Math.ceil(o.rampS) + Math.min(HOLD_SETTLE_S, Math.floor((quietS + o.holdS) / 2)), Math.floor(o.rampS + quietS + o.holdS)),
+    chatting.slice(
+      Math.ceil(o.rampS) + Math.min(HOLD_SETTLE_S, Math.floor((quietS + o.holdS) / 2)),
+      Math.floor(o.rampS + quietS + o.holdS),
+    ),
   );
 
   const trends: LoadSummary["trends"] = {};
   // Every counter is reported, zeros included: "0 lost" is the point of the run.
   const counters: LoadSummary["counters"] = Object.fromEntries(
-    Object.entries(METRICS).filter(([, kind]) => kind === "counter").map(([name]) => [name, 0]),
+    Object.entries(METRICS)
+      .filter(([, kind]) => kind === "counter")
+      .map(([name]) => [name, 0]),
   );
   const rates: LoadSummary["rates"] = {};
   const failures: Record<string, number> = {};
@@ -155,11 +169,15 @@ function summarize(o: LoadOptions, t0: number, procs: number, users: number, rep
   const histograms = new Map<MetricName, Histogram>();
   const rateParts = new Map<MetricName, { passes: number; total: number }>();
   for (const r of reports) {
-    for (const [name, data] of Object.entries(r.trends) as [MetricName, NonNullable<WorkerReport["trends"][MetricName]>][]) {
+    for (const [name, data] of Object.entries(r.trends) as [
+      MetricName,
+      NonNullable<WorkerReport["trends"][MetricName]>,
+    ][]) {
       if (!histograms.has(name)) histograms.set(name, new Histogram());
       histograms.get(name)!.merge(data);
     }
-    for (const [name, n] of Object.entries(r.counters) as [MetricName, number][]) counters[name] = (counters[name] ?? 0) + n;
+    for (const [name, n] of Object.entries(r.counters) as [MetricName, number][])
+      counters[name] = (counters[name] ?? 0) + n;
     for (const [name, p] of Object.entries(r.rates) as [MetricName, { passes: number; total: number }][]) {
       const acc = rateParts.get(name) ?? { passes: 0, total: 0 };
       rateParts.set(name, { passes: acc.passes + p.passes, total: acc.total + p.total });
@@ -173,11 +191,29 @@ function summarize(o: LoadOptions, t0: number, procs: number, users: number, rep
   for (const [name, spec] of Object.entries(o.windows ?? {})) {
     const [from, to] = spec === "matching" ? [t0, lastMatchedAt ?? t0] : spec;
     const h = new Histogram();
-    for (const r of reports) for (let i = 0; i < r.deliveries.length; i += 2) if (r.deliveries[i] >= from && r.deliveries[i] < to) h.add(r.deliveries[i + 1]);
-    windows[name] = { from, to, count: h.count, avg: h.avg(), p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99), max: h.percentile(100) };
+    for (const r of reports)
+      for (let i = 0; i < r.deliveries.length; i += 2)
+        if (r.deliveries[i] >= from && r.deliveries[i] < to) h.add(r.deliveries[i + 1]);
+    windows[name] = {
+      from,
+      to,
+      count: h.count,
+      avg: h.avg(),
+      p50: h.percentile(50),
+      p95: h.percentile(95),
+      p99: h.percentile(99),
+      max: h.percentile(100),
+    };
   }
   for (const [name, h] of histograms) {
-    trends[name] = { count: h.count, avg: h.avg(), p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99), max: h.percentile(100) };
+    trends[name] = {
+      count: h.count,
+      avg: h.avg(),
+      p50: h.percentile(50),
+      p95: h.percentile(95),
+      p99: h.percentile(99),
+      max: h.percentile(100),
+    };
   }
   for (const [name, p] of rateParts) rates[name] = p.total ? p.passes / p.total : NaN;
 
@@ -213,7 +249,11 @@ export function evaluateThresholds(s: Pick<LoadSummary, "trends" | "counters" | 
     for (const rule of rules) {
       const m = /^(p\((\d+(?:\.\d+)?)\)|rate|count)\s*(<|>|==)\s*([\d.]+)$/.exec(rule);
       if (!m) throw new Error(`unsupported threshold ${rule}`);
-      const value = m[2] ? (s.trends[metric]?.[`p${m[2]}` as "p95"] ?? NaN) : m[1] === "rate" ? (s.rates[metric] ?? NaN) : (s.counters[metric] ?? 0);
+      const value = m[2]
+        ? (s.trends[metric]?.[`p${m[2]}` as "p95"] ?? NaN)
+        : m[1] === "rate"
+          ? (s.rates[metric] ?? NaN)
+          : (s.counters[metric] ?? 0);
       const limit = Number(m[4]);
       const ok = m[3] === "<" ? value < limit : m[3] === ">" ? value > limit : value === limit;
       results.push({ metric, rule, value, ok });
@@ -226,20 +266,39 @@ const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "–
 
 export function formatSummary(s: LoadSummary): string {
   const rows: [string, string][] = [
-    ["target", `${s.targetChats} chats (${s.users} users, ${s.procs} driver process${s.procs > 1 ? "es" : ""}) → ${s.baseUrl}`],
+    [
+      "target",
+      `${s.targetChats} chats (${s.users} users, ${s.procs} driver process${s.procs > 1 ? "es" : ""}) → ${s.baseUrl}`,
+    ],
     ["chats held (min during hold / peak)", `${s.chatsHeld} / ${s.chatsPeak}`],
     ["sockets open (peak)", String(s.socketsPeak)],
   ];
-  for (const [name, t] of [...Object.entries(s.trends), ...Object.entries(s.windows).map(([w, t]) => [`delivery_latency while ${w}`, t] as const)]) {
+  for (const [name, t] of [
+    ...Object.entries(s.trends),
+    ...Object.entries(s.windows).map(([w, t]) => [`delivery_latency while ${w}`, t] as const),
+  ]) {
     rows.push([`${name} ms`, `p50 ${ms(t.p50)}  p95 ${ms(t.p95)}  p99 ${ms(t.p99)}  max ${ms(t.max)}  (n=${t.count})`]);
   }
   for (const [name, n] of Object.entries(s.counters)) rows.push([name, String(n)]);
   for (const [name, r] of Object.entries(s.rates)) rows.push([name, `${(r * 100).toFixed(2)} %`]);
   rows.push(["client CPU per process (1.0 = saturated)", s.clientCpu.map((c) => c.toFixed(2)).join(", ")]);
   rows.push(["client event-loop delay p99 ms", ms(s.clientEventLoopDelayP99Ms)]);
-  if (Object.keys(s.refusals).length) rows.push(["messages refused, by code", Object.entries(s.refusals).map(([k, n]) => `${k}: ${n}`).join("; ")]);
-  if (Object.keys(s.failures).length) rows.push(["failed users", Object.entries(s.failures).map(([k, n]) => `${k}: ${n}`).join("; ")]);
-  for (const t of s.thresholds) rows.push([`threshold ${t.metric} ${t.rule}`, `${t.ok ? "✓ pass" : "✗ FAIL"} (${ms(t.value)})`]);
+  if (Object.keys(s.refusals).length)
+    rows.push([
+      "messages refused, by code",
+      Object.entries(s.refusals)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join("; "),
+    ]);
+  if (Object.keys(s.failures).length)
+    rows.push([
+      "failed users",
+      Object.entries(s.failures)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join("; "),
+    ]);
+  for (const t of s.thresholds)
+    rows.push([`threshold ${t.metric} ${t.rule}`, `${t.ok ? "✓ pass" : "✗ FAIL"} (${ms(t.value)})`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
 }
@@ -261,7 +320,9 @@ async function main(): Promise<void> {
       json: { type: "boolean", default: false },
     },
   });
-  const server = values.serve ? await startService({ runtime: "workerd", vars: { MESSAGE_LOG_SAMPLE_RATE: "0" } }) : null;
+  const server = values.serve
+    ? await startService({ runtime: "workerd", vars: { MESSAGE_LOG_SAMPLE_RATE: "0" } })
+    : null;
   const summary = await runLoad({
     baseUrl: server?.baseUrl ?? values["base-url"]!,
     chats: Number(values.chats),
@@ -270,7 +331,9 @@ async function main(): Promise<void> {
     rampDownS: Number(values["ramp-down"]),
     procs: values.procs ? Number(values.procs) : undefined,
     pollEveryMs: Number(values["poll-every"]),
-    ...(values.concurrency ? { concurrency: Number(values.concurrency), windows: { matching: "matching" as const } } : {}),
+    ...(values.concurrency
+      ? { concurrency: Number(values.concurrency), windows: { matching: "matching" as const } }
+      : {}),
     ...(values.heartbeat ? { heartbeatMs: Number(values.heartbeat) } : {}),
   }).finally(() => server?.stop());
   console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));

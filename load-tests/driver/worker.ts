@@ -5,7 +5,7 @@
  */
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import WebSocket from "ws";
-import { ChatUser, METRICS, QUEUES, type MetricName, type Phase, type Runtime } from "../scenario.ts";
+import { ChatUser, METRICS, type MetricName, type Phase, QUEUES, type Runtime } from "../scenario.ts";
 import { Histogram, type HistogramData } from "./histogram.ts";
 
 export type WorkerConfig = {

@@ -8,8 +8,8 @@
  *   node load-tests/floor/relay.ts [port]
  */
 import { createServer } from "node:http";
-import { WebSocketServer, type WebSocket } from "ws";
-import { CHAT_PATH, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, chatUrl, waitUrl } from "../../worker/constants.ts";
+import { type WebSocket, WebSocketServer } from "ws";
+import { CHAT_PATH, chatUrl, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, waitUrl } from "../../worker/constants.ts";
 import type { MatchFound, MatchWaiting, Pairing, ServerFrame } from "../../worker/protocol.ts";
 
 type Participant = { alias: string; token: string; name: string; socket: WebSocket | null; joined: boolean };
@@ -21,12 +21,22 @@ const sessions = new Map<string, Session>();
 const waiting = new Map<string, Session>();
 let counter = 0;
 const newId = () => `f${(++counter).toString(36).padStart(11, "0")}`;
-const participant = (name: string): Participant => ({ alias: newId(), token: newId(), name, socket: null, joined: false });
+const participant = (name: string): Participant => ({
+  alias: newId(),
+  token: newId(),
+  name,
+  socket: null,
+  joined: false,
+});
 
-function matchFor(body: { userName?: string; emotion?: string; language?: string; ticket?: string }, origin: string): MatchWaiting | MatchFound {
+function matchFor(
+  body: { userName?: string; emotion?: string; language?: string; ticket?: string },
+  origin: string,
+): MatchWaiting | MatchFound {
   const queueKey = `${body.emotion ?? "any"}:${(body.language ?? "any").toLowerCase()}`;
   const ticketed = body.ticket ? sessions.get(body.ticket.split(".")[0]) : undefined;
-  if (ticketed?.claimer) return { success: true, matched: true, queueKey, ...pairing(ticketed, ticketed.owner, ticketed.claimer) };
+  if (ticketed?.claimer)
+    return { success: true, matched: true, queueKey, ...pairing(ticketed, ticketed.owner, ticketed.claimer) };
   if (ticketed) return wait(ticketed);
 
   const open = waiting.get(queueKey);
@@ -36,7 +46,13 @@ function matchFor(body: { userName?: string; emotion?: string; language?: string
     send(open.owner.socket, { type: "matched", ...pairing(open, open.owner, open.claimer) });
     return { success: true, matched: true, queueKey, ...pairing(open, open.claimer, open.owner) };
   }
-  const session: Session = { id: newId(), queueKey, owner: participant(body.userName ?? "Stranger"), claimer: null, origin };
+  const session: Session = {
+    id: newId(),
+    queueKey,
+    owner: participant(body.userName ?? "Stranger"),
+    claimer: null,
+    origin,
+  };
   sessions.set(session.id, session);
   waiting.set(queueKey, session);
   return wait(session);
@@ -107,7 +123,12 @@ server.on("upgrade", (req, socket, head) => {
 function waitOn(session: Session, me: Participant, ws: WebSocket): void {
   if (session.claimer) return send(ws, { type: "matched", ...pairing(session, me, session.claimer) });
   me.socket = ws;
-  send(ws, { type: "waiting", v: PROTOCOL_VERSION, queueKey: session.queueKey, widening: { emotionAfterMs: 30_000, languageAfterMs: null } });
+  send(ws, {
+    type: "waiting",
+    v: PROTOCOL_VERSION,
+    queueKey: session.queueKey,
+    widening: { emotionAfterMs: 30_000, languageAfterMs: null },
+  });
   ws.on("message", (data) => data.toString() === PING && ws.send(PONG));
   ws.on("close", () => {
     if (me.socket === ws) me.socket = null;
@@ -136,7 +157,14 @@ function join(session: Session, me: Participant, ws: WebSocket): void {
     const frame = JSON.parse(text) as { type: string; text?: string; clientId?: string };
     if (frame.type === "message") {
       const clientId = frame.clientId ? { clientId: frame.clientId } : {};
-      const out = JSON.stringify({ type: "message", id: newId(), from: me.alias, text: frame.text ?? "", at: Date.now(), ...clientId } satisfies ServerFrame);
+      const out = JSON.stringify({
+        type: "message",
+        id: newId(),
+        from: me.alias,
+        text: frame.text ?? "",
+        at: Date.now(),
+        ...clientId,
+      } satisfies ServerFrame);
       session.owner.socket?.send(out);
       session.claimer?.socket?.send(out);
     } else if (frame.type === "leave") {

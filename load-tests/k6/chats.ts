@@ -12,10 +12,10 @@
 import exec from "k6/execution";
 import http from "k6/http";
 import { Counter, Rate, Trend } from "k6/metrics";
+import type { Options } from "k6/options";
 import { clearTimeout, setTimeout } from "k6/timers";
 import { WebSocket } from "k6/websockets";
-import type { Options } from "k6/options";
-import { ChatUser, METRICS, QUEUES, THRESHOLDS, type MetricName, type Runtime } from "../scenario.ts";
+import { ChatUser, METRICS, type MetricName, QUEUES, type Runtime, THRESHOLDS } from "../scenario.ts";
 
 const BASE_URL = (__ENV.BASE_URL || "http://localhost:8787").replace(/\/+$/, "");
 const CHATS = Number(__ENV.CHATS || 10_000);
@@ -55,10 +55,9 @@ const metricOf = (name: string, kind: (typeof METRICS)[MetricName]): Trend | Cou
       return new Rate(name);
   }
 };
-const metrics = Object.fromEntries(Object.entries(METRICS).map(([name, kind]) => [name, metricOf(name, kind)])) as Record<
-  MetricName,
-  Trend | Counter | Rate
->;
+const metrics = Object.fromEntries(
+  Object.entries(METRICS).map(([name, kind]) => [name, metricOf(name, kind)]),
+) as Record<MetricName, Trend | Counter | Rate>;
 
 const runtime: Runtime = {
   now: () => Date.now(),

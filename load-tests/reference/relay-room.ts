@@ -10,17 +10,29 @@
  * reference is what the service adds on top of the runtime's own cost for the same job.
  */
 import { DurableObject } from "cloudflare:workers";
-import { CHAT_PATH, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, chatUrl, waitUrl } from "../../worker/constants.ts";
+import { CHAT_PATH, chatUrl, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, waitUrl } from "../../worker/constants.ts";
 
 type Env = { RELAY_ROOM: DurableObjectNamespace<RelayRoom> };
 type Side = { alias: string; token: string; name: string };
-type Pairing = { sessionId: string; token: string; wsUrl: string; partnerId: string; partnerName: string; relaxed: []; shared: [] };
+type Pairing = {
+  sessionId: string;
+  token: string;
+  wsUrl: string;
+  partnerId: string;
+  partnerName: string;
+  relaxed: [];
+  shared: [];
+};
 type Attachment = { alias: string | null; wait: boolean };
 
 /** Per queue, the session whose owner waits for a stranger. */
 const waiting = new Map<string, { sessionId: string; owner: Side }>();
 const id = () => crypto.randomUUID().replaceAll("-", "");
-const side = (name: unknown): Side => ({ alias: id().slice(0, 10), token: id(), name: typeof name === "string" ? name : "Stranger" });
+const side = (name: unknown): Side => ({
+  alias: id().slice(0, 10),
+  token: id(),
+  name: typeof name === "string" ? name : "Stranger",
+});
 const room = (env: Env, sessionId: string) => env.RELAY_ROOM.get(env.RELAY_ROOM.idFromName(sessionId));
 const NO_WIDENING = { emotionAfterMs: 30_000, languageAfterMs: null };
 
@@ -57,7 +69,17 @@ export default {
 
 function waitingAnswer(sessionId: string, token: string, queueKey: string, origin: string) {
   const wsUrl = waitUrl(origin, "reference", sessionId);
-  return { success: true, matched: false, message: "waiting", queueKey, ticket: `${sessionId}.${token}`, wsUrl, pollAfterMs: 3000, expiresInMs: 30_000, widening: NO_WIDENING };
+  return {
+    success: true,
+    matched: false,
+    message: "waiting",
+    queueKey,
+    ticket: `${sessionId}.${token}`,
+    wsUrl,
+    pollAfterMs: 3000,
+    expiresInMs: 30_000,
+    widening: NO_WIDENING,
+  };
 }
 
 export class RelayRoom extends DurableObject<Env> {
@@ -98,7 +120,15 @@ export class RelayRoom extends DurableObject<Env> {
 
   private pairing(me: Side, partner: Side): Pairing {
     const sessionId = this.ctx.id.name!;
-    return { sessionId, token: me.token, wsUrl: chatUrl(this.origin, sessionId), partnerId: partner.alias, partnerName: partner.name, relaxed: [], shared: [] };
+    return {
+      sessionId,
+      token: me.token,
+      wsUrl: chatUrl(this.origin, sessionId),
+      partnerId: partner.alias,
+      partnerName: partner.name,
+      relaxed: [],
+      shared: [],
+    };
   }
 
   async fetch(request: Request): Promise<Response> {
@@ -115,7 +145,14 @@ export class RelayRoom extends DurableObject<Env> {
     if (a.alias === null) return this.hello(ws, a, frame.token);
     if (frame.type === "message") {
       const clientId = frame.clientId ? { clientId: frame.clientId } : {};
-      const message = JSON.stringify({ type: "message", id: id().slice(0, 12), from: a.alias, text: String(frame.text), at: Date.now(), ...clientId });
+      const message = JSON.stringify({
+        type: "message",
+        id: id().slice(0, 12),
+        from: a.alias,
+        text: String(frame.text),
+        at: Date.now(),
+        ...clientId,
+      });
       for (const other of this.ctx.getWebSockets("chat")) other.send(message);
       await this.ctx.storage.put(`m${Date.now().toString(36)}${id().slice(0, 4)}`, message);
     } else if (frame.type === "leave") {
@@ -135,15 +172,30 @@ export class RelayRoom extends DurableObject<Env> {
       if (claimer) {
         ws.send(JSON.stringify({ type: "matched", ...this.pairing(owner, claimer) }));
         ws.close(4003, "matched");
-      }
-      else ws.send(JSON.stringify({ type: "waiting", v: PROTOCOL_VERSION, queueKey: "", widening: NO_WIDENING }));
+      } else ws.send(JSON.stringify({ type: "waiting", v: PROTOCOL_VERSION, queueKey: "", widening: NO_WIDENING }));
       return;
     }
     const partner = me === owner ? claimer : owner;
-    const online = (s: Side) => this.ctx.getWebSockets("chat").some((o) => o !== ws && (o.deserializeAttachment() as Attachment).alias === s.alias);
-    const history = [...(await this.ctx.storage.list<string>({ prefix: "m", reverse: true, limit: 20 })).values()].reverse().map((m) => JSON.parse(m));
+    const online = (s: Side) =>
+      this.ctx
+        .getWebSockets("chat")
+        .some((o) => o !== ws && (o.deserializeAttachment() as Attachment).alias === s.alias);
+    const history = [...(await this.ctx.storage.list<string>({ prefix: "m", reverse: true, limit: 20 })).values()]
+      .reverse()
+      .map((m) => JSON.parse(m));
     const view = (s: Side, isOnline: boolean) => ({ id: s.alias, name: s.name, online: isOnline });
-    ws.send(JSON.stringify({ type: "welcome", v: PROTOCOL_VERSION, sessionId: this.ctx.id.name, you: { id: me.alias, name: me.name }, partner: view(partner, online(partner)), relaxed: [], shared: [], history }));
+    ws.send(
+      JSON.stringify({
+        type: "welcome",
+        v: PROTOCOL_VERSION,
+        sessionId: this.ctx.id.name,
+        you: { id: me.alias, name: me.name },
+        partner: view(partner, online(partner)),
+        relaxed: [],
+        shared: [],
+        history,
+      }),
+    );
     const joined = JSON.stringify({ type: "partner_joined", partner: view(me, true) });
     for (const other of this.ctx.getWebSockets("chat")) if (other !== ws) other.send(joined);
   }

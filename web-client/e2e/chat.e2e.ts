@@ -1,6 +1,15 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DESKTOP, PHONE, acceptConsent, expectAccessible, launchBrowser, shoot, startService, type Service } from "./harness";
+import {
+  acceptConsent,
+  DESKTOP,
+  expectAccessible,
+  launchBrowser,
+  PHONE,
+  type Service,
+  shoot,
+  startService,
+} from "./harness";
 
 let service: Service;
 let browser: Browser;
@@ -27,7 +36,11 @@ async function person(viewport: { width: number; height: number }): Promise<Page
   const page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
   // The page runs under its Content-Security-Policy (web-client/public/_headers): anything it refuses is a failure.
-  page.on("console", (message) => message.type() === "error" && /Content Security Policy/i.test(message.text()) && pageErrors.push(message.text()));
+  page.on(
+    "console",
+    (message) =>
+      message.type() === "error" && /Content Security Policy/i.test(message.text()) && pageErrors.push(message.text()),
+  );
   const response = await page.goto(service.baseUrl);
   expect(response?.headers()["content-security-policy"]).toContain("default-src 'self'");
   await acceptConsent(page);
@@ -43,7 +56,8 @@ async function start(page: Page, emotion: string, language: string, name: string
 }
 
 const texts = (page: Page) => page.locator("#log .msg .text").allTextContents();
-const visible = (page: Page, text: string) => page.getByText(text, { exact: true }).first().waitFor({ timeout: 15_000 });
+const visible = (page: Page, text: string) =>
+  page.getByText(text, { exact: true }).first().waitFor({ timeout: 15_000 });
 
 describe("the chat page", () => {
   it("pairs two strangers with the same emotion and language, and nobody else", async () => {
@@ -129,7 +143,9 @@ describe("the chat page", () => {
     const finn = await person(PHONE);
     await eve.getByLabel("If nobody is found, also talk in other languages").check();
     await start(eve, "Sad", "fr", "Eve");
-    await expect.poll(() => eve.locator("#widening").textContent()).toMatch(/people feeling differently.*other languages/);
+    await expect
+      .poll(() => eve.locator("#widening").textContent())
+      .toMatch(/people feeling differently.*other languages/);
     await start(finn, "Bored", "fr", "Finn");
     for (const page of [eve, finn]) await visible(page, "They chose a different feeling.");
 
@@ -171,7 +187,10 @@ describe("the chat page", () => {
         status: 429,
         headers: { "Retry-After": "10" },
         contentType: "application/json",
-        body: JSON.stringify({ success: false, error: { code: "rate_limited", message: "Too many match requests; slow down.", retryAfterSeconds: 10 } }),
+        body: JSON.stringify({
+          success: false,
+          error: { code: "rate_limited", message: "Too many match requests; slow down.", retryAfterSeconds: 10 },
+        }),
       }),
     );
     await page.getByRole("button", { name: "Start" }).click();
@@ -182,7 +201,10 @@ describe("the chat page", () => {
       route.fulfill({
         status: 403,
         contentType: "application/json",
-        body: JSON.stringify({ success: false, error: { code: "something_new", message: "This device is not allowed to chat." } }),
+        body: JSON.stringify({
+          success: false,
+          error: { code: "something_new", message: "This device is not allowed to chat." },
+        }),
       }),
     );
     await page.getByRole("button", { name: "Start" }).click();

@@ -1,6 +1,15 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DESKTOP, PHONE, acceptConsent, expectAccessible, launchBrowser, shoot, startService, type Service } from "./harness";
+import {
+  acceptConsent,
+  DESKTOP,
+  expectAccessible,
+  launchBrowser,
+  PHONE,
+  type Service,
+  shoot,
+  startService,
+} from "./harness";
 
 /** Two services: the default (the filter masks) and one whose filter refuses instead. */
 let service: Service;
@@ -10,7 +19,11 @@ const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  [service, refusing, browser] = await Promise.all([startService(), startService({ MODERATION_ACTION: "refuse" }), launchBrowser()]);
+  [service, refusing, browser] = await Promise.all([
+    startService(),
+    startService({ MODERATION_ACTION: "refuse" }),
+    launchBrowser(),
+  ]);
 });
 
 afterAll(async () => {
@@ -27,7 +40,11 @@ async function visitor(viewport = DESKTOP, { base = service, path = "/", consent
   const page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
   // Every page runs under its Content-Security-Policy (web-client/public/_headers): anything it refuses is a failure.
-  page.on("console", (message) => message.type() === "error" && /Content Security Policy/i.test(message.text()) && pageErrors.push(message.text()));
+  page.on(
+    "console",
+    (message) =>
+      message.type() === "error" && /Content Security Policy/i.test(message.text()) && pageErrors.push(message.text()),
+  );
   await page.goto(new URL(path, base.baseUrl).toString());
   if (consent) {
     await acceptConsent(page);
@@ -36,7 +53,10 @@ async function visitor(viewport = DESKTOP, { base = service, path = "/", consent
   return page;
 }
 
-async function start(page: Page, { emotion = "Happy", language = "en", name = "", interests = "" } = {}): Promise<void> {
+async function start(
+  page: Page,
+  { emotion = "Happy", language = "en", name = "", interests = "" } = {},
+): Promise<void> {
   await page.getByRole("radio", { name: emotion }).check();
   await page.getByRole("combobox", { name: /^Language/ }).selectOption(language);
   await page.getByLabel("Your name").fill(name);
@@ -51,7 +71,12 @@ const say = async (page: Page, text: string) => {
 };
 
 /** Two people chatting; the first waits, the second finds them. */
-async function pair(base: Service, emotion: string, a: Partial<Parameters<typeof start>[1]> = {}, b: Partial<Parameters<typeof start>[1]> = {}) {
+async function pair(
+  base: Service,
+  emotion: string,
+  a: Partial<Parameters<typeof start>[1]> = {},
+  b: Partial<Parameters<typeof start>[1]> = {},
+) {
   const ana = await visitor(DESKTOP, { base });
   const ben = await visitor(PHONE, { base });
   await start(ana, { emotion, name: "Ana", ...a });
@@ -78,7 +103,10 @@ describe("a first visit", () => {
     expect(await page.locator("#choose").isVisible()).toBe(false);
 
     // The guidelines are a page of their own.
-    const [guidelines] = await Promise.all([page.context().waitForEvent("page"), page.getByRole("link", { name: "Community guidelines" }).click()]);
+    const [guidelines] = await Promise.all([
+      page.context().waitForEvent("page"),
+      page.getByRole("link", { name: "Community guidelines" }).click(),
+    ]);
     await guidelines.getByRole("heading", { name: "Community guidelines" }).waitFor();
     await guidelines.close();
 
@@ -92,7 +120,10 @@ describe("a first visit", () => {
     await page.reload();
     await page.getByRole("button", { name: "Start" }).waitFor();
     expect(await page.locator("#consent").isVisible()).toBe(false);
-    expect(await page.evaluate(() => JSON.parse(localStorage.getItem("strangers.consent")!))).toMatchObject({ guidelinesVersion: 1, minimumAge: 18 });
+    expect(await page.evaluate(() => JSON.parse(localStorage.getItem("strangers.consent")!))).toMatchObject({
+      guidelinesVersion: 1,
+      minimumAge: 18,
+    });
   });
 });
 
@@ -102,7 +133,9 @@ describe("waiting", () => {
     await start(page, { emotion: "Calm", language: "en", interests: "#Chess, Music" });
     await visible(page, "Looking for someone…");
     await expect.poll(() => page.locator("#online").textContent(), { timeout: 10_000 }).toMatch(/people online/);
-    expect(await page.locator("#waiting-interests").textContent()).toBe("Someone who also likes chess and music comes first; anyone else if nobody does.");
+    expect(await page.locator("#waiting-interests").textContent()).toBe(
+      "Someone who also likes chess and music comes first; anyone else if nobody does.",
+    );
     await expectAccessible(page, "waiting");
     await shoot(page, "waiting-around", ["light", "dark"]);
     await page.getByRole("button", { name: "Cancel" }).click();
@@ -160,7 +193,10 @@ describe("moderation", () => {
 describe("a page for everyone", () => {
   it("is read right to left in Arabic, from the language menu or the link", async () => {
     const page = await visitor(DESKTOP, { path: "/?lang=ar", consent: false });
-    expect(await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual(["ar", "rtl"]);
+    expect(await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual([
+      "ar",
+      "rtl",
+    ]);
     await visible(page, "قبل محادثتك الأولى");
     await expectAccessible(page, "consent in Arabic");
     await page.locator("#consent-form input[name=age]").check();
@@ -208,10 +244,14 @@ describe("a page for everyone", () => {
   it("can be installed as an app", async () => {
     const page = await visitor(DESKTOP);
     const cdp = await page.context().newCDPSession(page);
-    const { installabilityErrors } = (await cdp.send("Page.getInstallabilityErrors")) as { installabilityErrors: { errorId: string }[] };
+    const { installabilityErrors } = (await cdp.send("Page.getInstallabilityErrors")) as {
+      installabilityErrors: { errorId: string }[];
+    };
     // Test profiles are incognito, where Chromium installs nothing: that is the browser, not the page.
     expect(installabilityErrors.filter((e) => e.errorId !== "in-incognito")).toEqual([]);
-    const manifest = await (await page.request.get(new URL("/manifest.webmanifest", service.baseUrl).toString())).json();
+    const manifest = await (
+      await page.request.get(new URL("/manifest.webmanifest", service.baseUrl).toString())
+    ).json();
     expect(manifest).toMatchObject({ name: "Strangers — anonymous chat", display: "standalone", start_url: "/" });
   });
 });

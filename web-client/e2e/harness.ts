@@ -7,9 +7,9 @@ import { readFileSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { expect } from "vitest";
-import { startService as startLocalService, type LocalServer } from "../../load-tests/local-server";
+import { type LocalServer, startService as startLocalService } from "../../load-tests/local-server";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const ARTIFACTS = join(ROOT, ".e2e-artifacts", "screenshots");
@@ -36,7 +36,11 @@ export function startService(vars: Record<string, string> = {}): Promise<Service
 }
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
 }
 
 /** The first visit's step, the way a person takes it: both boxes, then Continue. */
@@ -59,7 +63,11 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
   for (const colorScheme of SCHEMES) {
     await page.emulateMedia({ colorScheme });
     const violations = await page.evaluate(async () => {
-      const { violations } = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> } }).axe.run();
+      const { violations } = await (
+        window as unknown as {
+          axe: { run(): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> };
+        }
+      ).axe.run();
       return violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
     });
     expect(violations, `${screen} in ${colorScheme} mode`).toEqual([]);
@@ -71,8 +79,13 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
  * Screenshots of one state at desktop and phone size, from the same page, in light mode or
  * in both. With UPDATE_SCREENSHOTS=1 they also replace the committed copies under docs/screenshots.
  */
-export async function shoot(page: Page, state: string, schemes: readonly (typeof SCHEMES)[number][] = ["light"]): Promise<void> {
-  for (const colorScheme of schemes) await shootIn(page, colorScheme === "light" ? state : `${state}-${colorScheme}`, colorScheme);
+export async function shoot(
+  page: Page,
+  state: string,
+  schemes: readonly (typeof SCHEMES)[number][] = ["light"],
+): Promise<void> {
+  for (const colorScheme of schemes)
+    await shootIn(page, colorScheme === "light" ? state : `${state}-${colorScheme}`, colorScheme);
   await page.emulateMedia({ colorScheme: "light" });
 }
 

@@ -3,25 +3,26 @@
  * ChatClient events, in the page language i18n.ts picked. User text only ever reaches the DOM
  * through `textContent`, never as HTML.
  */
+
+import { spellInterest } from "../../worker/constants";
+import type { ChatMessage } from "../../worker/protocol";
 import {
-  ChatClient,
-  MAX_MESSAGE_LENGTH,
-  REPORT_REASONS,
   type Around,
+  ChatClient,
   type ClientError,
   type Criteria,
   type EndReason,
+  MAX_MESSAGE_LENGTH,
+  REPORT_REASONS,
   type Relaxed,
   type ReportReason,
   type Status,
   type Widening,
 } from "./client";
 import { Consent, DEFAULT_POLICY, type Policy } from "./consent";
-import { LOCALES, list, locale, number, preferredLocale, setLocale, t, type Locale } from "./i18n";
-import { TitleBadge } from "./title-badge";
-import { spellInterest } from "../../worker/constants";
-import type { ChatMessage } from "../../worker/protocol";
+import { LOCALES, type Locale, list, locale, number, preferredLocale, setLocale, t } from "./i18n";
 import type { Messages } from "./locales/en";
+import { TitleBadge } from "./title-badge";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -59,7 +60,10 @@ function storedId(storage: Storage, key: string): string {
 
 const client = new ChatClient({
   baseUrl: location.origin,
-  identity: { deviceId: storedId(localStorage, "strangers.deviceId"), userId: storedId(sessionStorage, "strangers.userId") },
+  identity: {
+    deviceId: storedId(localStorage, "strangers.deviceId"),
+    userId: storedId(sessionStorage, "strangers.userId"),
+  },
 });
 const consent = new Consent({ baseUrl: location.origin });
 let policy: Policy = DEFAULT_POLICY;
@@ -165,7 +169,10 @@ function showError(error: ClientError): void {
   // The page words the errors it expects in its own language; anything else, the server's text.
   let text = error.message;
   if (error.code === "unreachable") text = t.errorUnreachable;
-  if (error.code === "rate_limited") text = error.retryAfterSeconds ? `${t.errorRateLimited} ${t.tryAgainIn(error.retryAfterSeconds)}` : t.errorRateLimited;
+  if (error.code === "rate_limited")
+    text = error.retryAfterSeconds
+      ? `${t.errorRateLimited} ${t.tryAgainIn(error.retryAfterSeconds)}`
+      : t.errorRateLimited;
   if (error.code === "banned" && error.until) text = t.bannedUntil(new Date(error.until).toLocaleString(locale));
   $("alert-text").textContent = text;
   alertBox.hidden = false;
@@ -292,7 +299,8 @@ function showAround(figures: Around | null): void {
   if (!figures) return;
   $("online").textContent = figures.online === "few" ? t.onlineFew : t.online(number(figures.online));
   const within = figures.pairedWithinSeconds;
-  $("paired-within").textContent = within === null ? "" : within < 60 ? t.pairedWithin(within) : t.pairedWithinMinutes(Math.round(within / 60));
+  $("paired-within").textContent =
+    within === null ? "" : within < 60 ? t.pairedWithin(within) : t.pairedWithinMinutes(Math.round(within / 60));
 }
 
 client.on("waiting", ({ widening }) => showWidening(widening));
@@ -315,7 +323,8 @@ client.on("unsent", ({ clientId, text, code }) => {
   const item = pending.get(clientId);
   if (!item) return;
   item.classList.replace("pending", "failed");
-  item.querySelector("time")!.textContent = code === "message_filtered" ? t.notSentFiltered : code === "rate_limited" ? t.notSentTooFast : t.notSent;
+  item.querySelector("time")!.textContent =
+    code === "message_filtered" ? t.notSentFiltered : code === "rate_limited" ? t.notSentTooFast : t.notSent;
   // Sent too fast, retrying is one Enter away (a draft the user already started wins); anything else would only be refused again.
   if (code === "rate_limited" && !input.value) input.value = text;
   if (code !== "rate_limited") pending.delete(clientId);
@@ -339,11 +348,15 @@ client.on("ended", ({ reason }) => {
 client.on("error", (error) => {
   // While reconnecting, an unreachable server is expected: say so in the status line, not an alert.
   if (client.status === "reconnecting" && error.code === "unreachable") return setStatusLine("retrying");
-  if ((error.code === "bot_check_required" || error.code === "bot_check_failed") && error.siteKey) return void humanCheck(error.siteKey);
+  if ((error.code === "bot_check_required" || error.code === "bot_check_failed") && error.siteKey)
+    return void humanCheck(error.siteKey);
   showError(error);
 });
 
-type Turnstile = { render(container: HTMLElement, options: { sitekey: string; callback(token: string): void }): string; remove(id: string): void };
+type Turnstile = {
+  render(container: HTMLElement, options: { sitekey: string; callback(token: string): void }): string;
+  remove(id: string): void;
+};
 
 /**
  * The operator turned on the human check (Cloudflare Turnstile): show its widget, then search
@@ -369,7 +382,10 @@ function loadTurnstile(): Promise<Turnstile> {
   const g = globalThis as { turnstile?: Turnstile };
   if (g.turnstile) return Promise.resolve(g.turnstile);
   return new Promise((resolve, reject) => {
-    const script = Object.assign(document.createElement("script"), { src: "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit", async: true });
+    const script = Object.assign(document.createElement("script"), {
+      src: "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit",
+      async: true,
+    });
     script.onload = () => resolve(g.turnstile!);
     script.onerror = () => reject(new Error("the human check could not load"));
     document.head.append(script);
@@ -398,7 +414,12 @@ function interestsOf(raw: string): string[] {
   const tags = raw
     .normalize("NFKC")
     .split(/[,،、;]/)
-    .map((tag) => spellInterest(tag).replace(/[^\p{L}\p{M}\p{N} -]+/gu, " ").replace(/\s+/g, " ").trim())
+    .map((tag) =>
+      spellInterest(tag)
+        .replace(/[^\p{L}\p{M}\p{N} -]+/gu, " ")
+        .replace(/\s+/g, " ")
+        .trim(),
+    )
     .filter(Boolean);
   return [...new Set(tags)];
 }
@@ -425,7 +446,9 @@ function restoreChoices(): void {
   try {
     const saved = JSON.parse(localStorage.getItem("strangers.criteria") ?? "null") as Criteria | null;
     if (!saved) return;
-    const emotion = chooseForm.querySelector<HTMLInputElement>(`input[name=emotion][value="${CSS.escape(saved.emotion ?? "")}"]`);
+    const emotion = chooseForm.querySelector<HTMLInputElement>(
+      `input[name=emotion][value="${CSS.escape(saved.emotion ?? "")}"]`,
+    );
     if (emotion) emotion.checked = true;
     if (saved.language) languageSelect.value = saved.language;
     anyLanguageInput.checked = saved.anyLanguage === true;
@@ -494,7 +517,12 @@ const REASON_LABELS: Record<ReportReason, keyof Messages> = {
 $("report-reasons").append(
   ...REPORT_REASONS.map((reason) => {
     const label = el("label", "reason");
-    const radio = Object.assign(document.createElement("input"), { type: "radio", name: "reason", value: reason, required: true });
+    const radio = Object.assign(document.createElement("input"), {
+      type: "radio",
+      name: "reason",
+      value: reason,
+      required: true,
+    });
     label.append(radio, el("span", "", ""));
     label.lastElementChild!.setAttribute("data-i18n", REASON_LABELS[reason]);
     return label;
@@ -551,19 +579,25 @@ function usePageLanguage(next: Locale, remember: boolean): void {
 }
 
 pageLanguage.append(
-  ...Object.entries(LOCALES).map(([code, messages]) => Object.assign(document.createElement("option"), { value: code, textContent: messages.languageName, lang: code })),
+  ...Object.entries(LOCALES).map(([code, messages]) =>
+    Object.assign(document.createElement("option"), { value: code, textContent: messages.languageName, lang: code }),
+  ),
 );
 pageLanguage.addEventListener("change", () => usePageLanguage(pageLanguage.value as Locale, true));
 
 usePageLanguage(preferredLocale(), false);
 restoreChoices();
 // A first visit chats in the page's language, when the picker offers it.
-if (!localStorage.getItem("strangers.criteria") && [...languageSelect.options].some((o) => o.value === locale)) languageSelect.value = locale;
+if (!localStorage.getItem("strangers.criteria") && [...languageSelect.options].some((o) => o.value === locale))
+  languageSelect.value = locale;
 /** The first screen waits a little for the operator's policy, then shows the default and updates it when the policy comes. */
 const POLICY_WAIT_MS = 3000;
 void (async () => {
   const asked = consent.policy();
-  const [first, resumed] = await Promise.all([Promise.race([asked, new Promise<Policy>((r) => setTimeout(() => r(DEFAULT_POLICY), POLICY_WAIT_MS))]), client.resume()]);
+  const [first, resumed] = await Promise.all([
+    Promise.race([asked, new Promise<Policy>((r) => setTimeout(() => r(DEFAULT_POLICY), POLICY_WAIT_MS))]),
+    client.resume(),
+  ]);
   policy = first;
   void asked.then((answer) => {
     policy = answer;

@@ -8,7 +8,7 @@
  * dependency-free constants module and types from its protocol module, so a protocol change
  * breaks this build rather than production, without bundling zod into the page.
  */
-import { CLOSE, LIMITS, REPORT_REASONS, cleanMessage } from "../../worker/constants";
+import { CLOSE, cleanMessage, LIMITS, REPORT_REASONS } from "../../worker/constants";
 import type {
   Around,
   ChatMessage,
@@ -23,11 +23,11 @@ import type {
   ReportReason,
   ServerFrame,
 } from "../../worker/protocol";
-import { ReconnectingSocket, type SocketFactory, type SocketLike, type TransportHandlers } from "./transport";
 import { stopTimer, type Timer } from "./timers";
+import { ReconnectingSocket, type SocketFactory, type SocketLike, type TransportHandlers } from "./transport";
 
-export { REPORT_REASONS };
 export type { Around, Relaxed, ReportReason, SocketFactory, SocketLike };
+export { REPORT_REASONS };
 export const MAX_MESSAGE_LENGTH = LIMITS.messageLength;
 
 export type FetchLike = (
@@ -115,7 +115,8 @@ const DEFAULT_STORE_KEY = "strangers.session";
 /** When a busy server did not say when to come back. */
 const BUSY_RETRY_MS = 1_000;
 /** When to ask again after a refusal: when the server said, or `otherwise`. */
-const retryAfterMs = (e: ClientError, otherwise: number): number => (e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : otherwise);
+const retryAfterMs = (e: ClientError, otherwise: number): number =>
+  e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : otherwise;
 const TYPING_REFRESH_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
 const TYPING_SHOWN_MS = 6_000;
@@ -123,7 +124,14 @@ const TYPING_SHOWN_MS = 6_000;
 const REFUSALS_BEFORE_GIVING_UP = 3;
 
 /** `declined`: pairings of this wait that fell through; told one again (its lobby could not take it back yet), we keep polling. */
-type Waiting = { kind: "waiting"; ticket: string; wsUrl: string; pollAfterMs: number; widening: Widening; declined?: string[] };
+type Waiting = {
+  kind: "waiting";
+  ticket: string;
+  wsUrl: string;
+  pollAfterMs: number;
+  widening: Widening;
+  declined?: string[];
+};
 /** `from`: the wait this chat came from; if the stranger never joins, the server gives it back and we return to it. */
 type Chatting = { kind: "chatting"; pairing: Pairing; from?: Waiting };
 /** Where the session stands. A wait or a chat survives a refresh (with the criteria, for Next). */
@@ -159,7 +167,11 @@ export class ChatClient {
   private partnerTypingTimer: Timer | undefined;
 
   constructor(options: ChatClientOptions) {
-    const g = globalThis as { fetch?: FetchLike; WebSocket?: new (url: string) => SocketLike; sessionStorage?: SessionStore };
+    const g = globalThis as {
+      fetch?: FetchLike;
+      WebSocket?: new (url: string) => SocketLike;
+      sessionStorage?: SessionStore;
+    };
     this.opts = {
       fetch: options.fetch ?? ((url, init) => g.fetch!(url, init)),
       socket: options.socket ?? ((url) => new g.WebSocket!(url)),
@@ -178,7 +190,9 @@ export class ChatClient {
   }
 
   get partner(): PartnerInfo | null {
-    return this.phase.kind === "chatting" ? { id: this.phase.pairing.partnerId, name: this.phase.pairing.partnerName } : null;
+    return this.phase.kind === "chatting"
+      ? { id: this.phase.pairing.partnerId, name: this.phase.pairing.partnerName }
+      : null;
   }
 
   on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
@@ -244,7 +258,8 @@ export class ChatClient {
     // Without an open socket, say it on a one-off one; but never to a chat never joined: saying hello
     // there would make the pairing real, while silence lets it lapse and gives the stranger their place back.
     if (!sent && phase.kind === "waiting") this.farewell({ url: phase.wsUrl, token: ticketToken(phase.ticket) });
-    if (!sent && phase.kind === "chatting" && this.you !== null) this.farewell({ url: phase.pairing.wsUrl, token: phase.pairing.token });
+    if (!sent && phase.kind === "chatting" && this.you !== null)
+      this.farewell({ url: phase.pairing.wsUrl, token: phase.pairing.token });
     this.abandon();
     this.forget();
     if (phase.kind === "chatting") this.end("you_left");
@@ -298,7 +313,8 @@ export class ChatClient {
    */
   async around(criteria: Criteria = this.criteria): Promise<Around | null> {
     const url = new URL("/api/around", this.opts.baseUrl);
-    for (const key of ["emotion", "language", "mode"] as const) if (criteria[key]) url.searchParams.set(key, criteria[key]!);
+    for (const key of ["emotion", "language", "mode"] as const)
+      if (criteria[key]) url.searchParams.set(key, criteria[key]!);
     try {
       const res = await this.opts.fetch(url.toString(), { method: "GET", headers: {} });
       return res.ok ? ((await res.json()) as Around) : null;
@@ -320,7 +336,9 @@ export class ChatClient {
 
   // ------------------------------------------------------------ matching
 
-  private async post(extra: Pick<MatchRequest, "ticket" | "turnstileToken"> = {}): Promise<MatchResponse | ClientError> {
+  private async post(
+    extra: Pick<MatchRequest, "ticket" | "turnstileToken"> = {},
+  ): Promise<MatchResponse | ClientError> {
     const body: MatchRequest = { ...this.opts.identity, ...this.criteria, ...extra };
     let res: Awaited<ReturnType<FetchLike>>;
     try {
@@ -354,7 +372,10 @@ export class ChatClient {
     // A new wait (the first, or the old one lapsed). Absolute times survive a refresh without drifting.
     const now = Date.now();
     const { emotionAfterMs, languageAfterMs } = res.widening;
-    const widening = { emotionAt: now + emotionAfterMs, languageAt: languageAfterMs === null ? null : now + languageAfterMs };
+    const widening = {
+      emotionAt: now + emotionAfterMs,
+      languageAt: languageAfterMs === null ? null : now + languageAfterMs,
+    };
     this.wait({ kind: "waiting", ticket: res.ticket, wsUrl: res.wsUrl, pollAfterMs: res.pollAfterMs, widening });
   }
 
@@ -442,7 +463,12 @@ export class ChatClient {
         this.setStatus("chatting");
         if (this.announced !== f.sessionId) {
           this.announced = f.sessionId;
-          this.emit("paired", { sessionId: f.sessionId, partner: { id: f.partner.id, name: f.partner.name }, relaxed: f.relaxed, shared: f.shared ?? [] });
+          this.emit("paired", {
+            sessionId: f.sessionId,
+            partner: { id: f.partner.id, name: f.partner.name },
+            relaxed: f.relaxed,
+            shared: f.shared ?? [],
+          });
         }
         this.emit("partner", { online: f.partner.online });
         // Replayed history drops from the outbox whatever already arrived, so only the rest is resent.
@@ -471,13 +497,19 @@ export class ChatClient {
     }
   }
 
-  private async onChatClosed(code: number, opened: boolean, epoch: number): Promise<"reconnect" | "reconnect_slowly" | "stop"> {
+  private async onChatClosed(
+    code: number,
+    opened: boolean,
+    epoch: number,
+  ): Promise<"reconnect" | "reconnect_slowly" | "stop"> {
     if (epoch !== this.epoch) return "stop";
     if (code === CLOSE.replaced) return this.stop("replaced");
     if (code === CLOSE.ended) {
       // The stranger never showed up: that is not the end of this person's search.
       if (this.closedReason === "partner_missing" && !this.partnerJoined) return this.searchAgain();
-      return this.stop(this.closedReason === "reported" && this.reportSent ? "you_reported" : (this.closedReason ?? "left"));
+      return this.stop(
+        this.closedReason === "reported" && this.reportSent ? "you_reported" : (this.closedReason ?? "left"),
+      );
     }
     if (code === CLOSE.unauthorized) return this.you === null ? this.searchAgain() : this.stop("unavailable");
     if (code === CLOSE.flooding) return "reconnect_slowly";
@@ -486,7 +518,8 @@ export class ChatClient {
       if (epoch !== this.epoch) return "stop";
       if (!reachable) this.emit("error", { code: "unreachable", message: "Can't reach the server. Trying again…" });
       // A chat that refuses while the API answers is gone. One never joined fell through before it began: look again.
-      else if (++this.refusals >= REFUSALS_BEFORE_GIVING_UP) return this.you === null ? this.searchAgain() : this.stop("unavailable");
+      else if (++this.refusals >= REFUSALS_BEFORE_GIVING_UP)
+        return this.you === null ? this.searchAgain() : this.stop("unavailable");
     }
     return "reconnect";
   }
@@ -517,7 +550,9 @@ export class ChatClient {
 
   private async apiReachable(): Promise<boolean> {
     try {
-      return (await this.opts.fetch(new URL("/api/health", this.opts.baseUrl).toString(), { method: "GET", headers: {} })).ok;
+      return (
+        await this.opts.fetch(new URL("/api/health", this.opts.baseUrl).toString(), { method: "GET", headers: {} })
+      ).ok;
     } catch {
       return false;
     }
@@ -526,7 +561,13 @@ export class ChatClient {
   private connect(url: string, token: string, handlers: SocketHandlers): ReconnectingSocket {
     return new ReconnectingSocket(
       url,
-      { socket: this.opts.socket, hello: frame({ type: "hello", token }), reconnect: this.opts.reconnect, random: this.opts.random, ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}) },
+      {
+        socket: this.opts.socket,
+        hello: frame({ type: "hello", token }),
+        reconnect: this.opts.reconnect,
+        random: this.opts.random,
+        ...(this.opts.heartbeatMs ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+      },
       {
         ...handlers,
         frame: (data) => {
@@ -621,7 +662,10 @@ export class ChatClient {
   }
 
   private remember(phase: Waiting | Chatting): void {
-    void this.opts.store.setItem(this.opts.storeKey, JSON.stringify({ criteria: this.criteria, phase } satisfies Saved));
+    void this.opts.store.setItem(
+      this.opts.storeKey,
+      JSON.stringify({ criteria: this.criteria, phase } satisfies Saved),
+    );
   }
 
   private forget(): void {
@@ -650,7 +694,15 @@ export class ChatClient {
 const isResponse = (r: MatchResponse | ClientError): r is MatchResponse => "success" in r;
 const frame = (f: ClientFrame): string => JSON.stringify(f);
 const ticketToken = (ticket: string): string => ticket.slice(ticket.indexOf(".") + 1);
-const pairingOf = ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed, shared }: Pairing): Pairing => ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed, shared: shared ?? [] });
+const pairingOf = ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed, shared }: Pairing): Pairing => ({
+  sessionId,
+  token,
+  wsUrl,
+  partnerId,
+  partnerName,
+  relaxed,
+  shared: shared ?? [],
+});
 
 function parseFrame(data: string): ServerFrame | null {
   try {
@@ -664,7 +716,9 @@ function parseSaved(raw: string): Saved | null {
   try {
     const saved = JSON.parse(raw) as Saved;
     const { phase } = saved;
-    return phase?.kind === "waiting" || (phase?.kind === "chatting" && typeof phase.pairing?.token === "string") ? saved : null;
+    return phase?.kind === "waiting" || (phase?.kind === "chatting" && typeof phase.pairing?.token === "string")
+      ? saved
+      : null;
   } catch {
     return null;
   }

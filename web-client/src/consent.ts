@@ -7,12 +7,18 @@
  */
 import { GUIDELINES_VERSION } from "../../worker/constants";
 import type { Policy } from "../../worker/protocol";
-import { memoryStore, type FetchLike, type SessionStore } from "./client";
+import { type FetchLike, memoryStore, type SessionStore } from "./client";
 
 export type { Policy };
 
 /** What the page shows until (or unless) the server says otherwise; an operator's higher age asks again (`needed`). */
-export const DEFAULT_POLICY: Policy = { minimumAge: 18, guidelinesVersion: GUIDELINES_VERSION, guidelines: "/guidelines", terms: "/terms", privacy: "/privacy" };
+export const DEFAULT_POLICY: Policy = {
+  minimumAge: 18,
+  guidelinesVersion: GUIDELINES_VERSION,
+  guidelines: "/guidelines",
+  terms: "/terms",
+  privacy: "/privacy",
+};
 
 type Given = { guidelinesVersion: number; minimumAge: number; at: string };
 
@@ -29,7 +35,10 @@ export class Consent {
   /** The operator's policy, or the default when the server cannot be asked. */
   async policy(): Promise<Policy> {
     try {
-      const res = await this.fetch(new URL("/api/policy", this.opts.baseUrl).toString(), { method: "GET", headers: {} });
+      const res = await this.fetch(new URL("/api/policy", this.opts.baseUrl).toString(), {
+        method: "GET",
+        headers: {},
+      });
       if (res.ok) return { ...DEFAULT_POLICY, ...((await res.json()) as Partial<Policy>) };
     } catch {
       // Offline: the default.
@@ -44,7 +53,11 @@ export class Consent {
   }
 
   async accept(policy: Policy): Promise<void> {
-    const given: Given = { guidelinesVersion: policy.guidelinesVersion, minimumAge: policy.minimumAge, at: new Date().toISOString() };
+    const given: Given = {
+      guidelinesVersion: policy.guidelinesVersion,
+      minimumAge: policy.minimumAge,
+      at: new Date().toISOString(),
+    };
     await this.store.setItem(this.key, JSON.stringify(given));
   }
 

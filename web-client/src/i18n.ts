@@ -8,6 +8,7 @@
 import { LOCALES, type Locale, type MessageKey, type Messages } from "./locales/index";
 
 export { LOCALES, type Locale };
+
 const RIGHT_TO_LEFT: ReadonlySet<Locale> = new Set(["ar"]);
 const CHOSEN_KEY = "strangers.pageLanguage";
 
@@ -20,8 +21,18 @@ export let locale: Locale = "en";
 
 /** The first language a person asked for that the page speaks: the query, their pick, then the browser's list. */
 export function preferredLocale(): Locale {
-  const wanted = [new URLSearchParams(location.search).get("lang"), localStorage.getItem(CHOSEN_KEY), ...navigator.languages, navigator.language];
-  return (wanted.filter((tag): tag is string => !!tag).map(primary).find(isLocale) as Locale | undefined) ?? "en";
+  const wanted = [
+    new URLSearchParams(location.search).get("lang"),
+    localStorage.getItem(CHOSEN_KEY),
+    ...navigator.languages,
+    navigator.language,
+  ];
+  return (
+    (wanted
+      .filter((tag): tag is string => !!tag)
+      .map(primary)
+      .find(isLocale) as Locale | undefined) ?? "en"
+  );
 }
 
 export function setLocale(next: Locale, { remember = false } = {}): void {
@@ -40,8 +51,10 @@ export function setLocale(next: Locale, { remember = false } = {}): void {
   root.lang = next;
   root.dir = RIGHT_TO_LEFT.has(next) ? "rtl" : "ltr";
   for (const el of document.querySelectorAll<HTMLElement>("[data-i18n]")) el.textContent = text(el.dataset.i18n!);
-  for (const el of document.querySelectorAll<HTMLInputElement>("[data-i18n-placeholder]")) el.placeholder = text(el.dataset.i18nPlaceholder!);
-  for (const el of document.querySelectorAll<HTMLElement>("[data-i18n-label]")) el.setAttribute("aria-label", text(el.dataset.i18nLabel!));
+  for (const el of document.querySelectorAll<HTMLInputElement>("[data-i18n-placeholder]"))
+    el.placeholder = text(el.dataset.i18nPlaceholder!);
+  for (const el of document.querySelectorAll<HTMLElement>("[data-i18n-label]"))
+    el.setAttribute("aria-label", text(el.dataset.i18nLabel!));
 }
 
 function text(key: string): string {

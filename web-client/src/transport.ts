@@ -34,7 +34,10 @@ export type TransportHandlers = {
    * longer one, or stop for good. `opened` is false when the connection never opened (a
    * refused upgrade looks the same as a network failure to a browser).
    */
-  closed(code: number, opened: boolean): "reconnect" | "reconnect_slowly" | "stop" | Promise<"reconnect" | "reconnect_slowly" | "stop">;
+  closed(
+    code: number,
+    opened: boolean,
+  ): "reconnect" | "reconnect_slowly" | "stop" | Promise<"reconnect" | "reconnect_slowly" | "stop">;
   reconnecting?(attempt: number, delayMs: number): void;
 };
 

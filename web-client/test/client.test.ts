@@ -1,10 +1,10 @@
-import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE } from "../../worker/protocol";
 import { memoryStore } from "../src/client";
 import { Consent, DEFAULT_POLICY } from "../src/consent";
-import { ORIGIN, WorkerdSocket, newClient, uniqueMode, workerFetch } from "./workerd";
+import { newClient, ORIGIN, uniqueMode, WorkerdSocket, workerFetch } from "./workerd";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
@@ -27,7 +27,8 @@ describe("ChatClient against the real worker", () => {
   it("pairs two clients through the push path, relays messages both ways and shows typing", async () => {
     // Ana's polls all fail, so only the waiting socket can tell her she was paired.
     const { ana, ben } = await pairedClients({
-      fetch: (url, init) => (init.body?.includes('"ticket"') ? Promise.reject(new TypeError("offline")) : workerFetch(url, init)),
+      fetch: (url, init) =>
+        init.body?.includes('"ticket"') ? Promise.reject(new TypeError("offline")) : workerFetch(url, init),
     });
     expect(ana.of("paired")[0]).toMatchObject({ partner: { name: "Ben" }, relaxed: [] });
     expect(ben.of("paired")[0]).toMatchObject({ partner: { name: "Ana" }, relaxed: [] });
@@ -132,7 +133,10 @@ describe("ChatClient against the real worker", () => {
     await refreshed.until("new message", () => refreshed.texts().includes("welcome back"));
     // Reconnecting once more replays the same history again: still no duplicates.
     await evictDurableObject(room(refreshed.of("paired")[0].sessionId), { webSockets: "close" });
-    await refreshed.until("reconnected", () => refreshed.of("reconnecting").length > 0 && refreshed.client.status === "chatting");
+    await refreshed.until(
+      "reconnected",
+      () => refreshed.of("reconnecting").length > 0 && refreshed.client.status === "chatting",
+    );
     refreshed.client.send("still one of each");
     await ben.until("last", () => ben.texts().includes("still one of each"));
     // The sender's copy is its acknowledgement; it may arrive just after the partner's.
@@ -185,7 +189,11 @@ describe("ChatClient against the real worker", () => {
     expect(await ghost.json()).toMatchObject({ matched: true, partnerName: "Ana" });
     await ana.until("in the chat with the ghost", () => ana.of("paired").length === 1);
     // After the connect window (3 s in tests) the room gives Ana's wait back, and she is waiting again, unreported.
-    await ana.until("back to her wait", () => ana.of("waiting").length === 2 && ana.client.status === "searching", 6000);
+    await ana.until(
+      "back to her wait",
+      () => ana.of("waiting").length === 2 && ana.client.status === "searching",
+      6000,
+    );
     expect(ana.of("ended")).toEqual([]);
     const ben = newClient();
     await ben.client.match({ mode, userName: "Ben" });
@@ -306,7 +314,11 @@ describe("ChatClient against the real worker", () => {
     const tooLong = newClient();
     await tooLong.client.match({ userName: "x".repeat(41) });
     expect(tooLong.client.status).toBe("idle");
-    expect(tooLong.of("error")[0]).toMatchObject({ code: "invalid_body", status: 400, message: expect.stringMatching(/userName/) });
+    expect(tooLong.of("error")[0]).toMatchObject({
+      code: "invalid_body",
+      status: 400,
+      message: expect.stringMatching(/userName/),
+    });
 
     const offline = newClient({ fetch: () => Promise.reject(new TypeError("network down")) });
     await offline.client.match({});
@@ -316,7 +328,10 @@ describe("ChatClient against the real worker", () => {
     const limited = newClient({
       fetch: async () =>
         Response.json(
-          { success: false, error: { code: "rate_limited", message: "Too many match requests; slow down.", retryAfterSeconds: 10 } },
+          {
+            success: false,
+            error: { code: "rate_limited", message: "Too many match requests; slow down.", retryAfterSeconds: 10 },
+          },
           { status: 429, headers: { "Retry-After": "10" } },
         ),
     });
@@ -330,7 +345,13 @@ describe("ChatClient against the real worker", () => {
       fetch: async (url, init) => {
         asked.push(Date.now());
         if (asked.length > 1) return workerFetch(url, init);
-        return Response.json({ success: false, error: { code: "busy", message: "Too many people are looking right now.", retryAfterSeconds: 1 } }, { status: 503, headers: { "Retry-After": "1" } });
+        return Response.json(
+          {
+            success: false,
+            error: { code: "busy", message: "Too many people are looking right now.", retryAfterSeconds: 1 },
+          },
+          { status: 503, headers: { "Retry-After": "1" } },
+        );
       },
     });
     await busyOnce.client.match({ mode: uniqueMode() });
@@ -348,12 +369,19 @@ describe("ChatClient against the real worker", () => {
       socket: () => Object.assign(new EventTarget(), { readyState: 0, send() {}, close() {} }),
       fetch: async (url, init) => {
         if (!init.body?.includes('"ticket"') || ++polls > 1) return workerFetch(url, init);
-        return Response.json({ success: false, error: { code: "busy", message: "Too many people are looking right now.", retryAfterSeconds: 1 } }, { status: 503, headers: { "Retry-After": "1" } });
+        return Response.json(
+          {
+            success: false,
+            error: { code: "busy", message: "Too many people are looking right now.", retryAfterSeconds: 1 },
+          },
+          { status: 503, headers: { "Retry-After": "1" } },
+        );
       },
     });
     await waiter.client.match({ mode: uniqueMode() });
     // Polls emit nothing when all is well, so this waits on the clock.
-    for (const giveUpAt = Date.now() + 10_000; polls < 2 && Date.now() < giveUpAt; ) await new Promise((r) => setTimeout(r, 100));
+    for (const giveUpAt = Date.now() + 10_000; polls < 2 && Date.now() < giveUpAt; )
+      await new Promise((r) => setTimeout(r, 100));
     expect(polls).toBeGreaterThanOrEqual(2);
     expect(waiter.of("error")).toEqual([]);
     expect(waiter.client.status).toBe("searching");
@@ -365,7 +393,10 @@ describe("the first-visit step and the waiting figures, for the apps too", () =>
   it("asks for consent once per guidelines version and age, and keeps it on the device only", async () => {
     const store = memoryStore();
     const sent: string[] = [];
-    const consent = new Consent({ baseUrl: ORIGIN, store, fetch: (url, init) => {
+    const consent = new Consent({
+      baseUrl: ORIGIN,
+      store,
+      fetch: (url, init) => {
         sent.push(url);
         return workerFetch(url, init);
       },
@@ -380,12 +411,17 @@ describe("the first-visit step and the waiting figures, for the apps too", () =>
     expect(await consent.needed({ ...policy, minimumAge: 21 })).toBe(true);
     expect(sent).toEqual([`${ORIGIN}/api/policy`]);
     // Offline, the default asks at least as much.
-    expect(await new Consent({ baseUrl: ORIGIN, store, fetch: () => Promise.reject(new TypeError("offline")) }).policy()).toEqual(DEFAULT_POLICY);
+    expect(
+      await new Consent({ baseUrl: ORIGIN, store, fetch: () => Promise.reject(new TypeError("offline")) }).policy(),
+    ).toEqual(DEFAULT_POLICY);
   });
 
   it("reads who's around for the chosen queue, and says nothing rather than fail", async () => {
     const { client } = newClient();
-    expect(await client.around({ emotion: "😌", language: "en" })).toMatchObject({ queueKey: "any:😌:en", online: expect.anything() });
+    expect(await client.around({ emotion: "😌", language: "en" })).toMatchObject({
+      queueKey: "any:😌:en",
+      online: expect.anything(),
+    });
     const offline = newClient({ fetch: () => Promise.reject(new TypeError("offline")) });
     expect(await offline.client.around({})).toBeNull();
   });

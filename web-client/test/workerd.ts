@@ -5,7 +5,15 @@
  * Durable Object storage, close codes) is the production code.
  */
 import { exports } from "cloudflare:workers";
-import { ChatClient, memoryStore, type ChatClientOptions, type ClientEvents, type FetchLike, type SessionStore, type SocketLike } from "../src/client";
+import {
+  ChatClient,
+  type ChatClientOptions,
+  type ClientEvents,
+  type FetchLike,
+  memoryStore,
+  type SessionStore,
+  type SocketLike,
+} from "../src/client";
 
 export const ORIGIN = "http://client.test";
 
@@ -60,7 +68,10 @@ let users = 0;
 /** A client as a fresh page would make it; pass `identity` and `store` of another to act as its refresh. */
 export function newClient(options: Partial<ChatClientOptions> = {}) {
   const n = ++users;
-  const identity = options.identity ?? { userId: `client-user-${n}-${crypto.randomUUID()}`, deviceId: `client-device-${n}-${crypto.randomUUID()}` };
+  const identity = options.identity ?? {
+    userId: `client-user-${n}-${crypto.randomUUID()}`,
+    deviceId: `client-device-${n}-${crypto.randomUUID()}`,
+  };
   const store: SessionStore = options.store ?? memoryStore();
   const client = new ChatClient({
     baseUrl: ORIGIN,
@@ -77,14 +88,27 @@ export function newClient(options: Partial<ChatClientOptions> = {}) {
 export function probe(client: ChatClient) {
   const events: { type: keyof ClientEvents; event: unknown }[] = [];
   const waiters = new Set<() => void>();
-  const types: (keyof ClientEvents)[] = ["status", "waiting", "paired", "message", "unsent", "typing", "partner", "partner_left", "ended", "reconnecting", "error"];
+  const types: (keyof ClientEvents)[] = [
+    "status",
+    "waiting",
+    "paired",
+    "message",
+    "unsent",
+    "typing",
+    "partner",
+    "partner_left",
+    "ended",
+    "reconnecting",
+    "error",
+  ];
   for (const type of types) {
     client.on(type, (event) => {
       events.push({ type, event });
       for (const w of waiters) w();
     });
   }
-  const of = <K extends keyof ClientEvents>(type: K) => events.filter((e) => e.type === type).map((e) => e.event as ClientEvents[K]);
+  const of = <K extends keyof ClientEvents>(type: K) =>
+    events.filter((e) => e.type === type).map((e) => e.event as ClientEvents[K]);
   return {
     events,
     of,
@@ -100,7 +124,9 @@ export function probe(client: ChatClient) {
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`timed out waiting for ${what}; events: ${JSON.stringify(events.map((e) => [e.type, e.event]))}`));
+          reject(
+            new Error(`timed out waiting for ${what}; events: ${JSON.stringify(events.map((e) => [e.type, e.event]))}`),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

@@ -9,7 +9,8 @@ export const de: Messages = {
 
   // ------------------------------------------------------------ consent (first visit)
   consentTitle: "Vor deinem ersten Chat",
-  consentIntro: "Strangers bringt dich für einen Textchat mit einer zufälligen Person zusammen. Niemand erfährt, wer du bist – und auch von dir sollte es niemand erfahren.",
+  consentIntro:
+    "Strangers bringt dich für einen Textchat mit einer zufälligen Person zusammen. Niemand erfährt, wer du bist – und auch von dir sollte es niemand erfahren.",
   consentRules: [
     "Sei freundlich: kein Hass, keine Belästigung, keine Drohungen.",
     "Keine sexuellen Inhalte und nichts Sexuelles mit Minderjährigen.",
@@ -53,7 +54,8 @@ export const de: Messages = {
   wideningSoonBoth: "Bald suchen wir auch nach Leuten mit anderer Stimmung und in anderen Sprachen.",
   wideningNowSoonLanguages: "Wir suchen jetzt auch nach Leuten mit anderer Stimmung. Bald auch in anderen Sprachen.",
   wideningNowBoth: "Wir suchen jetzt auch nach Leuten mit anderer Stimmung und in anderen Sprachen.",
-  lookingForInterests: (list: string) => `Zuerst jemand, der auch ${list} mag; wenn sich niemand findet, jemand anderes.`,
+  lookingForInterests: (list: string) =>
+    `Zuerst jemand, der auch ${list} mag; wenn sich niemand findet, jemand anderes.`,
   onlineFew: "Ein paar Leute online",
   online: (n: string) => `Etwa ${n} Leute online`,
   pairedWithin: (seconds: number) => `Meist in unter ${seconds} Sek. verbunden`,

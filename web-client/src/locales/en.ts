@@ -13,7 +13,8 @@ export const en = {
 
   // ------------------------------------------------------------ consent (first visit)
   consentTitle: "Before your first chat",
-  consentIntro: "Strangers pairs you with a random person for a text chat. Nobody learns who you are, and nobody should learn it from you.",
+  consentIntro:
+    "Strangers pairs you with a random person for a text chat. Nobody learns who you are, and nobody should learn it from you.",
   consentRules: [
     "Be kind: no hate, harassment or threats.",
     "No sexual content, and nothing sexual with anyone under age.",
@@ -129,6 +130,12 @@ export const en = {
 
 type Entry = string | readonly string[] | ((...args: never[]) => string);
 /** What every locale provides: the same keys as English, each of the same shape. */
-export type Messages = { [K in keyof typeof en]: (typeof en)[K] extends (...args: infer A) => string ? (...args: A) => string : (typeof en)[K] extends readonly string[] ? readonly string[] : string };
+export type Messages = {
+  [K in keyof typeof en]: (typeof en)[K] extends (...args: infer A) => string
+    ? (...args: A) => string
+    : (typeof en)[K] extends readonly string[]
+      ? readonly string[]
+      : string;
+};
 export type MessageKey = keyof Messages;
 en satisfies Record<string, Entry>;

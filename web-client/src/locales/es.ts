@@ -9,7 +9,8 @@ export const es: Messages = {
 
   // ------------------------------------------------------------ consent (first visit)
   consentTitle: "Antes de tu primer chat",
-  consentIntro: "Strangers te empareja con una persona al azar para chatear por texto. Nadie sabrá quién eres, y tampoco deberías revelarlo tú.",
+  consentIntro:
+    "Strangers te empareja con una persona al azar para chatear por texto. Nadie sabrá quién eres, y tampoco deberías revelarlo tú.",
   consentRules: [
     "Sé amable: nada de odio, acoso ni amenazas.",
     "Nada de contenido sexual, y nada sexual con menores de edad.",
@@ -53,7 +54,8 @@ export const es: Messages = {
   wideningSoonBoth: "Pronto buscaremos también a personas con otro ánimo y en otros idiomas.",
   wideningNowSoonLanguages: "Ahora buscamos también a personas con otro ánimo. Pronto, también en otros idiomas.",
   wideningNowBoth: "Ahora buscamos también a personas con otro ánimo y en otros idiomas.",
-  lookingForInterests: (list: string) => `Primero, alguien que comparta tus intereses (${list}); si no hay nadie, cualquier otra persona.`,
+  lookingForInterests: (list: string) =>
+    `Primero, alguien que comparta tus intereses (${list}); si no hay nadie, cualquier otra persona.`,
   onlineFew: "Unas pocas personas en línea",
   online: (n: string) => `Unas ${n} personas en línea`,
   pairedWithin: (seconds: number) => `Suele tardar menos de ${seconds} s`,

@@ -9,7 +9,8 @@ export const fr: Messages = {
 
   // ------------------------------------------------------------ consent (first visit)
   consentTitle: "Avant ta première discussion",
-  consentIntro: "Strangers te met en relation avec une personne au hasard pour discuter par écrit. Personne ne sait qui tu es, alors ne le dévoile pas toi-même.",
+  consentIntro:
+    "Strangers te met en relation avec une personne au hasard pour discuter par écrit. Personne ne sait qui tu es, alors ne le dévoile pas toi-même.",
   consentRules: [
     "Respecte les autres : pas de haine, de harcèlement ni de menaces.",
     "Pas de contenu sexuel, et rien de sexuel avec des mineurs.",

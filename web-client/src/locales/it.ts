@@ -9,7 +9,8 @@ export const it: Messages = {
 
   // ------------------------------------------------------------ consent (first visit)
   consentTitle: "Prima della tua prima chat",
-  consentIntro: "Strangers ti mette in contatto con una persona a caso per una chat testuale. Nessuno saprà chi sei, quindi non rivelarlo tu.",
+  consentIntro:
+    "Strangers ti mette in contatto con una persona a caso per una chat testuale. Nessuno saprà chi sei, quindi non rivelarlo tu.",
   consentRules: [
     "Sii gentile: niente odio, molestie o minacce.",
     "Niente contenuti sessuali, e niente di sessuale con minorenni.",
@@ -120,5 +121,6 @@ export const it: Messages = {
   errorUnreachable: "Impossibile raggiungere il server. Controlla la connessione e riprova.",
   errorRateLimited: "Troppi tentativi: rallenta un po'.",
   tryAgainIn: (seconds: number) => `Riprova tra ${seconds} s.`,
-  bannedUntil: (until: string) => `Questo dispositivo è bloccato fino al ${until} in seguito alle segnalazioni di altre persone.`,
+  bannedUntil: (until: string) =>
+    `Questo dispositivo è bloccato fino al ${until} in seguito alle segnalazioni di altre persone.`,
 };

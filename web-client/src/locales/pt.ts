@@ -9,7 +9,8 @@ export const pt: Messages = {
 
   // ------------------------------------------------------------ consent (first visit)
   consentTitle: "Antes do seu primeiro chat",
-  consentIntro: "O Strangers conecta você a uma pessoa aleatória para um chat por texto. Ninguém fica sabendo quem você é, e você também não deve contar.",
+  consentIntro:
+    "O Strangers conecta você a uma pessoa aleatória para um chat por texto. Ninguém fica sabendo quem você é, e você também não deve contar.",
   consentRules: [
     "Seja gentil: nada de ódio, assédio ou ameaças.",
     "Nada de conteúdo sexual, e nada sexual com menores de idade.",
@@ -53,7 +54,8 @@ export const pt: Messages = {
   wideningSoonBoth: "Em breve, vamos procurar também pessoas com outro humor e em outros idiomas.",
   wideningNowSoonLanguages: "Agora procurando também pessoas com outro humor. Outros idiomas em breve.",
   wideningNowBoth: "Agora procurando também pessoas com outro humor e em outros idiomas.",
-  lookingForInterests: (list: string) => `Primeiro, alguém que também curta ${list}; se não houver ninguém, qualquer outra pessoa.`,
+  lookingForInterests: (list: string) =>
+    `Primeiro, alguém que também curta ${list}; se não houver ninguém, qualquer outra pessoa.`,
   onlineFew: "Poucas pessoas online",
   online: (n: string) => `Cerca de ${n} pessoas online`,
   pairedWithin: (seconds: number) => `Normalmente leva menos de ${seconds} s`,
