@@ -28,7 +28,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
-import { SHARDS } from "../worker/constants.ts";
+import { SHARDS } from "@strangers/protocol";
 import { formatSummary, type LoadOptions, type LoadSummary, runLoad } from "./driver/run.ts";
 import {
   cpuSecondsOf,

@@ -10,8 +10,15 @@
  * the protocol module (type imports vanish when k6 or Node strips the types); values come
  * only from the dependency-free constants module.
  */
-import { PING } from "../worker/constants.ts";
-import type { ChatMessage, MatchRequest, MatchResponse, Pairing, Partner, ServerFrame } from "../worker/protocol.ts";
+import {
+  type ChatMessage,
+  type MatchRequest,
+  type MatchResponse,
+  type Pairing,
+  type Partner,
+  PING,
+  type ServerFrame,
+} from "@strangers/protocol";
 
 // ---------------------------------------------------------------- what is measured
 

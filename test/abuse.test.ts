@@ -1,8 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { CLOSE, type ServerFrame } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
 import { fingerprint } from "../worker/identity";
-import { CLOSE, type ServerFrame } from "../worker/protocol";
 import { deviceStub } from "../worker/stubs";
 import {
   connect,

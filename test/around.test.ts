@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
+import type { Around, Policy } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
 import { roundedCount, usualWaitSeconds } from "../worker/around";
-import type { Around, Policy } from "../worker/protocol";
 import { WAIT_BUCKETS } from "../worker/stats";
 import { match, newUser, pairUp, waitUntil } from "./helpers";
 

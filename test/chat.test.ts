@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { CLOSE } from "../worker/protocol";
 import type { RoomState } from "../worker/room-rules";
 import { connect, match, matched, newUser, pairUp, uniqueMode, upgrade, waitOnSocket } from "./helpers";
 

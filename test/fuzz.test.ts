@@ -1,10 +1,10 @@
+import { ClientFrameSchema, ErrorCodeSchema, MatchRequestSchema } from "@strangers/protocol/schemas";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ClientFrame, ErrorCode, MatchRequest } from "../worker/protocol";
 import { readFrame } from "../worker/socket-object";
 import { connect, pairUp, postMatch, uniqueMode, waitUntil } from "./helpers";
 
-const documentedCodes = new Set<string>(ErrorCode.options);
+const documentedCodes = new Set<string>(ErrorCodeSchema.options);
 
 /** Any UTF-16 code unit, lone surrogates included: the whole range a client can put in JSON. */
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
@@ -82,7 +82,7 @@ const invalidFrame = fc
   )
   .filter((raw) => {
     try {
-      return !ClientFrame.safeParse(JSON.parse(raw)).success;
+      return !ClientFrameSchema.safeParse(JSON.parse(raw)).success;
     } catch {
       return true;
     }
@@ -103,7 +103,7 @@ describe("fuzzing the rules on input", () => {
         } catch {
           return true;
         }
-        const parsed = MatchRequest.safeParse(json);
+        const parsed = MatchRequestSchema.safeParse(json);
         if (!parsed.success) return parsed.error.issues.length > 0;
         const { userName, emotion, language, mode } = parsed.data;
         return (

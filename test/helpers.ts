@@ -1,8 +1,5 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { expect } from "vitest";
-import { fingerprint } from "../worker/identity";
-import type { Lobby } from "../worker/lobby";
 import {
   type MatchFound,
   type MatchRequest,
@@ -11,7 +8,10 @@ import {
   type Pairing,
   PING,
   type ServerFrame,
-} from "../worker/protocol";
+} from "@strangers/protocol";
+import { expect } from "vitest";
+import { fingerprint } from "../worker/identity";
+import type { Lobby } from "../worker/lobby";
 import { deviceStub } from "../worker/stubs";
 
 const ORIGIN = "http://chat.test";

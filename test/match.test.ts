@@ -1,6 +1,4 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import type { Lobby } from "../worker/lobby";
 import {
   CLOSE,
   type MatchFound,
@@ -8,7 +6,9 @@ import {
   type MatchResponse,
   type Pairing,
   waitUrl,
-} from "../worker/protocol";
+} from "@strangers/protocol";
+import { describe, expect, it } from "vitest";
+import type { Lobby } from "../worker/lobby";
 import {
   connect,
   lobbyOf,

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { ServerFrame } from "@strangers/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ServerFrame } from "../worker/protocol";
 import { pairUp, type TestSocket, waitUntil } from "./helpers";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));

@@ -1,6 +1,6 @@
+import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
 import type { Verdict } from "../worker/moderation";
-import { CLOSE } from "../worker/protocol";
 import type { Live, RoomEffect, RoomRules, RoomSetup, RoomState } from "../worker/room-rules";
 import * as room from "../worker/room-rules";
 

@@ -6,11 +6,11 @@
 
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { CLOSE, PING } from "@strangers/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { networkKey, networkOf } from "../worker/client-address";
 import { fingerprint } from "../worker/identity";
 import type { Lobby } from "../worker/lobby";
-import { CLOSE, PING } from "../worker/protocol";
 import {
   connect,
   lobbyOf,

@@ -1,8 +1,8 @@
 import { listDurableObjectIds } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { StatsSnapshot } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
 import { meterCall, meterReadings } from "../worker/metering";
-import type { StatsSnapshot } from "../worker/protocol";
 import { publicView, STATS_SHARDS, type StatsReport, statsReport } from "../worker/stats";
 import { match, newUser, pairUp, uniqueMode, waitUntil } from "./helpers";
 

@@ -1,5 +1,5 @@
+import type { MatchFound, MatchRequest, MatchWaiting } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import type { MatchFound, MatchRequest, MatchWaiting } from "../worker/protocol";
 import { connect, match, newUser, sleep, uniqueMode, wait, waitUntil } from "./helpers";
 
 // In tests the search widens to any emotion after 1 s and to any language after 2 s (vitest.config.ts).

@@ -3,7 +3,7 @@
  * purpose: counts are rounded and "few" under five, so nobody can tell that one particular
  * person is waiting, and waits are bucket bounds, never one person's exact wait.
  */
-import type { Around } from "./protocol";
+import type { Around } from "@strangers/protocol";
 import { offeredQueue, SMALL_COUNT, type StatsReport, WAIT_BUCKETS } from "./stats";
 
 /** Fewer waits than this in the window (three pairings) say nothing about a queue's usual wait. */

@@ -6,6 +6,9 @@
  * alarm: pings are answered by the runtime, so a quiet chat sleeps until someone speaks or a
  * real deadline comes.
  */
+
+import { type ChatMessage, CLOSE, type ServerFrame } from "@strangers/protocol";
+import type { ParsedClientFrame } from "@strangers/protocol/schemas";
 import { nanoid } from "nanoid";
 import { messageLogSampleRate, timings } from "./config";
 import { rateLimited } from "./errors";
@@ -13,7 +16,6 @@ import { log } from "./log";
 import { meterStorage } from "./metering";
 import { type MessageFilter, PASS, type Verdict } from "./moderation";
 import { filterFor } from "./moderation-setup";
-import { type ChatMessage, CLOSE, type ParsedClientFrame, type ServerFrame } from "./protocol";
 import { History } from "./room-history";
 import * as rules from "./room-rules";
 import {

@@ -1,5 +1,5 @@
+import { GUIDELINES_VERSION, type Policy } from "@strangers/protocol";
 import type { Budget } from "./flood-guard";
-import { GUIDELINES_VERSION, type Policy } from "./protocol";
 
 /** Settings come from wrangler `vars`, so tests and demos can shorten them. */
 const seconds = (raw: string | undefined, fallback: number): number => {

@@ -6,6 +6,7 @@
  * asking about them is one indexed read of a live object, not a new object each.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { ReportReason } from "@strangers/protocol";
 import { type AbuseSettings, abuseSettings, deviceMatchBudget } from "./config";
 import * as rules from "./device-rules";
 import {
@@ -19,7 +20,6 @@ import {
 import { type Budget, FloodGuard } from "./flood-guard";
 import { log } from "./log";
 import { meter, meterStorage } from "./metering";
-import type { ReportReason } from "./protocol";
 import { allDeviceShards, lobbyStub, roomStub } from "./stubs";
 
 export type { DeviceStanding };

@@ -1,6 +1,6 @@
+import type { ErrorCode, ErrorResponse } from "@strangers/protocol";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ErrorCode, ErrorResponse } from "./protocol";
 
 type ErrorExtra = Omit<ErrorResponse["error"], "code" | "message">;
 

@@ -2,6 +2,9 @@
  * HTTP entry point. Routes are thin: validate with zod, call one function, and let the
  * single `onError` turn every failure into the JSON error envelope.
  */
+
+import { CHAT_PATH, LIMITS, WAIT_PATH } from "@strangers/protocol";
+import { AroundQuery, ChatQuery, MatchRequestSchema, WaitQuery } from "@strangers/protocol/schemas";
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -15,7 +18,6 @@ import { log } from "./log";
 import { match, parseLobbyName } from "./matchmaker";
 import { meter } from "./metering";
 import { queueKeyOf } from "./pairing";
-import { AroundQuery, CHAT_PATH, ChatQuery, LIMITS, MatchRequest, WAIT_PATH, WaitQuery } from "./protocol";
 import { NETWORK_HEADER } from "./socket-object";
 import { offeredQueue, publicView, statsReport } from "./stats";
 import { lobbyStub, roomStub } from "./stubs";
@@ -88,7 +90,7 @@ app.get("/api/policy", (c) => c.json(policy(c.env), 200, { "Cache-Control": "pub
 app.post("/api/match", async (c) => {
   const network = networkKey(c.req.raw, c.env);
   await limit(c.env.MATCH_PER_IP, network, "match_ip", "match requests");
-  const body = validate(MatchRequest, await readJson(c.req.raw), "invalid_body");
+  const body = validate(MatchRequestSchema, await readJson(c.req.raw), "invalid_body");
   // Loopback in local development has no network of its own: all such callers share one.
   const [user, device, networkPrint] = await Promise.all([
     fingerprint(c.env, body.userId),

@@ -16,10 +16,17 @@
  * A pool (`mode/*`) is a lobby too: it holds only waits lent to it by the lobbies of that mode,
  * whose owners' sockets stay at home; it tells a home when it paired one (`deliver`).
  */
+
+import {
+  CLOSE,
+  type CloseReason,
+  type Pairing,
+  PROTOCOL_VERSION,
+  type Relaxed,
+  type ServerFrame,
+} from "@strangers/protocol";
 import type { LogFields } from "./log";
 import { compatible, type PairIds, type Party, pair, queueKeyOf, type Seeker, sharedInterests } from "./pairing";
-import type { CloseReason, Pairing, Relaxed, ServerFrame } from "./protocol";
-import { CLOSE, PROTOCOL_VERSION } from "./protocol";
 import type { RoomSetup } from "./room-rules";
 import { relaxationBetween, type WideningSettings, wideningIn } from "./widening";
 

@@ -11,6 +11,9 @@
  * Its waits are rebuilt after an eviction or restart from its store (wait-store.ts) and from
  * what each waiting socket keeps in its attachment (sockets survive hibernation).
  */
+
+import { CLOSE, type Pairing } from "@strangers/protocol";
+import type { ParsedClientFrame } from "@strangers/protocol/schemas";
 import { nanoid } from "nanoid";
 import { type Timings, timings, widening } from "./config";
 import type {
@@ -29,7 +32,6 @@ import * as rules from "./lobby-rules";
 import { log } from "./log";
 import { meter } from "./metering";
 import { queueKeyOf, type Seeker } from "./pairing";
-import { CLOSE, type Pairing, type ParsedClientFrame } from "./protocol";
 import { type Admission, attachmentOf, close, SocketObject, send } from "./socket-object";
 import { lobbyStub, roomStub, STATS_SHARDS, shardOf, statsStub } from "./stubs";
 import { type StoredWait, WaitCopies, waitStoreFor } from "./wait-store";

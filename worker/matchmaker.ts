@@ -5,6 +5,8 @@
  * anyone wait for it.
  */
 
+import { type MatchFound, type MatchResponse, type MatchWaiting, waitUrl } from "@strangers/protocol";
+import { Criteria, type ParsedMatchRequest } from "@strangers/protocol/schemas";
 import { botCheckEnabled, requireHuman } from "./bot-check";
 import { splitLanguages, timings, widening } from "./config";
 import { ApiError, rateLimited } from "./errors";
@@ -13,14 +15,6 @@ import { log } from "./log";
 import type { Verdict } from "./moderation";
 import { profileFilterFor } from "./moderation-setup";
 import { queueKeyOf, type Seeker } from "./pairing";
-import {
-  Criteria,
-  type MatchFound,
-  type MatchResponse,
-  type MatchWaiting,
-  type ParsedMatchRequest,
-  waitUrl,
-} from "./protocol";
 import { deviceStub, lobbyStub } from "./stubs";
 import { wideningIn } from "./widening";
 

@@ -8,7 +8,7 @@
  * It runs on every message, so patterns are compiled once per set of languages, and each is
  * written so that no input of a message's length makes it backtrack for long.
  */
-import { LIMITS } from "./constants";
+import { LIMITS } from "@strangers/protocol";
 import { BUILT_IN_WORDS, type WordLists } from "./moderation-words";
 
 export type { WordLists };

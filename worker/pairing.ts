@@ -3,7 +3,8 @@
  * of the two is told and the room is given once they are paired. Pure functions; the lobby's
  * rules decide when (lobby-rules.ts), widening.ts decides across which criteria.
  */
-import { type Criteria, chatUrl, type Pairing, type Relaxed } from "./protocol";
+import { chatUrl, type Pairing, type Relaxed } from "@strangers/protocol";
+import type { Criteria } from "@strangers/protocol/schemas";
 import type { RoomSetup, Side } from "./room-rules";
 
 /** A queue's name as the API shows it: mode, emotion and language. */

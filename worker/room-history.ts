@@ -4,8 +4,9 @@
  * rows written are what storage bills). Replayed in `welcome` on every (re)connect; gone with
  * the room.
  */
+
+import { type ChatMessage, LIMITS } from "@strangers/protocol";
 import { meter, meterStorage } from "./metering";
-import { type ChatMessage, LIMITS } from "./protocol";
 
 type Row = { id: string; sender: string; text: string; at: number; client_id: string | null; masked: number | null };
 

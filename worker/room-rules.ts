@@ -14,11 +14,20 @@
  * ChatRoom (chat-room.ts) loads the state, applies these functions, saves, and carries out
  * the effects. Nothing here reads a clock, storage or the network.
  */
+
+import {
+  type ChatMessage,
+  CLOSE,
+  type CloseReason,
+  type Partner,
+  PROTOCOL_VERSION,
+  type Relaxed,
+  type ReportReason,
+  type ServerFrame,
+} from "@strangers/protocol";
 import type { Reported, Reporter } from "./device-rules";
 import type { LogFields } from "./log";
 import type { Verdict } from "./moderation";
-import type { ChatMessage, CloseReason, Partner, Relaxed, ReportReason, ServerFrame } from "./protocol";
-import { CLOSE, PROTOCOL_VERSION } from "./protocol";
 import type { StatsEvent } from "./stats";
 
 /** One side of a pairing, as the lobby hands it over. */

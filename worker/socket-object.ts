@@ -7,20 +7,12 @@
  * model; the subclasses say what a unit is and what its frames mean.
  */
 import { DurableObject } from "cloudflare:workers";
+import { CLOSE, type ErrorCode, LIMITS, PING, PONG, type ServerFrame } from "@strangers/protocol";
+import { ClientFrameSchema, type ParsedClientFrame } from "@strangers/protocol/schemas";
 import { errorResponse } from "./errors";
 import { FloodGuard } from "./flood-guard";
 import { type LogFields, log } from "./log";
 import { meter, meterStorage } from "./metering";
-import {
-  CLOSE,
-  ClientFrame,
-  type ErrorCode,
-  LIMITS,
-  type ParsedClientFrame,
-  PING,
-  PONG,
-  type ServerFrame,
-} from "./protocol";
 
 /**
  * Kept in the socket itself, so it survives hibernation. `unit` is whose socket it is (a
@@ -319,7 +311,7 @@ export function readFrame(
   } catch {
     return { error: { code: "invalid_frame", message: "Frames must be valid JSON." } };
   }
-  const parsed = ClientFrame.safeParse(json);
+  const parsed = ClientFrameSchema.safeParse(json);
   if (parsed.success) return { frame: parsed.data };
   const issue = parsed.error.issues[0];
   const field = issue.path.length ? `${issue.path.join(".")}: ` : "";

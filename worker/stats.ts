@@ -10,8 +10,8 @@
  * adds them up. What the public sees is coarser (`publicView`).
  */
 import { DurableObject } from "cloudflare:workers";
+import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "@strangers/protocol";
 import { meterReadings, meterStorage } from "./metering";
-import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "./protocol";
 import { allStatsShards, STATS_SHARDS, shardOf, statsStub, unmeteredLobby } from "./stubs";
 
 export { STATS_SHARDS };

@@ -6,8 +6,9 @@
  * reads the busiest. The stubs are typed by the bindings (worker-configuration.d.ts), so this
  * module imports no class and nothing imports in a circle.
  */
+
+import { SHARDS } from "@strangers/protocol";
 import { meterCall } from "./metering";
-import { SHARDS } from "./protocol";
 
 /** `npm run bench` prints the busiest shard's rate per 1,000 chats: these leave room well past 100,000 concurrent chats (README: "Capacity"). */
 export const { devices: DEVICE_SHARDS, stats: STATS_SHARDS } = SHARDS;

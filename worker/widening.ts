@@ -4,7 +4,8 @@
  * sides must have waited past the threshold, so a newcomer always gets exact matches
  * first and nobody is pulled out of their own queue early.
  */
-import type { Criteria, Relaxed, Widening } from "./protocol";
+import type { Relaxed, Widening } from "@strangers/protocol";
+import type { Criteria } from "@strangers/protocol/schemas";
 
 export type WideningSettings = { emotionAfterMs: number; languageAfterMs: number };
 

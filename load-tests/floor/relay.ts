@@ -8,9 +8,20 @@
  *   node load-tests/floor/relay.ts [port]
  */
 import { createServer } from "node:http";
+import {
+  CHAT_PATH,
+  chatUrl,
+  type MatchFound,
+  type MatchWaiting,
+  type Pairing,
+  PING,
+  PONG,
+  PROTOCOL_VERSION,
+  type ServerFrame,
+  WAIT_PATH,
+  waitUrl,
+} from "@strangers/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
-import { CHAT_PATH, chatUrl, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, waitUrl } from "../../worker/constants.ts";
-import type { MatchFound, MatchWaiting, Pairing, ServerFrame } from "../../worker/protocol.ts";
 
 type Participant = { alias: string; token: string; name: string; socket: WebSocket | null; joined: boolean };
 type Session = { id: string; queueKey: string; owner: Participant; claimer: Participant | null; origin: string };

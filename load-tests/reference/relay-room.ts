@@ -10,7 +10,7 @@
  * reference is what the service adds on top of the runtime's own cost for the same job.
  */
 import { DurableObject } from "cloudflare:workers";
-import { CHAT_PATH, chatUrl, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, waitUrl } from "../../worker/constants.ts";
+import { CHAT_PATH, chatUrl, PING, PONG, PROTOCOL_VERSION, WAIT_PATH, waitUrl } from "@strangers/protocol";
 
 type Env = { RELAY_ROOM: DurableObjectNamespace<RelayRoom> };
 type Side = { alias: string; token: string; name: string };

@@ -4,8 +4,7 @@
  * through `textContent`, never as HTML.
  */
 
-import { spellInterest } from "../../worker/constants";
-import type { ChatMessage } from "../../worker/protocol";
+import { type ChatMessage, spellInterest } from "@strangers/protocol";
 import {
   type Around,
   ChatClient,

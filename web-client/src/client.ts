@@ -8,21 +8,24 @@
  * dependency-free constants module and types from its protocol module, so a protocol change
  * breaks this build rather than production, without bundling zod into the page.
  */
-import { CLOSE, cleanMessage, LIMITS, REPORT_REASONS } from "../../worker/constants";
-import type {
-  Around,
-  ChatMessage,
-  ClientFrame,
-  CloseReason,
-  ErrorCode,
-  ErrorResponse,
-  MatchRequest,
-  MatchResponse,
-  Pairing,
-  Relaxed,
-  ReportReason,
-  ServerFrame,
-} from "../../worker/protocol";
+import {
+  type Around,
+  type ChatMessage,
+  CLOSE,
+  type ClientFrame,
+  type CloseReason,
+  cleanMessage,
+  type ErrorCode,
+  type ErrorResponse,
+  LIMITS,
+  type MatchRequest,
+  type MatchResponse,
+  type Pairing,
+  REPORT_REASONS,
+  type Relaxed,
+  type ReportReason,
+  type ServerFrame,
+} from "@strangers/protocol";
 import { stopTimer, type Timer } from "./timers";
 import { ReconnectingSocket, type SocketFactory, type SocketLike, type TransportHandlers } from "./transport";
 

@@ -5,8 +5,7 @@
  * `localStorage`, or AsyncStorage in React Native); the operator's age and the guidelines'
  * version come from `GET /api/policy`.
  */
-import { GUIDELINES_VERSION } from "../../worker/constants";
-import type { Policy } from "../../worker/protocol";
+import { GUIDELINES_VERSION, type Policy } from "@strangers/protocol";
 import { type FetchLike, memoryStore, type SessionStore } from "./client";
 
 export type { Policy };

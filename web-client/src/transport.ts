@@ -4,7 +4,7 @@
  * stop. It knows nothing of chats or waits; the session above decides, from each close code,
  * whether to keep going (partysocket's ReconnectingWebSocket is the model).
  */
-import { HEARTBEAT_INTERVAL_MS, PING, PONG } from "../../worker/constants";
+import { HEARTBEAT_INTERVAL_MS, PING, PONG } from "@strangers/protocol";
 import { stopTimer, type Timer } from "./timers";
 
 /** The part of the browser `WebSocket` used here; React Native's and adapters fit too. */

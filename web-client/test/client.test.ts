@@ -1,7 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { CLOSE } from "../../worker/protocol";
 import { memoryStore } from "../src/client";
 import { Consent, DEFAULT_POLICY } from "../src/consent";
 import { newClient, ORIGIN, uniqueMode, WorkerdSocket, workerFetch } from "./workerd";

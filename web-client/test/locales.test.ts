@@ -1,5 +1,5 @@
+import { LANGUAGES } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { LANGUAGES } from "../../worker/constants";
 import { en } from "../src/locales/en";
 import { LOCALES } from "../src/locales/index";
 

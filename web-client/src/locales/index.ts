@@ -1,5 +1,5 @@
 /** The page's text by language: one catalog per language the picker offers, English the reference. No DOM here, so tests and apps can load it. */
-import type { LANGUAGES } from "../../../worker/constants";
+import type { LANGUAGES } from "@strangers/protocol";
 import { ar } from "./ar";
 import { de } from "./de";
 import { en, type Messages } from "./en";

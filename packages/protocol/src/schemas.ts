@@ -1,14 +1,13 @@
 /**
- * The wire protocol: every shape that crosses the network, as zod schemas and the
- * types inferred from them. The worker, the web client and the load tests all import
- * this one module, so a protocol change breaks the build instead of production.
+ * The server's side of the wire protocol: zod schemas that check and clean what clients
+ * send. The types they produce are the plain ones in `wire.ts` (a client needs no zod);
+ * the assertions at the end keep the two from drifting apart.
  */
 import { z } from "zod";
 // With its extension: Node runs the load tests by stripping types, and they import this module.
 import { cleanMessage, LIMITS, REPORT_REASONS, spellInterest } from "./constants.ts";
 import { languageByName } from "./languages.ts";
-
-export * from "./constants.ts";
+import { ANY, type ClientFrame, ERROR_CODES, type MatchRequest } from "./wire.ts";
 
 /**
  * Characters that only hide or reorder text: C0 and C1 controls, the soft hyphen, bidi
@@ -42,7 +41,6 @@ const id = (field: string) =>
     .max(LIMITS.idLength, `${field} must be at most ${LIMITS.idLength} characters`)
     .refine(wellFormed, `${field} must be valid Unicode text`);
 
-export const ANY = "any";
 const anyIfBlank = (s: string) => (s && s !== ANY ? s : ANY);
 
 /**
@@ -103,7 +101,7 @@ const optional = <T extends z.ZodType<string, string>>(schema: T) =>
 
 // ---------------------------------------------------------------- HTTP
 
-export const MatchRequest = z.object({
+export const MatchRequestSchema = z.object({
   userId: id("userId"),
   deviceId: id("deviceId"),
   userName: visibleText("userName", LIMITS.nameLength)
@@ -127,93 +125,9 @@ export const MatchRequest = z.object({
   /** Returned by a previous call while waiting: the secret that lets you follow up on that wait. */
   ticket: z.string({ error: "ticket must be a string" }).max(200, "ticket is too long").optional(),
 });
-export type MatchRequest = z.input<typeof MatchRequest>;
-export type ParsedMatchRequest = z.output<typeof MatchRequest>;
+export type ParsedMatchRequest = z.output<typeof MatchRequestSchema>;
 
-export type MatchWaiting = {
-  success: true;
-  matched: false;
-  message: string;
-  queueKey: string;
-  /** Secret: send it back as `ticket` to follow up on this wait, and in the waiting socket's `hello`. */
-  ticket: string;
-  /** The waiting socket: hold it open and the pairing is pushed to you (a `matched` frame). */
-  wsUrl: string;
-  /** Without an open waiting socket, poll this often, or you stop being offered to newcomers. */
-  pollAfterMs: number;
-  /** The longest a wait lives without a poll or a live waiting socket. */
-  expiresInMs: number;
-  /** When the search widens: to any emotion, then (if `anyLanguage`) to any language; null if never. */
-  widening: Widening;
-};
-export type Widening = { emotionAfterMs: number; languageAfterMs: number | null };
-
-/** Criteria that were relaxed to make a match: empty for an exact one. */
-export type Relaxed = "emotion" | "language";
-
-/** Everything a participant needs to join its chat: the same in the HTTP answer and the `matched` frame. */
-export type Pairing = {
-  sessionId: string;
-  /** Secret: send it in the chat socket's `hello`. It never appears in a URL. */
-  token: string;
-  wsUrl: string;
-  /** Opaque alias for this session only: never the partner's userId or deviceId. */
-  partnerId: string;
-  partnerName: string;
-  relaxed: Relaxed[];
-  /** Interests both chose (empty when none is shared). */
-  shared: string[];
-};
-export type MatchFound = { success: true; matched: true; queueKey: string } & Pairing;
-export type MatchResponse = MatchWaiting | MatchFound;
-
-export const ErrorCode = z.enum([
-  "invalid_json",
-  "invalid_body",
-  "body_too_large",
-  "body_incomplete",
-  "request_timeout",
-  "invalid_query",
-  "ticket_expired",
-  "upgrade_required",
-  "missing_token",
-  "invalid_token",
-  "session_not_found",
-  "session_ended",
-  "not_found",
-  "method_not_allowed",
-  "internal_error",
-  "busy",
-  "search_replaced",
-  // WebSocket frames
-  "invalid_frame",
-  "frame_too_large",
-  "unsupported_data",
-  "not_paired",
-  "message_filtered",
-  "content_filtered",
-  // abuse controls
-  "rate_limited",
-  "banned",
-  "origin_not_allowed",
-  "unsupported_media_type",
-  "bot_check_required",
-  "bot_check_failed",
-]);
-export type ErrorCode = z.infer<typeof ErrorCode>;
-
-export type ErrorResponse = {
-  success: false;
-  error: {
-    code: ErrorCode;
-    message: string;
-    /** With `rate_limited`: when to try again. With `banned`: when the ban ends (ISO 8601). */
-    retryAfterSeconds?: number;
-    until?: string;
-    /** With `bot_check_required` / `bot_check_failed`: the Turnstile site key for the widget. */
-    siteKey?: string;
-  };
-};
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
 
 const socketId = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/, "must be 10 to 64 letters, digits, - or _");
 export const ChatQuery = z.object({ sessionId: socketId });
@@ -228,46 +142,9 @@ export type Criteria = z.output<typeof Criteria>;
 /** `GET /api/around`: the figures for the queue these criteria wait in. */
 export const AroundQuery = z.object({ emotion: optional(emotion), language: optional(language), mode: optional(mode) });
 
-/** `GET /api/policy`: what a client must show before the first chat. */
-export type Policy = {
-  minimumAge: number;
-  /** Bumped when the guidelines change: a consent given to an older version is asked again. */
-  guidelinesVersion: number;
-  guidelines: string;
-  terms: string;
-  privacy: string;
-};
-
-/**
- * `GET /api/around`: coarse figures for the waiting screen, never exact for small numbers.
- * `online` is rounded ("few" under five); `pairedWithinSeconds` is how long three in four
- * people in this queue waited lately, rounded up (null: too few pairings lately to say).
- */
-export type Around = { queueKey: string; online: number | "few"; pairedWithinSeconds: number | null };
-
-/**
- * `GET /api/stats`: counts only, never anything about a person. The public view shows small
- * counts as "<5" and only the queues the page offers ("other" sums the rest).
- */
-export type StatsSnapshot<Count = number | string> = {
-  waiting: { [queue: string]: Count };
-  waitingTotal: Count;
-  activeRooms: Count;
-  pairingsThisMinute: number;
-  pairingsLastMinute: number;
-  pairingsPerMinute: { minute: string; pairings: number }[];
-  since: string;
-  /** Chat messages the moderation filter masked or refused, by what it found, since `since`. */
-  filtered: { [category: string]: number };
-  /** Operations and wake-ups counted by the isolate that answered, since it started (one local runtime: all of them). */
-  operations: { [operation: string]: number };
-};
-
 // ---------------------------------------------------------------- WebSocket: client → server
 
-export type ReportReason = (typeof REPORT_REASONS)[number];
-
-export const ClientFrame = z.discriminatedUnion(
+export const ClientFrameSchema = z.discriminatedUnion(
   "type",
   [
     /** The first frame on every socket: the secret that proves whose socket this is. */
@@ -304,39 +181,10 @@ export const ClientFrame = z.discriminatedUnion(
   ],
   { error: "type must be one of hello, message, typing, leave, report, ping" },
 );
-export type ClientFrame = z.input<typeof ClientFrame>;
-export type ParsedClientFrame = z.output<typeof ClientFrame>;
+export type ParsedClientFrame = z.output<typeof ClientFrameSchema>;
 
-// ---------------------------------------------------------------- WebSocket: server → client
-
-/** `masked`: the moderation filter hid parts of the text (shown as •••). */
-export type ChatMessage = { id: string; from: string; text: string; at: number; clientId?: string; masked?: true };
-export type Partner = { id: string; name: string; online: boolean };
-export type CloseReason = "left" | "reported" | "idle" | "expired" | "partner_missing" | "superseded" | "banned";
-
-export type ServerFrame =
-  /** Waiting socket, after `hello`: you are in the queue. */
-  | { type: "waiting"; v: number; queueKey: string; widening: Widening }
-  /** Waiting socket: a stranger is waiting for you in a chat (then the socket closes with 4003). */
-  | ({ type: "matched" } & Pairing)
-  /** Chat socket, after `hello`: who you are, who the stranger is, the last messages. */
-  | {
-      type: "welcome";
-      v: number;
-      sessionId: string;
-      you: { id: string; name: string };
-      partner: Partner;
-      relaxed: Relaxed[];
-      shared: string[];
-      history: ChatMessage[];
-    }
-  | ({ type: "message" } & ChatMessage)
-  | { type: "typing"; from: string; isTyping: boolean }
-  | { type: "partner_joined"; partner: Partner }
-  | { type: "partner_offline"; partnerId: string }
-  | { type: "partner_online"; partnerId: string }
-  | { type: "partner_left"; partnerId: string }
-  | { type: "closed"; reason: CloseReason }
-  | { type: "pong" }
-  /** `clientId` names the refused message, when the refused frame was a message that carried one. */
-  | { type: "error"; code: ErrorCode; message: string; clientId?: string };
+// The plain types are what clients compile against; these fail the build if a schema drifts from them.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const matchRequestAgrees: Same<z.input<typeof MatchRequestSchema>, MatchRequest> = true;
+const clientFrameAgrees: Same<z.input<typeof ClientFrameSchema>, ClientFrame> = true;
+void [matchRequestAgrees, clientFrameAgrees];
