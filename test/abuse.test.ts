@@ -2,8 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { CLOSE, type ServerFrame } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { fingerprint } from "../worker/identity";
-import { deviceStub } from "../worker/stubs";
+import { deviceStub } from "../worker/platform/stubs";
+import { fingerprint } from "../worker/trust/identity";
 import {
   connect,
   match,

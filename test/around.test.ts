@@ -1,8 +1,8 @@
 import { exports } from "cloudflare:workers";
 import type { Around, Policy } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { roundedCount, usualWaitSeconds } from "../worker/around";
-import { WAIT_BUCKETS } from "../worker/stats";
+import { roundedCount, usualWaitSeconds } from "../worker/stats/around";
+import { WAIT_BUCKETS } from "../worker/stats/stats";
 import { match, newUser, pairUp, waitUntil } from "./helpers";
 
 const get = (path: string) => exports.default.fetch(`http://chat.test${path}`);

@@ -1,10 +1,10 @@
 /** Runs in its own vitest project, where TURNSTILE_SECRET is set (vitest.config.ts): the gate is on. */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SITEVERIFY_URL } from "../worker/bot-check";
-import { networkOf } from "../worker/client-address";
-import { fingerprint } from "../worker/identity";
-import { allDeviceShards } from "../worker/stubs";
+import { allDeviceShards } from "../worker/platform/stubs";
+import { SITEVERIFY_URL } from "../worker/trust/bot-check";
+import { networkOf } from "../worker/trust/client-address";
+import { fingerprint } from "../worker/trust/identity";
 import { newUser, postMatch, uniqueMode } from "./helpers";
 
 const SECRET = "test-turnstile-secret";

@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import type { RoomState } from "../worker/room-rules";
+import type { RoomState } from "../worker/room/rules";
 import { connect, match, matched, newUser, pairUp, uniqueMode, upgrade, waitOnSocket } from "./helpers";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { AbuseSettings } from "../worker/config";
-import * as device from "../worker/device-rules";
-import { NO_RECORD } from "../worker/device-rules";
+import type { AbuseSettings } from "../worker/platform/config";
+import * as device from "../worker/trust/device-rules";
+import { NO_RECORD } from "../worker/trust/device-rules";
 
 // A fake clock: plain milliseconds, nothing sleeps.
 const T0 = 1_000_000_000;

@@ -1,7 +1,7 @@
 import { ClientFrameSchema, ErrorCodeSchema, MatchRequestSchema } from "@strangers/protocol/schemas";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readFrame } from "../worker/socket-object";
+import { readFrame } from "../worker/platform/socket-object";
 import { connect, pairUp, postMatch, uniqueMode, waitUntil } from "./helpers";
 
 const documentedCodes = new Set<string>(ErrorCodeSchema.options);

@@ -10,9 +10,9 @@ import {
   type ServerFrame,
 } from "@strangers/protocol";
 import { expect } from "vitest";
-import { fingerprint } from "../worker/identity";
-import type { Lobby } from "../worker/lobby";
-import { deviceStub } from "../worker/stubs";
+import type { Lobby } from "../worker/matching/lobby";
+import { deviceStub } from "../worker/platform/stubs";
+import { fingerprint } from "../worker/trust/identity";
 
 const ORIGIN = "http://chat.test";
 let counter = 0;

@@ -1,8 +1,17 @@
 import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import type { Ids, LobbyEffect, LobbyKind, LobbyRules, LobbyView, Step, Wait, WaitState } from "../worker/lobby-rules";
-import * as lobby from "../worker/lobby-rules";
-import type { Seeker } from "../worker/pairing";
+import type {
+  Ids,
+  LobbyEffect,
+  LobbyKind,
+  LobbyRules,
+  LobbyView,
+  Step,
+  Wait,
+  WaitState,
+} from "../worker/matching/lobby-rules";
+import * as lobby from "../worker/matching/lobby-rules";
+import type { Seeker } from "../worker/matching/pairing";
 
 // A fake clock: every time is a plain number of milliseconds, nothing sleeps.
 const T0 = 1_000_000;

@@ -7,7 +7,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Lobby } from "../worker/lobby";
+import type { Lobby } from "../worker/matching/lobby";
 import {
   lobbyOf,
   match,

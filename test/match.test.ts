@@ -8,7 +8,7 @@ import {
   waitUrl,
 } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import type { Lobby } from "../worker/lobby";
+import type { Lobby } from "../worker/matching/lobby";
 import {
   connect,
   lobbyOf,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { statsReport } from "../worker/stats";
+import { statsReport } from "../worker/stats/stats";
 import { newUser, pairUp, postMatch, uniqueMode, waitUntil } from "./helpers";
 
 describe("the moderation filter in a room (MODERATION_ACTION=refuse)", () => {

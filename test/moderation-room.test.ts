@@ -1,9 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ChatRoom } from "../worker/chat-room";
-import { MASK } from "../worker/moderation";
-import { statsReport } from "../worker/stats";
+import { MASK } from "../worker/moderation/filter";
+import type { ChatRoom } from "../worker/room/chat-room";
+import { statsReport } from "../worker/stats/stats";
 import { connect, matched, newUser, pairUp, uniqueMode, waitOnSocket, waitUntil } from "./helpers";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));

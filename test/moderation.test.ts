@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseStamp, spelled, stampText } from "../load-tests/scenario";
-import { chain, type FilterCategory, localFilter, type MessageFilter, type Verdict } from "../worker/moderation";
-import { aiFilter, filterFor } from "../worker/moderation-setup";
-import { BUILT_IN_WORDS } from "../worker/moderation-words";
+import { chain, type FilterCategory, localFilter, type MessageFilter, type Verdict } from "../worker/moderation/filter";
+import { aiFilter, filterFor } from "../worker/moderation/setup";
+import { BUILT_IN_WORDS } from "../worker/moderation/words";
 
 const masking = localFilter({ action: "mask" });
 const refusing = localFilter({ action: "refuse" });

@@ -1,8 +1,8 @@
 import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import type { Verdict } from "../worker/moderation";
-import type { Live, RoomEffect, RoomRules, RoomSetup, RoomState } from "../worker/room-rules";
-import * as room from "../worker/room-rules";
+import type { Verdict } from "../worker/moderation/filter";
+import type { Live, RoomEffect, RoomRules, RoomSetup, RoomState } from "../worker/room/rules";
+import * as room from "../worker/room/rules";
 
 // A fake clock: every time is a plain number of milliseconds, nothing sleeps.
 const T0 = 1_000_000;

@@ -8,9 +8,9 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { CLOSE, PING } from "@strangers/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { networkKey, networkOf } from "../worker/client-address";
-import { fingerprint } from "../worker/identity";
-import type { Lobby } from "../worker/lobby";
+import type { Lobby } from "../worker/matching/lobby";
+import { networkKey, networkOf } from "../worker/trust/client-address";
+import { fingerprint } from "../worker/trust/identity";
 import {
   connect,
   lobbyOf,

@@ -1,7 +1,7 @@
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DEVICE_SHARDS, deviceStub, shardOf } from "../worker/stubs";
+import { DEVICE_SHARDS, deviceStub, shardOf } from "../worker/platform/stubs";
 import { match, newUser, uniqueMode, waitUntil } from "./helpers";
 
 describe("objects", () => {

@@ -8,7 +8,7 @@ import { listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { MatchFound, MatchRequest, MatchWaiting } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { lobbyNameOf } from "../worker/matchmaker";
+import { lobbyNameOf } from "../worker/matching/matchmaker";
 import { match, matched, newUser, uniqueMode, wait, waitUntil } from "./helpers";
 
 const poll = (user: MatchRequest, waiting: MatchWaiting) => match({ ...user, ticket: waiting.ticket });

@@ -2,8 +2,8 @@ import { listDurableObjectIds } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { StatsSnapshot } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { meterCall, meterReadings } from "../worker/metering";
-import { publicView, STATS_SHARDS, type StatsReport, statsReport } from "../worker/stats";
+import { meterCall, meterReadings } from "../worker/platform/metering";
+import { publicView, STATS_SHARDS, type StatsReport, statsReport } from "../worker/stats/stats";
 import { match, newUser, pairUp, uniqueMode, waitUntil } from "./helpers";
 
 /** What /api/stats serves, as anyone would read it. */

@@ -1,7 +1,6 @@
 /**
- * Values the worker, the web client and the load tests share. Dependency-free on purpose:
- * the page imports it without pulling zod into its bundle, and k6 can load it as is.
- * `protocol.ts` re-exports everything here next to the schemas.
+ * Values the worker and every client share. Dependency-free on purpose: a client imports
+ * them without pulling zod into its bundle, and k6 can load them as is.
  */
 
 /** Sent in every `welcome` and `waiting` frame; bumped on every incompatible change (README: "Protocol versions"). */
@@ -84,7 +83,7 @@ export const PONG = '{"type":"pong"}';
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 
 /**
- * How many objects share each sharded job (worker/stubs.ts). Each is single-threaded with a
+ * How many objects share each sharded job (worker/platform/stubs.ts). Each is single-threaded with a
  * soft limit of about 1,000 requests a second; the bench's capacity model reads these.
  */
 export const SHARDS = { devices: 64, stats: 8 } as const;

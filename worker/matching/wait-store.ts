@@ -15,9 +15,9 @@
  * `WaitCopies` keeps the copy in step with the lobby's waits: when a wait is due to be written,
  * what is written, and what must go.
  */
-import { kvExpirationTtl, type Timings } from "./config";
+import { kvExpirationTtl, type Timings, waitStoreKind } from "../platform/config";
+import { meter, meterStorage } from "../platform/metering";
 import type { WaitState } from "./lobby-rules";
-import { meter, meterStorage } from "./metering";
 
 /** What is kept of a wait: waiting here, or lent to a pool (a rebuilt lobby must not offer a lent wait itself). */
 export type StoredWait = Extract<WaitState, { kind: "waiting" | "lent" }>;
@@ -30,7 +30,7 @@ export interface WaitStore {
 }
 
 export function waitStoreFor(env: Env, storage: DurableObjectStorage, lobby: string, t: Timings): WaitStore {
-  return env.MATCHMAKER === "durable-object" ? objectStore(storage) : kvStore(env.QUEUE, lobby, t);
+  return waitStoreKind(env) === "durable-object" ? objectStore(storage) : kvStore(env.QUEUE, lobby, t);
 }
 
 /** Waits of this lobby's own (not lent in from elsewhere) that are waiting or lent: what the copy holds. */

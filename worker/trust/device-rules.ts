@@ -6,7 +6,7 @@
  * DeviceBook object (device-book.ts) keeps the records of a shard of devices and applies these.
  * A device with nothing worth remembering has no record at all.
  */
-import type { AbuseSettings } from "./config";
+import type { AbuseSettings } from "../platform/config";
 
 export type DeviceRecord = {
   /** Device fingerprint → until when not to pair with it (recent partners and blocks alike). */

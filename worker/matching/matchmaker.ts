@@ -7,15 +7,15 @@
 
 import { type MatchFound, type MatchResponse, type MatchWaiting, waitUrl } from "@strangers/protocol";
 import { Criteria, type ParsedMatchRequest } from "@strangers/protocol/schemas";
-import { botCheckEnabled, requireHuman } from "./bot-check";
-import { splitLanguages, timings, widening } from "./config";
-import { ApiError, rateLimited } from "./errors";
+import type { Verdict } from "../moderation/filter";
+import { profileFilterFor } from "../moderation/setup";
+import { splitLanguages, timings, widening } from "../platform/config";
+import { ApiError, rateLimited } from "../platform/errors";
+import { log } from "../platform/log";
+import { deviceStub, lobbyStub } from "../platform/stubs";
+import { botCheckEnabled, requireHuman } from "../trust/bot-check";
 import type { LobbyAnswer } from "./lobby";
-import { log } from "./log";
-import type { Verdict } from "./moderation";
-import { profileFilterFor } from "./moderation-setup";
 import { queueKeyOf, type Seeker } from "./pairing";
-import { deviceStub, lobbyStub } from "./stubs";
 import { wideningIn } from "./widening";
 
 /**

@@ -11,8 +11,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { ANY, EMOTIONS, LANGUAGES, type StatsSnapshot } from "@strangers/protocol";
-import { meterReadings, meterStorage } from "./metering";
-import { allStatsShards, STATS_SHARDS, shardOf, statsStub, unmeteredLobby } from "./stubs";
+import { meterReadings, meterStorage } from "../platform/metering";
+import { allStatsShards, STATS_SHARDS, shardOf, statsStub, unmeteredLobby } from "../platform/stubs";
 
 export { STATS_SHARDS };
 

@@ -15,7 +15,11 @@
 import { CLOSE, type Pairing } from "@strangers/protocol";
 import type { ParsedClientFrame } from "@strangers/protocol/schemas";
 import { nanoid } from "nanoid";
-import { type Timings, timings, widening } from "./config";
+import { type Timings, timings, widening } from "../platform/config";
+import { log } from "../platform/log";
+import { meter } from "../platform/metering";
+import { type Admission, attachmentOf, close, SocketObject, send } from "../platform/socket-object";
+import { lobbyStub, roomStub, STATS_SHARDS, shardOf, statsStub } from "../platform/stubs";
 import type {
   Ids,
   LobbyEffect,
@@ -29,11 +33,7 @@ import type {
   WaitState,
 } from "./lobby-rules";
 import * as rules from "./lobby-rules";
-import { log } from "./log";
-import { meter } from "./metering";
 import { queueKeyOf, type Seeker } from "./pairing";
-import { type Admission, attachmentOf, close, SocketObject, send } from "./socket-object";
-import { lobbyStub, roomStub, STATS_SHARDS, shardOf, statsStub } from "./stubs";
 import { type StoredWait, WaitCopies, waitStoreFor } from "./wait-store";
 
 /** A waiting socket has one owner: its attachment alias. */

@@ -1,7 +1,7 @@
 /**
  * ChatRoom: one Durable Object per pairing, named by its sessionId. It relays the chat over
  * hibernating WebSockets and keeps the last messages in SQLite. Its rules live in
- * room-rules.ts; this object loads its state once, applies the rules, saves the state and the
+ * rules.ts; this object loads its state once, applies the rules, saves the state and the
  * next alarm before anything leaves the object, and carries out what they decide. No periodic
  * alarm: pings are answered by the runtime, so a quiet chat sleeps until someone speaks or a
  * real deadline comes.
@@ -10,14 +10,17 @@
 import { type ChatMessage, CLOSE, type ServerFrame } from "@strangers/protocol";
 import type { ParsedClientFrame } from "@strangers/protocol/schemas";
 import { nanoid } from "nanoid";
-import { messageLogSampleRate, timings } from "./config";
-import { rateLimited } from "./errors";
-import { log } from "./log";
-import { meterStorage } from "./metering";
-import { type MessageFilter, PASS, type Verdict } from "./moderation";
-import { filterFor } from "./moderation-setup";
-import { History } from "./room-history";
-import * as rules from "./room-rules";
+import { type MessageFilter, PASS, type Verdict } from "../moderation/filter";
+import { filterFor } from "../moderation/setup";
+import { messageLogSampleRate, timings } from "../platform/config";
+import { rateLimited } from "../platform/errors";
+import { log } from "../platform/log";
+import { meterStorage } from "../platform/metering";
+import { type Admission, attachmentOf, close, SocketObject, send } from "../platform/socket-object";
+import { deviceStub, lobbyStub } from "../platform/stubs";
+import { count } from "../stats/stats";
+import { History } from "./history";
+import * as rules from "./rules";
 import {
   type Live,
   type RoomEffect,
@@ -27,10 +30,7 @@ import {
   readStored,
   type Step,
   sessionIdOf,
-} from "./room-rules";
-import { type Admission, attachmentOf, close, SocketObject, send } from "./socket-object";
-import { count } from "./stats";
-import { deviceStub, lobbyStub } from "./stubs";
+} from "./rules";
 
 /** How often per heartbeat timeout a message reads the sockets' liveness. */
 const LIVENESS_READS_PER_TIMEOUT = 6;

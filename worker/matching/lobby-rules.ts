@@ -25,9 +25,9 @@ import {
   type Relaxed,
   type ServerFrame,
 } from "@strangers/protocol";
-import type { LogFields } from "./log";
+import type { LogFields } from "../platform/log";
+import type { RoomSetup } from "../room/rules";
 import { compatible, type PairIds, type Party, pair, queueKeyOf, type Seeker, sharedInterests } from "./pairing";
-import type { RoomSetup } from "./room-rules";
 import { relaxationBetween, type WideningSettings, wideningIn } from "./widening";
 
 // ---------------------------------------------------------------- waits

@@ -5,7 +5,7 @@
  */
 import { chatUrl, type Pairing, type Relaxed } from "@strangers/protocol";
 import type { Criteria } from "@strangers/protocol/schemas";
-import type { RoomSetup, Side } from "./room-rules";
+import type { RoomSetup, Side } from "../room/rules";
 
 /** A queue's name as the API shows it: mode, emotion and language. */
 export const queueKeyOf = (c: Criteria): string => `${c.mode}:${c.emotion}:${c.language}`;

@@ -1,10 +1,10 @@
 /**
  * The filter the environment asks for (MODERATION_ACTION, MODERATION_WORDS, MODERATION_AI_MODEL):
- * the local lists of moderation.ts, and optionally a Workers AI classifier after them. A
+ * the local lists of filter.ts, and optionally a Workers AI classifier after them. A
  * setting that cannot be used is logged, and the built-in lists still apply.
  */
 import { z } from "zod";
-import { log } from "./log";
+import { log } from "../platform/log";
 import {
   CATEGORIES,
   chain,
@@ -15,7 +15,7 @@ import {
   type MessageFilter,
   PASS,
   type WordLists,
-} from "./moderation";
+} from "./filter";
 
 // ---------------------------------------------------------------- Workers AI
 

@@ -2,14 +2,14 @@
  * The message filter: every chat message passes it before the room stores or relays it. The
  * default is local and synchronous — word lists by language, plus contact details and links,
  * which strangers use to take a chat somewhere unmoderated — and an operator may ask a Workers
- * AI classifier after it (moderation-setup.ts). A filter that cannot decide lets the message through: a chat that
+ * AI classifier after it (setup.ts). A filter that cannot decide lets the message through: a chat that
  * stops because a classifier is down is worse than one unfiltered message.
  *
  * It runs on every message, so patterns are compiled once per set of languages, and each is
  * written so that no input of a message's length makes it backtrack for long.
  */
 import { LIMITS } from "@strangers/protocol";
-import { BUILT_IN_WORDS, type WordLists } from "./moderation-words";
+import { BUILT_IN_WORDS, type WordLists } from "./words";
 
 export type { WordLists };
 export type FilterCategory = "slur" | "sexual" | "contact" | "link";

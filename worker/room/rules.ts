@@ -25,10 +25,10 @@ import {
   type ReportReason,
   type ServerFrame,
 } from "@strangers/protocol";
-import type { Reported, Reporter } from "./device-rules";
-import type { LogFields } from "./log";
-import type { Verdict } from "./moderation";
-import type { StatsEvent } from "./stats";
+import type { Verdict } from "../moderation/filter";
+import type { LogFields } from "../platform/log";
+import type { StatsEvent } from "../stats/stats";
+import type { Reported, Reporter } from "../trust/device-rules";
 
 /** One side of a pairing, as the lobby hands it over. */
 export type Side = {

@@ -7,7 +7,11 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ReportReason } from "@strangers/protocol";
-import { type AbuseSettings, abuseSettings, deviceMatchBudget } from "./config";
+import { type AbuseSettings, abuseSettings, deviceMatchBudget } from "../platform/config";
+import { type Budget, FloodGuard } from "../platform/flood-guard";
+import { log } from "../platform/log";
+import { meter, meterStorage } from "../platform/metering";
+import { allDeviceShards, lobbyStub, roomStub } from "../platform/stubs";
 import * as rules from "./device-rules";
 import {
   type DeviceRecord,
@@ -17,10 +21,6 @@ import {
   type Reported,
   type Reporter,
 } from "./device-rules";
-import { type Budget, FloodGuard } from "./flood-guard";
-import { log } from "./log";
-import { meter, meterStorage } from "./metering";
-import { allDeviceShards, lobbyStub, roomStub } from "./stubs";
 
 export type { DeviceStanding };
 

@@ -6,7 +6,7 @@
  */
 
 import { type ChatMessage, LIMITS } from "@strangers/protocol";
-import { meter, meterStorage } from "./metering";
+import { meter, meterStorage } from "../platform/metering";
 
 type Row = { id: string; sender: string; text: string; at: number; client_id: string | null; masked: number | null };
 

@@ -4,7 +4,7 @@
  * A device that passed once is remembered by its Device record; scripts that mint a fresh
  * deviceId per request meet the check every time.
  */
-import { ApiError } from "./errors";
+import { ApiError } from "../platform/errors";
 
 export const SITEVERIFY_URL = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
 
