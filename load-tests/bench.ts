@@ -49,7 +49,7 @@ import {
   type Operations,
   SOFT_LIMIT_PER_OBJECT,
 } from "./models.ts";
-import { SEND_EVERY_MS } from "./scenario.ts";
+import { SEND_EVERY_MS } from "./scenario/metrics.ts";
 
 /** Open files any one process may hold here. */
 const FD_CEILING = 20_000;

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { type LoadSummary, runLoad } from "./driver/run.ts";
 import { cpuSecondsOf, freePort, REFERENCE_CONFIG, SERVICE_CONFIG, startService } from "./local-server.ts";
-import { SEND_EVERY_MS } from "./scenario.ts";
+import { SEND_EVERY_MS } from "./scenario/metrics.ts";
 
 const { values } = parseArgs({
   allowNegative: true,

@@ -10,7 +10,7 @@ import { fork } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startService } from "../local-server.ts";
-import { METRICS, type MetricName, SEND_EVERY_MS, THRESHOLDS } from "../scenario.ts";
+import { METRICS, type MetricName, SEND_EVERY_MS, THRESHOLDS } from "../scenario/metrics.ts";
 import { Histogram } from "./histogram.ts";
 import type { WorkerConfig, WorkerReport } from "./worker.ts";
 

@@ -5,7 +5,8 @@
  */
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import WebSocket from "ws";
-import { ChatUser, METRICS, type MetricName, type Phase, QUEUES, type Runtime } from "../scenario.ts";
+import { ChatUser, type Phase, type Runtime } from "../scenario/chat-user.ts";
+import { METRICS, type MetricName, QUEUES } from "../scenario/metrics.ts";
 import { Histogram, type HistogramData } from "./histogram.ts";
 
 export type WorkerConfig = {

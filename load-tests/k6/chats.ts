@@ -1,7 +1,7 @@
 /**
  * k6 (>= 1.0) `chats` scenario: every VU iteration is one anonymous user who matches,
  * chats with a stranger at the standard pace and leaves; the user logic lives in
- * ../scenario.ts, shared with the Node driver.
+ * ../scenario/, shared with the Node driver.
  *
  *   k6 run -e BASE_URL=https://chat.example.com load-tests/k6/chats.ts
  *
@@ -15,7 +15,8 @@ import { Counter, Rate, Trend } from "k6/metrics";
 import type { Options } from "k6/options";
 import { clearTimeout, setTimeout } from "k6/timers";
 import { WebSocket } from "k6/websockets";
-import { ChatUser, METRICS, type MetricName, QUEUES, type Runtime, THRESHOLDS } from "../scenario.ts";
+import { ChatUser, type Runtime } from "../scenario/chat-user.ts";
+import { METRICS, type MetricName, QUEUES, THRESHOLDS } from "../scenario/metrics.ts";
 
 const BASE_URL = (__ENV.BASE_URL || "http://localhost:8787").replace(/\/+$/, "");
 const CHATS = Number(__ENV.CHATS || 10_000);

@@ -7,89 +7,15 @@
  *
  * It must stay pure: k6's runtime has no Node APIs and cannot load npm packages, so the
  * network, clock and timers come in through `Runtime`, and only types are imported from
- * the protocol module (type imports vanish when k6 or Node strips the types); values come
- * only from the dependency-free constants module.
+ * the protocol package (type imports vanish when k6 or Node strips the types); values come
+ * only from its dependency-free constants, by path. It cannot be the client package's
+ * ChatClient for the same reason; both follow the protocol package's types.
  */
-import {
-  type ChatMessage,
-  type MatchRequest,
-  type MatchResponse,
-  type Pairing,
-  type Partner,
-  PING,
-  type ServerFrame,
-} from "@strangers/protocol";
-
-// ---------------------------------------------------------------- what is measured
-
-/** Every metric both generators report, with the kind k6 needs to create it. */
-export const METRICS = {
-  /** First /api/match request → partner known (a matched answer, or the `matched` frame on the waiting socket). */
-  match_time: "trend",
-  /** WebSocket handshake: connect() → open. */
-  ws_connect_time: "trend",
-  /** Sender's clock in the message text → the partner receives it. */
-  delivery_latency: "trend",
-  /**
-   * The same, for messages sent in the steady part of a run (`steadyWindow`): every chat up and
-   * talking, after the first exchange (rooms that slept through a quiet ramp wake then) and
-   * before the ramp-down (when chats end together). What one relay costs, without the
-   * run's own synchronised starts and ends.
-   */
-  steady_delivery_latency: "trend",
-  messages_sent: "counter",
-  /** The sender's own copy came back: the server stored and relayed it. */
-  messages_acked: "counter",
-  /** The server answered a message with an `error` frame naming it (`refused` tells the code). */
-  messages_refused: "counter",
-  /** Neither acknowledged nor refused by the time the sender left: dropped without a word. */
-  messages_unanswered: "counter",
-  messages_delivered: "counter",
-  /**
-   * Delivered, but LATE_MS or more after it was sent: an observer that stops looking a few
-   * seconds after the last send (issue 22's driver waited 3 s) counts these as lost, with no
-   * echo and no error yet.
-   */
-  messages_late: "counter",
-  /** Messages a receiver can prove missing: sequence gaps, or a partner's final message that never came. */
-  messages_lost: "counter",
-  /** Asymmetric partners, self-matches, a second pair for one user. */
-  pairing_errors: "counter",
-  /** Non-200 answers and network failures of /api/match. */
-  match_http_errors: "counter",
-  /** Of those, `503 busy`: the server turned the request away before doing anything. */
-  match_busy: "counter",
-  /** Sockets that failed or closed while the user still needed them. */
-  ws_errors: "counter",
-  /** A user reached a chat with its partner online, within the match timeout. */
-  match_success: "rate",
-} as const;
-export type MetricName = keyof typeof METRICS;
-
-/** The product promise, as pass/fail rules (k6 threshold syntax; the Node driver evaluates the same strings). */
-export const THRESHOLDS: Partial<Record<MetricName, string[]>> = {
-  delivery_latency: ["p(95)<50"],
-  match_success: ["rate>0.99"],
-  messages_lost: ["count==0"],
-  messages_unanswered: ["count==0"],
-  pairing_errors: ["count==0"],
-};
-
-/** A delivery this late is counted as `messages_late`. */
-export const LATE_MS = 3_000;
-
-/** The standard pace the service is sold on: one message per user every 5 s. */
-export const SEND_EVERY_MS = 5_000;
-/** Chat sockets ping this often by default: well below the server's heartbeat timeout (the page pings every 10 s). */
-export const HEARTBEAT_MS = 25_000;
-
-/** A few emotion/language queues, so the load is not one hot queue. */
-export const QUEUES: ReadonlyArray<Pick<MatchRequest, "emotion" | "language">> = [
-  { emotion: "happy", language: "en" },
-  { emotion: "sad", language: "en" },
-  { emotion: "any", language: "es" },
-  { emotion: "calm", language: "pt-BR" },
-];
+import type { ChatMessage, MatchRequest, MatchResponse, Pairing, Partner, ServerFrame } from "@strangers/protocol";
+// By its path, not the package's name: k6 resolves no packages (the type import above vanishes when types are stripped).
+import { PING } from "../../packages/protocol/src/constants.ts";
+import { HEARTBEAT_MS, LATE_MS, type MetricName, type QUEUES, SEND_EVERY_MS } from "./metrics.ts";
+import { parseStamp, spelled, stampText } from "./stamp.ts";
 
 // ---------------------------------------------------------------- what a generator provides
 
@@ -141,63 +67,6 @@ export type UserOptions = {
 };
 
 export type Phase = "matching" | "chatting" | "finishing" | "done";
-
-// ---------------------------------------------------------------- message text
-
-/**
- * Everything a receiver needs to check delivery and pairing on its own, so no state is
- * shared between users (k6 VUs share nothing): the sender's clock, its sequence number,
- * whether it is its last message, and who it thinks it is talking to.
- */
-type Stamp = { seq: number; fin: boolean; sentAt: number; sessionId: string; from: string; to: string; user: string };
-
-const TAG = "lt";
-/**
- * Letters, so that the moderation filter, which every message passes as in production, reads
- * no phone number, link or word in a stamp: numbers in base 26 (the time in microseconds) after
- * an 8 (a digit no letter looks like, so "8fag" is no word), and ids with their digits, dashes
- * and underscores spelled as capitals, compared in that spelling on both sides.
- */
-const LETTERS = "abcdefghijklmnopqrstuvwxyz";
-const SPELLED = "ABCDEFGHIJKL";
-const NOT_LETTERS = "0123456789-_";
-
-function inLetters(n: number): string {
-  let s = "";
-  for (let rest = Math.max(0, Math.round(n)); s === "" || rest > 0; rest = Math.floor(rest / 26))
-    s = LETTERS[rest % 26] + s;
-  return `8${s}`;
-}
-const NUMBER_IN_LETTERS = /^8[a-z]+$/;
-const fromLetters = (s: string): number => [...s.slice(1)].reduce((n, c) => n * 26 + LETTERS.indexOf(c), 0);
-export const spelled = (id: string): string => id.replace(/[0-9_-]/g, (c) => SPELLED[NOT_LETTERS.indexOf(c)]);
-
-export function stampText(s: Stamp): string {
-  const ids = [s.sessionId, s.from, s.to, s.user].map(spelled);
-  return [TAG, inLetters(s.seq), s.fin ? "y" : "n", inLetters(s.sentAt * 1000), ...ids].join("|");
-}
-/** The stamp as sent, its ids in their spelled form. */
-export function parseStamp(text: string): Stamp | null {
-  const p = text.split("|");
-  // A stamp the filter had touched would read as nonsense: better none at all.
-  if (
-    p.length !== 8 ||
-    p[0] !== TAG ||
-    !NUMBER_IN_LETTERS.test(p[1]) ||
-    !NUMBER_IN_LETTERS.test(p[3]) ||
-    !/^[yn]$/.test(p[2])
-  )
-    return null;
-  return {
-    seq: fromLetters(p[1]),
-    fin: p[2] === "y",
-    sentAt: fromLetters(p[3]) / 1000,
-    sessionId: p[4],
-    from: p[5],
-    to: p[6],
-    user: p[7],
-  };
-}
 
 // ---------------------------------------------------------------- one simulated user
 
