@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { parseStamp, spelled, stampText } from "../load-tests/scenario";
+import { parseStamp, spelled, stampText } from "../load-tests/scenario/stamp";
 import { chain, type FilterCategory, localFilter, type MessageFilter, type Verdict } from "../worker/moderation/filter";
 import { aiFilter, filterFor } from "../worker/moderation/setup";
 import { BUILT_IN_WORDS } from "../worker/moderation/words";
