@@ -60,6 +60,8 @@ describe("useChat", () => {
     await settle(async () => {
       await ben.client.match({ mode, userName: "Ben" });
       await ana.until("chatting", () => ana.client.status === "chatting", 15_000);
+      // Ana may be welcomed before Ben joins: his arrival is its own event.
+      await ana.until("Ben here", () => ana.of("partner").at(-1)?.online === true, 15_000);
     });
     expect(view.last()).toMatchObject({ status: "chatting", partner: { name: "Ben" }, partnerOnline: true });
 
