@@ -79,7 +79,7 @@ module.exports = {
     combinedDependencies: false,
     enhancedResolveOptions: {
       exportsFields: ["exports"],
-      conditionNames: ["import", "types", "default", "source"],
+      conditionNames: ["strangers-source", "import", "types", "default"],
       extensions: [".ts", ".mjs", ".js", ".d.ts"],
     },
     builtInModules: { add: ["cloudflare:workers", "cloudflare:test"] },

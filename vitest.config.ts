@@ -50,7 +50,7 @@ export default defineConfig({
     onConsoleLog: (_log, type) => (type === "stdout" ? false : undefined),
     projects: [
       workerd("kv", {
-        include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts"],
+        include: ["test/**/*.test.ts", "web-client/test/**/*.test.ts", "packages/client/test/workerd/**/*.test.ts"],
         exclude: [
           "test/bot-check.test.ts",
           "test/split.test.ts",
@@ -77,6 +77,19 @@ export default defineConfig({
         include: ["test/bot-check.test.ts"],
         bindings: { TURNSTILE_SECRET: "test-turnstile-secret", TURNSTILE_SITE_KEY: "test-site-key" },
       }),
+      // The client package in Node 22, no DOM and no workerd: the global fetch and WebSocket against the real
+      // worker under `wrangler dev`, which the global setup starts once and every test file shares.
+      {
+        extends: true,
+        resolve: { conditions: ["strangers-source"] },
+        test: {
+          name: "client",
+          environment: "node",
+          include: ["packages/client/test/*.test.ts"],
+          globalSetup: ["packages/client/test/global-setup.ts"],
+          hookTimeout: 90_000,
+        },
+      },
     ],
   },
 });

@@ -19,6 +19,8 @@ await build({
   sourcemap: true,
   // Phones a few years old still run Safari 15/16.
   target: ["es2020", "safari15"],
+  // @strangers/client from its TypeScript source (package.json's "strangers-source" condition), so no build order matters.
+  conditions: ["strangers-source"],
   logLevel: "warning",
 });
 await Promise.all([

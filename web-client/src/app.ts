@@ -4,21 +4,24 @@
  * through `textContent`, never as HTML.
  */
 
-import { type ChatMessage, spellInterest } from "@strangers/protocol";
 import {
   type Around,
   ChatClient,
+  type ChatMessage,
   type ClientError,
+  Consent,
   type Criteria,
+  DEFAULT_POLICY,
   type EndReason,
   MAX_MESSAGE_LENGTH,
+  type Policy,
   REPORT_REASONS,
   type Relaxed,
   type ReportReason,
   type Status,
+  spellInterest,
   type Widening,
-} from "./client";
-import { Consent, DEFAULT_POLICY, type Policy } from "./consent";
+} from "@strangers/client";
 import { LOCALES, type Locale, list, locale, number, preferredLocale, setLocale, t } from "./i18n";
 import type { Messages } from "./locales/en";
 import { TitleBadge } from "./title-badge";
@@ -563,7 +566,7 @@ consentForm.addEventListener("submit", (event) => {
 });
 
 /** Static text follows through `data-i18n`; what events set is worded again from the facts kept. (Lines already in the log stay as they were said.) */
-function usePageLanguage(next: Locale, remember: boolean): void {
+function applyPageLanguage(next: Locale, remember: boolean): void {
   setLocale(next, { remember });
   pageLanguage.value = next;
   if (!screens.consent.hidden) showConsent();
@@ -582,9 +585,9 @@ pageLanguage.append(
     Object.assign(document.createElement("option"), { value: code, textContent: messages.languageName, lang: code }),
   ),
 );
-pageLanguage.addEventListener("change", () => usePageLanguage(pageLanguage.value as Locale, true));
+pageLanguage.addEventListener("change", () => applyPageLanguage(pageLanguage.value as Locale, true));
 
-usePageLanguage(preferredLocale(), false);
+applyPageLanguage(preferredLocale(), false);
 restoreChoices();
 // A first visit chats in the page's language, when the picker offers it.
 if (!localStorage.getItem("strangers.criteria") && [...languageSelect.options].some((o) => o.value === locale))

@@ -5,15 +5,11 @@
  * Durable Object storage, close codes) is the production code.
  */
 import { exports } from "cloudflare:workers";
-import {
-  ChatClient,
-  type ChatClientOptions,
-  type ClientEvents,
-  type FetchLike,
-  memoryStore,
-  type SessionStore,
-  type SocketLike,
-} from "../src/client";
+import type { FetchLike } from "../../src/api.ts";
+import { ChatClient, type ChatClientOptions } from "../../src/client.ts";
+import { memoryStore, type SessionStore } from "../../src/store.ts";
+import type { SocketLike } from "../../src/transport.ts";
+import { probe } from "../probe.ts";
 
 export const ORIGIN = "http://client.test";
 
@@ -60,9 +56,6 @@ export class WorkerdSocket extends EventTarget implements SocketLike {
   }
 }
 
-/** Everything a test needs to watch one client: its events in order, and waiting for one. */
-export type Probe = ReturnType<typeof probe>;
-
 let users = 0;
 
 /** A client as a fresh page would make it; pass `identity` and `store` of another to act as its refresh. */
@@ -84,56 +77,3 @@ export function newClient(options: Partial<ChatClientOptions> = {}) {
   });
   return { client, identity, store, ...probe(client) };
 }
-
-export function probe(client: ChatClient) {
-  const events: { type: keyof ClientEvents; event: unknown }[] = [];
-  const waiters = new Set<() => void>();
-  const types: (keyof ClientEvents)[] = [
-    "status",
-    "waiting",
-    "paired",
-    "message",
-    "unsent",
-    "typing",
-    "partner",
-    "partner_left",
-    "ended",
-    "reconnecting",
-    "error",
-  ];
-  for (const type of types) {
-    client.on(type, (event) => {
-      events.push({ type, event });
-      for (const w of waiters) w();
-    });
-  }
-  const of = <K extends keyof ClientEvents>(type: K) =>
-    events.filter((e) => e.type === type).map((e) => e.event as ClientEvents[K]);
-  return {
-    events,
-    of,
-    texts: () => of("message").map((m) => m.message.text),
-    /** Resolves when `predicate` holds over the events so far, or fails after `timeoutMs`. */
-    until(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!predicate()) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`timed out waiting for ${what}; events: ${JSON.stringify(events.map((e) => [e.type, e.event]))}`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
-
-/** A mode of its own for one test (modes are free, languages are real tags), so tests cannot pair across each other. */
-export const uniqueMode = () => `c${crypto.randomUUID().slice(0, 8)}`;

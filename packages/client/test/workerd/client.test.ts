@@ -2,9 +2,10 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { memoryStore } from "../src/client";
-import { Consent, DEFAULT_POLICY } from "../src/consent";
-import { newClient, ORIGIN, uniqueMode, WorkerdSocket, workerFetch } from "./workerd";
+import { Consent, DEFAULT_POLICY } from "../../src/consent.ts";
+import { memoryStore } from "../../src/store.ts";
+import { uniqueMode } from "../probe.ts";
+import { newClient, ORIGIN, WorkerdSocket, workerFetch } from "./workerd.ts";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 

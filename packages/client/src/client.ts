@@ -1,12 +1,11 @@
 /**
- * The chat client library: the session a person has with the service, from "find me a
- * stranger" to the end of the chat. It matches (a waiting socket the pairing is pushed to,
- * polls while that socket is down), chats, keeps an outbox across reconnects, resumes after a
- * refresh, and turns frames into typed events. Connections themselves are the transport's
- * job (transport.ts). It uses only `fetch` and `WebSocket` (both injectable) and no DOM, so
- * the web page and the React Native/Expo apps share it. Values come from the worker's
- * dependency-free constants module and types from its protocol module, so a protocol change
- * breaks this build rather than production, without bundling zod into the page.
+ * The session a person has with the service, from "find me a stranger" to the end of the chat:
+ * it matches (a waiting socket the pairing is pushed to, polls while that socket is down),
+ * chats, resumes after a refresh or an app restart, and turns frames into typed events. What it
+ * stands on: the HTTP API (api.ts), one reconnecting connection at a time (transport.ts), a
+ * chat's outbox and de-duplication (outbox.ts), typing (typing.ts), the store that lets a session
+ * resume (store.ts) and the event emitter (emitter.ts). Only `fetch` and `WebSocket`, both
+ * injectable, and no DOM: the web page and the React Native/Expo apps share it.
  */
 import {
   type Around,
@@ -14,36 +13,21 @@ import {
   CLOSE,
   type ClientFrame,
   type CloseReason,
-  cleanMessage,
   type ErrorCode,
-  type ErrorResponse,
-  LIMITS,
   type MatchRequest,
   type MatchResponse,
   type Pairing,
-  REPORT_REASONS,
-  type Relaxed,
   type ReportReason,
   type ServerFrame,
 } from "@strangers/protocol";
-import { stopTimer, type Timer } from "./timers";
-import { ReconnectingSocket, type SocketFactory, type SocketLike, type TransportHandlers } from "./transport";
-
-export type { Around, Relaxed, ReportReason, SocketFactory, SocketLike };
-export { REPORT_REASONS };
-export const MAX_MESSAGE_LENGTH = LIMITS.messageLength;
-
-export type FetchLike = (
-  url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
-) => Promise<{ ok: boolean; status: number; headers: { get(name: string): string | null }; json(): Promise<unknown> }>;
-
-/** `sessionStorage` fits; so does an async store (AsyncStorage) since reads are awaited. */
-export interface SessionStore {
-  getItem(key: string): string | null | Promise<string | null>;
-  setItem(key: string, value: string): void | Promise<void>;
-  removeItem(key: string): void | Promise<void>;
-}
+import { Api, type ClientError, type FetchLike, isError } from "./api.ts";
+import { Emitter } from "./emitter.ts";
+import type { ClientEvents, EndReason, PartnerInfo, Status, Widening } from "./events.ts";
+import { Outbox, type Outgoing } from "./outbox.ts";
+import { Kept, memoryStore, type SessionStore } from "./store.ts";
+import { after, sleep, stopTimer, type Timer } from "./timers.ts";
+import { ReconnectingSocket, type SocketFactory, type SocketLike, type TransportHandlers } from "./transport.ts";
+import { Typing } from "./typing.ts";
 
 export type Identity = { userId: string; deviceId: string };
 export type Criteria = Pick<MatchRequest, "userName" | "emotion" | "language" | "mode" | "anyLanguage" | "interests">;
@@ -52,9 +36,15 @@ export type ChatClientOptions = {
   /** Origin of the API, e.g. "https://chat.example.com"; the page passes its own. */
   baseUrl: string;
   identity: Identity;
+  /** The global `fetch` by default. */
   fetch?: FetchLike;
+  /** `(url) => new WebSocket(url)` with the global `WebSocket` by default. */
   socket?: SocketFactory;
-  /** Where the session's secrets are kept so a refresh can resume. */
+  /**
+   * Where the session's secrets are kept so a refresh or an app restart can resume: anything
+   * shaped like `sessionStorage` or React Native's AsyncStorage. The global `sessionStorage`
+   * where there is one, otherwise `memoryStore()`.
+   */
   store?: SessionStore;
   storeKey?: string;
   reconnect?: { baseMs?: number; maxMs?: number };
@@ -62,67 +52,14 @@ export type ChatClientOptions = {
   random?: () => number;
 };
 
-// ---------------------------------------------------------------- events
-
-export type Status = "idle" | "searching" | "connecting" | "chatting" | "reconnecting" | "ended";
-export type PartnerInfo = { id: string; name: string };
-/** When a wait widens (epoch ms): to any feeling, then to any language (null: it never does). */
-export type Widening = { emotionAt: number; languageAt: number | null };
-
-/**
- * Why a chat is over. `replaced`: this session continues in another tab or client.
- * `you_reported`: this side's report ended it (the other side sees `reported`).
- */
-export type EndReason = CloseReason | "you_left" | "you_reported" | "replaced" | "unavailable";
-
-export type ClientError = {
-  /** A server code (unknown ones included, shown by message) or a client-side one. */
-  code: ErrorCode | "unreachable";
-  message: string;
-  status?: number;
-  retryAfterSeconds?: number;
-  until?: string;
-  /** With `bot_check_required` / `bot_check_failed`: the Turnstile site key to render the check with. */
-  siteKey?: string;
-};
-
-export type ClientEvents = {
-  status: { status: Status };
-  /** A wait began (or a resumed one was found), and when its search widens. */
-  waiting: { widening: Widening };
-  /**
-   * A chat began (or a resumed one was found): show the partner, start a fresh log. `relaxed` is
-   * empty for an exact match; `shared`: the interests both chose.
-   */
-  paired: { sessionId: string; partner: PartnerInfo; relaxed: Relaxed[]; shared: string[] };
-  /** Every message exactly once per client, history replays included, in server order. */
-  message: { message: ChatMessage; mine: boolean };
-  /**
-   * An own message the server refused: sent too fast (`rate_limited`: `send` it again to retry)
-   * or stopped by the moderation filter (`message_filtered`). It will not be resent by itself.
-   */
-  unsent: { clientId: string; text: string; code: ErrorCode };
-  typing: { isTyping: boolean };
-  partner: { online: boolean };
-  partner_left: Record<string, never>;
-  ended: { reason: EndReason };
-  reconnecting: { attempt: number; delayMs: number };
-  error: ClientError;
-};
-type Listener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
-
 // ---------------------------------------------------------------- tuning
 
 const DEFAULT_STORE_KEY = "strangers.session";
-/** Typing frames count against the frame budget: announce at most this often, expire after. */
 /** When a busy server did not say when to come back. */
 const BUSY_RETRY_MS = 1_000;
 /** When to ask again after a refusal: when the server said, or `otherwise`. */
 const retryAfterMs = (e: ClientError, otherwise: number): number =>
   e.retryAfterSeconds ? e.retryAfterSeconds * 1000 : otherwise;
-const TYPING_REFRESH_MS = 3_000;
-const TYPING_IDLE_MS = 4_000;
-const TYPING_SHOWN_MS = 6_000;
 /** Chat connections refused while the API answers mean the chat is gone (browsers hide the HTTP status). */
 const REFUSALS_BEFORE_GIVING_UP = 3;
 
@@ -140,13 +77,14 @@ type Chatting = { kind: "chatting"; pairing: Pairing; from?: Waiting };
 /** Where the session stands. A wait or a chat survives a refresh (with the criteria, for Next). */
 type Phase = { kind: "idle" } | { kind: "searching" } | Waiting | Chatting | { kind: "ended" };
 type Saved = { criteria: Criteria; phase: Waiting | Chatting };
-type Outgoing = { clientId: string; text: string };
 /** What the session hears from a connection: parsed frames, closes, reconnects. */
 type SocketHandlers = Omit<TransportHandlers, "frame"> & { frame(f: ServerFrame): void };
 
-export class ChatClient {
-  private readonly opts: Required<Omit<ChatClientOptions, "reconnect">> & Pick<ChatClientOptions, "reconnect">;
-  private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
+export class ChatClient extends Emitter<ClientEvents> {
+  private readonly opts: Required<Pick<ChatClientOptions, "identity" | "socket" | "heartbeatMs" | "random">> &
+    Pick<ChatClientOptions, "reconnect">;
+  private readonly api: Api;
+  private readonly saved: Kept<Saved>;
   private currentStatus: Status = "idle";
   private phase: Phase = { kind: "idle" };
   private criteria: Criteria = {};
@@ -162,30 +100,30 @@ export class ChatClient {
   private closedReason: CloseReason | null = null;
   private reportSent = false;
   private refusals = 0;
-  private readonly seen = new Set<string>();
-  private outbox: Outgoing[] = [];
-  private partnerTyping = false;
-  private typingSentAt = 0;
-  private typingIdleTimer: Timer | undefined;
-  private partnerTypingTimer: Timer | undefined;
+  private outbox: Outbox;
+  private readonly typist: Typing;
 
   constructor(options: ChatClientOptions) {
-    const g = globalThis as {
-      fetch?: FetchLike;
-      WebSocket?: new (url: string) => SocketLike;
-      sessionStorage?: SessionStore;
-    };
+    super();
+    const g = globalThis as { WebSocket?: new (url: string) => SocketLike; sessionStorage?: SessionStore };
     this.opts = {
-      fetch: options.fetch ?? ((url, init) => g.fetch!(url, init)),
+      identity: options.identity,
       socket: options.socket ?? ((url) => new g.WebSocket!(url)),
-      store: options.store ?? g.sessionStorage ?? memoryStore(),
-      storeKey: options.storeKey ?? DEFAULT_STORE_KEY,
       heartbeatMs: options.heartbeatMs ?? 0,
       random: options.random ?? Math.random,
-      baseUrl: options.baseUrl,
-      identity: options.identity,
       reconnect: options.reconnect,
     };
+    this.api = new Api(options.baseUrl, options.fetch);
+    this.saved = new Kept(
+      options.store ?? g.sessionStorage ?? memoryStore(),
+      options.storeKey ?? DEFAULT_STORE_KEY,
+      isSaved,
+    );
+    this.outbox = new Outbox(this.opts.random);
+    this.typist = new Typing(
+      (isTyping) => this.socket?.send(frame({ type: "typing", isTyping })),
+      (isTyping) => this.emit("typing", { isTyping }),
+    );
   }
 
   get status(): Status {
@@ -198,19 +136,11 @@ export class ChatClient {
       : null;
   }
 
-  on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
-    let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
-    set.add(listener as Listener<never>);
-    return () => set.delete(listener as Listener<never>);
-  }
-
   // ------------------------------------------------------------ public actions
 
   /** Picks up a wait or chat saved by an earlier page (or app run). Returns false if there is none. */
   async resume(): Promise<boolean> {
-    const raw = await this.opts.store.getItem(this.opts.storeKey);
-    const saved = raw ? parseSaved(raw) : null;
+    const saved = await this.saved.read();
     if (!saved) return false;
     this.reset();
     this.criteria = saved.criteria;
@@ -232,19 +162,18 @@ export class ChatClient {
     const epoch = this.epoch;
     let res = await this.post({ turnstileToken });
     // A busy server asks to be asked again in a moment: the search goes on meanwhile.
-    while (!isResponse(res) && res.code === "busy" && epoch === this.epoch) {
-      const afterMs = retryAfterMs(res, BUSY_RETRY_MS);
-      await new Promise((resolve) => setTimeout(resolve, afterMs));
+    while (isError(res) && res.code === "busy" && epoch === this.epoch) {
+      await sleep(retryAfterMs(res, BUSY_RETRY_MS));
       if (epoch !== this.epoch) return;
       res = await this.post({ turnstileToken });
     }
     if (epoch !== this.epoch) {
       // Cancelled while the request was in flight: end the wait it opened (a pairing it got falls through, and the partner goes back to its wait).
-      if (isResponse(res) && !res.matched) this.farewell({ url: res.wsUrl, token: ticketToken(res.ticket) });
+      if (!isError(res) && !res.matched) this.farewell({ url: res.wsUrl, token: ticketToken(res.ticket) });
       return;
     }
-    if (isResponse(res)) this.onMatchResponse(res);
-    else this.fail(res);
+    if (isError(res)) this.fail(res);
+    else this.onMatchResponse(res);
   }
 
   /** Stops searching; the wait ends on the server, so nobody gets paired with a ghost. */
@@ -276,30 +205,17 @@ export class ChatClient {
 
   /** Queues a message; it is sent now or right after a reconnect. Returns its client id. */
   send(text: string): string | null {
-    // Cleaned as the server cleans it, so a message the client accepts is one the server takes (NFC can lengthen text).
-    const cleaned = cleanMessage(text);
-    if (!cleaned || cleaned.length > MAX_MESSAGE_LENGTH || this.phase.kind !== "chatting") return null;
-    const message = { clientId: randomId(this.opts.random), text: cleaned };
-    this.outbox.push(message);
-    this.typingSentAt = 0;
-    stopTimer(this.typingIdleTimer);
+    if (this.phase.kind !== "chatting") return null;
+    const message = this.outbox.add(text);
+    if (!message) return null;
+    this.typist.sent();
     if (this.currentStatus === "chatting") this.transmit(message);
     return message.clientId;
   }
 
   /** Call on every keystroke; the client turns keystrokes into a few typing frames. */
   typing(): void {
-    if (this.currentStatus !== "chatting") return;
-    const now = Date.now();
-    if (now - this.typingSentAt >= TYPING_REFRESH_MS) {
-      this.typingSentAt = now;
-      this.socket?.send(frame({ type: "typing", isTyping: true }));
-    }
-    stopTimer(this.typingIdleTimer);
-    this.typingIdleTimer = setTimeout(() => {
-      this.typingSentAt = 0;
-      this.socket?.send(frame({ type: "typing", isTyping: false }));
-    }, TYPING_IDLE_MS);
+    if (this.currentStatus === "chatting") this.typist.keystroke();
   }
 
   /** Ends the chat and keeps that stranger away from this device. */
@@ -314,16 +230,8 @@ export class ChatClient {
    * usually looking before a pairing (`GET /api/around`), for the waiting screen. Null when the
    * server cannot say right now; the figures are a few seconds old and rounded on purpose.
    */
-  async around(criteria: Criteria = this.criteria): Promise<Around | null> {
-    const url = new URL("/api/around", this.opts.baseUrl);
-    for (const key of ["emotion", "language", "mode"] as const)
-      if (criteria[key]) url.searchParams.set(key, criteria[key]!);
-    try {
-      const res = await this.opts.fetch(url.toString(), { method: "GET", headers: {} });
-      return res.ok ? ((await res.json()) as Around) : null;
-    } catch {
-      return null;
-    }
+  around(criteria: Criteria = this.criteria): Promise<Around | null> {
+    return this.api.around(criteria);
   }
 
   /** Skips the backoff wait, e.g. when the device reports it is back online. */
@@ -339,32 +247,8 @@ export class ChatClient {
 
   // ------------------------------------------------------------ matching
 
-  private async post(
-    extra: Pick<MatchRequest, "ticket" | "turnstileToken"> = {},
-  ): Promise<MatchResponse | ClientError> {
-    const body: MatchRequest = { ...this.opts.identity, ...this.criteria, ...extra };
-    let res: Awaited<ReturnType<FetchLike>>;
-    try {
-      res = await this.opts.fetch(new URL("/api/match", this.opts.baseUrl).toString(), {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
-    } catch {
-      return { code: "unreachable", message: "Can't reach the server. Check your connection and try again." };
-    }
-    const json = (await res.json().catch(() => null)) as MatchResponse | ErrorResponse | null;
-    if (res.ok && json?.success) return json;
-    const error = json && !json.success ? json.error : null;
-    const retryAfter = Number(res.headers.get("Retry-After")) || error?.retryAfterSeconds;
-    return {
-      code: error?.code ?? "internal_error",
-      message: error?.message ?? `The server could not take the request (HTTP ${res.status}).`,
-      status: res.status,
-      ...(retryAfter ? { retryAfterSeconds: retryAfter } : {}),
-      ...(error?.until ? { until: error.until } : {}),
-      ...(error?.siteKey ? { siteKey: error.siteKey } : {}),
-    };
+  private post(extra: Pick<MatchRequest, "ticket" | "turnstileToken"> = {}): Promise<MatchResponse | ClientError> {
+    return this.api.match({ ...this.opts.identity, ...this.criteria, ...extra });
   }
 
   private onMatchResponse(res: MatchResponse): void {
@@ -415,14 +299,14 @@ export class ChatClient {
   private schedulePoll(delayMs: number): void {
     stopTimer(this.pollTimer);
     const epoch = this.epoch;
-    this.pollTimer = setTimeout(async () => {
+    this.pollTimer = after(delayMs, async () => {
       const phase = this.phase;
       if (epoch !== this.epoch || phase.kind !== "waiting") return;
       // An open waiting socket already keeps us offered and brings the pairing: no request needed.
       if (this.socket?.isOpen) return this.schedulePoll(phase.pollAfterMs);
       const res = await this.post({ ticket: phase.ticket });
       if (epoch !== this.epoch) return;
-      if (isResponse(res)) return this.onMatchResponse(res);
+      if (!isError(res)) return this.onMatchResponse(res);
       // A busy server is asked again, unreported; a blip keeps us waiting; a refusal (ban, bad input) ends the search.
       if (res.code === "busy") return this.schedulePoll(retryAfterMs(res, phase.pollAfterMs));
       if (res.code === "unreachable" || res.code === "rate_limited") {
@@ -431,7 +315,7 @@ export class ChatClient {
       }
       this.leave();
       this.fail(res);
-    }, delayMs);
+    });
   }
 
   // ------------------------------------------------------------ chatting
@@ -476,21 +360,21 @@ export class ChatClient {
         this.emit("partner", { online: f.partner.online });
         // Replayed history drops from the outbox whatever already arrived, so only the rest is resent.
         for (const m of f.history) this.receive(m);
-        for (const m of this.outbox) this.transmit(m);
+        for (const m of this.outbox.unacknowledged) this.transmit(m);
         return;
       case "message":
         return this.receive(f);
       case "typing":
-        return this.showTyping(f.isTyping);
+        return this.typist.partner(f.isTyping);
       case "partner_joined":
       case "partner_online":
         this.partnerJoined = true;
         return this.emit("partner", { online: true });
       case "partner_offline":
-        this.showTyping(false);
+        this.typist.partner(false);
         return this.emit("partner", { online: false });
       case "partner_left":
-        this.showTyping(false);
+        this.typist.partner(false);
         return this.emit("partner_left", {});
       case "closed":
         this.closedReason = f.reason;
@@ -517,7 +401,7 @@ export class ChatClient {
     if (code === CLOSE.unauthorized) return this.you === null ? this.searchAgain() : this.stop("unavailable");
     if (code === CLOSE.flooding) return "reconnect_slowly";
     if (!opened) {
-      const reachable = await this.apiReachable();
+      const reachable = await this.api.reachable();
       if (epoch !== this.epoch) return "stop";
       if (!reachable) this.emit("error", { code: "unreachable", message: "Can't reach the server. Trying again…" });
       // A chat that refuses while the API answers is gone. One never joined fell through before it began: look again.
@@ -549,16 +433,6 @@ export class ChatClient {
     this.forget();
     this.end(reason);
     return "stop";
-  }
-
-  private async apiReachable(): Promise<boolean> {
-    try {
-      return (
-        await this.opts.fetch(new URL("/api/health", this.opts.baseUrl).toString(), { method: "GET", headers: {} })
-      ).ok;
-    } catch {
-      return false;
-    }
   }
 
   private connect(url: string, token: string, handlers: SocketHandlers): ReconnectingSocket {
@@ -598,32 +472,17 @@ export class ChatClient {
   // ------------------------------------------------------------ state helpers
 
   private receive(m: ChatMessage): void {
-    // By the sender's clientId where there is one: the room relays a message before storing it,
-    // so if that write is lost the sender resends it (same clientId) and it arrives twice.
-    const key = m.clientId ? `${m.from}\n${m.clientId}` : m.id;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
     const mine = m.from === this.you;
-    if (mine && m.clientId) this.outbox = this.outbox.filter((o) => o.clientId !== m.clientId);
-    if (!mine) this.showTyping(false);
+    if (!this.outbox.receive(m, mine)) return;
+    if (!mine) this.typist.partner(false);
     this.emit("message", { message: m, mine });
   }
 
   /** The room names a refused message by its clientId; any other refusal is an error to show. */
   private refused(code: ErrorCode, message: string, clientId?: string): void {
-    const refused = clientId ? this.outbox.find((o) => o.clientId === clientId) : undefined;
+    const refused = this.outbox.refuse(clientId);
     if (!refused) return this.emit("error", { code, message });
-    this.outbox = this.outbox.filter((o) => o !== refused);
     this.emit("unsent", { clientId: refused.clientId, text: refused.text, code });
-  }
-
-  private showTyping(isTyping: boolean): void {
-    stopTimer(this.partnerTypingTimer);
-    // The "stopped" frame can be lost with a dropped socket: the indicator expires by itself.
-    if (isTyping) this.partnerTypingTimer = setTimeout(() => this.showTyping(false), TYPING_SHOWN_MS);
-    if (isTyping === this.partnerTyping) return;
-    this.partnerTyping = isTyping;
-    this.emit("typing", { isTyping });
   }
 
   private transmit(m: Outgoing): void {
@@ -631,7 +490,7 @@ export class ChatClient {
   }
 
   private end(reason: EndReason): void {
-    this.showTyping(false);
+    this.typist.partner(false);
     this.phase = { kind: "ended" };
     this.setStatus("ended");
     this.emit("ended", { reason });
@@ -651,8 +510,7 @@ export class ChatClient {
     this.closedReason = null;
     this.reportSent = false;
     this.refusals = 0;
-    this.outbox = [];
-    this.seen.clear();
+    this.outbox = new Outbox(this.opts.random);
   }
 
   /** Stops every timer and socket belonging to the current wait or chat. */
@@ -661,18 +519,16 @@ export class ChatClient {
     this.socket?.close();
     this.socket = null;
     stopTimer(this.pollTimer);
-    stopTimer(this.typingIdleTimer);
+    this.typist.stop();
   }
 
   private remember(phase: Waiting | Chatting): void {
-    void this.opts.store.setItem(
-      this.opts.storeKey,
-      JSON.stringify({ criteria: this.criteria, phase } satisfies Saved),
-    );
+    // A store that fails (full, unavailable) costs only the resume after a restart.
+    this.saved.write({ criteria: this.criteria, phase }).catch(() => {});
   }
 
   private forget(): void {
-    void this.opts.store.removeItem(this.opts.storeKey);
+    this.saved.clear().catch(() => {});
   }
 
   private setStatus(status: Status): void {
@@ -686,15 +542,10 @@ export class ChatClient {
     this.setStatus("idle");
     this.emit("error", error);
   }
-
-  private emit<K extends keyof ClientEvents>(type: K, event: ClientEvents[K]): void {
-    for (const listener of this.listeners.get(type) ?? []) (listener as Listener<K>)(event);
-  }
 }
 
 // ---------------------------------------------------------------- helpers
 
-const isResponse = (r: MatchResponse | ClientError): r is MatchResponse => "success" in r;
 const frame = (f: ClientFrame): string => JSON.stringify(f);
 const ticketToken = (ticket: string): string => ticket.slice(ticket.indexOf(".") + 1);
 const pairingOf = ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed, shared }: Pairing): Pairing => ({
@@ -715,27 +566,7 @@ function parseFrame(data: string): ServerFrame | null {
   }
 }
 
-function parseSaved(raw: string): Saved | null {
-  try {
-    const saved = JSON.parse(raw) as Saved;
-    const { phase } = saved;
-    return phase?.kind === "waiting" || (phase?.kind === "chatting" && typeof phase.pairing?.token === "string")
-      ? saved
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-function randomId(random: () => number): string {
-  return Array.from({ length: 16 }, () => Math.floor(random() * 36).toString(36)).join("");
-}
-
-export function memoryStore(): SessionStore {
-  const items = new Map<string, string>();
-  return {
-    getItem: (key) => items.get(key) ?? null,
-    setItem: (key, value) => void items.set(key, value),
-    removeItem: (key) => void items.delete(key),
-  };
+function isSaved(value: unknown): value is Saved {
+  const phase = (value as Partial<Saved> | null)?.phase;
+  return phase?.kind === "waiting" || (phase?.kind === "chatting" && typeof phase.pairing?.token === "string");
 }

@@ -6,7 +6,8 @@
  * version come from `GET /api/policy`.
  */
 import { GUIDELINES_VERSION, type Policy } from "@strangers/protocol";
-import { type FetchLike, memoryStore, type SessionStore } from "./client";
+import { Api, type FetchLike } from "./api.ts";
+import { Kept, memoryStore, type SessionStore } from "./store.ts";
 
 export type { Policy };
 
@@ -21,55 +22,45 @@ export const DEFAULT_POLICY: Policy = {
 
 type Given = { guidelinesVersion: number; minimumAge: number; at: string };
 
-export class Consent {
-  private readonly fetch: FetchLike;
-  private readonly store: SessionStore;
+export type ConsentOptions = {
+  baseUrl: string;
+  fetch?: FetchLike;
+  /** The global `localStorage` where there is one, otherwise `memoryStore()`; AsyncStorage in React Native. */
+  store?: SessionStore;
+  storeKey?: string;
+};
 
-  constructor(private readonly opts: { baseUrl: string; fetch?: FetchLike; store?: SessionStore; storeKey?: string }) {
-    const g = globalThis as { fetch?: FetchLike; localStorage?: SessionStore };
-    this.fetch = opts.fetch ?? ((url, init) => g.fetch!(url, init));
-    this.store = opts.store ?? g.localStorage ?? memoryStore();
+export class Consent {
+  private readonly api: Api;
+  private readonly given: Kept<Given>;
+
+  constructor(opts: ConsentOptions) {
+    const g = globalThis as { localStorage?: SessionStore };
+    this.api = new Api(opts.baseUrl, opts.fetch);
+    this.given = new Kept(opts.store ?? g.localStorage ?? memoryStore(), opts.storeKey ?? "strangers.consent", isGiven);
   }
 
   /** The operator's policy, or the default when the server cannot be asked. */
   async policy(): Promise<Policy> {
-    try {
-      const res = await this.fetch(new URL("/api/policy", this.opts.baseUrl).toString(), {
-        method: "GET",
-        headers: {},
-      });
-      if (res.ok) return { ...DEFAULT_POLICY, ...((await res.json()) as Partial<Policy>) };
-    } catch {
-      // Offline: the default.
-    }
-    return DEFAULT_POLICY;
+    return { ...DEFAULT_POLICY, ...(await this.api.policy()) };
   }
 
   /** Asked again when the guidelines changed or the operator raised the age since it was given. */
   async needed(policy: Policy): Promise<boolean> {
-    const given = parse(await this.store.getItem(this.key));
+    const given = await this.given.read();
     return !given || given.guidelinesVersion < policy.guidelinesVersion || given.minimumAge < policy.minimumAge;
   }
 
   async accept(policy: Policy): Promise<void> {
-    const given: Given = {
+    await this.given.write({
       guidelinesVersion: policy.guidelinesVersion,
       minimumAge: policy.minimumAge,
       at: new Date().toISOString(),
-    };
-    await this.store.setItem(this.key, JSON.stringify(given));
-  }
-
-  private get key(): string {
-    return this.opts.storeKey ?? "strangers.consent";
+    });
   }
 }
 
-function parse(raw: string | null): Given | null {
-  try {
-    const given = raw ? (JSON.parse(raw) as Given) : null;
-    return typeof given?.guidelinesVersion === "number" && typeof given.minimumAge === "number" ? given : null;
-  } catch {
-    return null;
-  }
+function isGiven(value: unknown): value is Given {
+  const given = value as Partial<Given> | null;
+  return typeof given?.guidelinesVersion === "number" && typeof given.minimumAge === "number";
 }

@@ -5,7 +5,7 @@
  * whether to keep going (partysocket's ReconnectingWebSocket is the model).
  */
 import { HEARTBEAT_INTERVAL_MS, PING, PONG } from "@strangers/protocol";
-import { stopTimer, type Timer } from "./timers";
+import { after, every, stopTimer, type Timer } from "./timers.ts";
 
 /** The part of the browser `WebSocket` used here; React Native's and adapters fit too. */
 export interface SocketLike {
@@ -142,7 +142,7 @@ export class ReconnectingSocket {
     const delayMs = this.backoff();
     this.handlers.reconnecting?.(this.attempt, delayMs);
     // reconnectNow may have connected meanwhile.
-    this.retry = setTimeout(() => !this.stopped && !this.ws && this.connect(), delayMs);
+    this.retry = after(delayMs, () => !this.stopped && !this.ws && this.connect());
   }
 
   /** Exponential backoff with equal jitter: never instant, never in lockstep with other clients. */
@@ -153,7 +153,7 @@ export class ReconnectingSocket {
 
   private startHeartbeat(ws: SocketLike): void {
     this.stopHeartbeat();
-    this.heartbeat = setInterval(() => {
+    this.heartbeat = every(this.heartbeatMs, () => {
       if (this.ws !== ws) return this.stopHeartbeat();
       // Pongs alone do not make a connection useful: one that never answered its hello is as dead.
       const silentSince = this.answered ? this.lastHeardAt : this.openedAt;
@@ -165,7 +165,7 @@ export class ReconnectingSocket {
         return;
       }
       ws.send(PING);
-    }, this.heartbeatMs);
+    });
   }
 
   private stopHeartbeat(): void {
