@@ -13,7 +13,7 @@
  */
 import type { ChatMessage, MatchRequest, MatchResponse, Pairing, Partner, ServerFrame } from "@strangers/protocol";
 // By its path, not the package's name: k6 resolves no packages (the type import above vanishes when types are stripped).
-import { PING } from "../../packages/protocol/src/constants.ts";
+import { PING, ticketToken } from "../../packages/protocol/src/constants.ts";
 import { HEARTBEAT_MS, LATE_MS, type MetricName, type QUEUES, SEND_EVERY_MS } from "./metrics.ts";
 import { parseStamp, spelled, stampText } from "./stamp.ts";
 
@@ -162,7 +162,7 @@ export class ChatUser {
     // A new wait, or ours again after a pairing fell through: wait on its socket.
     if (this.ticket !== answer.ticket || !this.waitSocket) {
       this.ticket = answer.ticket;
-      this.waitOn(answer.wsUrl, answer.ticket.slice(answer.ticket.indexOf(".") + 1));
+      this.waitOn(answer.wsUrl, ticketToken(answer.ticket));
     }
     this.after(Math.max(answer.pollAfterMs, this.o.pollEveryMs), () => this.pollUnlessPushed(answer.pollAfterMs));
   }

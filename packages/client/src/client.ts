@@ -19,6 +19,7 @@ import {
   type Pairing,
   type ReportReason,
   type ServerFrame,
+  ticketToken,
 } from "@strangers/protocol";
 import { Api, type ClientError, type FetchLike, isError } from "./api.ts";
 import { Emitter } from "./emitter.ts";
@@ -547,7 +548,6 @@ export class ChatClient extends Emitter<ClientEvents> {
 // ---------------------------------------------------------------- helpers
 
 const frame = (f: ClientFrame): string => JSON.stringify(f);
-const ticketToken = (ticket: string): string => ticket.slice(ticket.indexOf(".") + 1);
 const pairingOf = ({ sessionId, token, wsUrl, partnerId, partnerName, relaxed, shared }: Pairing): Pairing => ({
   sessionId,
   token,

@@ -104,3 +104,6 @@ export const chatUrl = (origin: string, sessionId: string): string => socketUrl(
 /** A waiting socket: the lobby that holds the wait, and the wait. */
 export const waitUrl = (origin: string, lobby: string, seat: string): string =>
   socketUrl(origin, WAIT_PATH, { lobby, seat });
+
+/** A wait's ticket is `<seat>.<token>`; the waiting socket's `hello` carries the token. */
+export const ticketToken = (ticket: string): string => ticket.slice(ticket.indexOf(".") + 1);
