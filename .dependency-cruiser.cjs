@@ -56,6 +56,28 @@ module.exports = {
       to: { path: "^(worker|web-client|load-tests|test|packages/(?!protocol/))" },
     },
     {
+      name: "protocol-entry-needs-no-zod",
+      severity: "error",
+      comment: "What clients import from the protocol (its entry) reaches neither zod nor the schemas.",
+      from: { path: "^packages/protocol/src/", pathNot: "^packages/protocol/src/schemas\\.ts$" },
+      to: { path: "^(packages/protocol/src/schemas\\.ts$|node_modules/zod/)" },
+    },
+    {
+      name: "worker-is-no-client",
+      severity: "error",
+      comment: "The worker speaks the protocol; it never imports the client library.",
+      from: { path: "^worker/" },
+      to: { path: "^packages/client/" },
+    },
+    {
+      name: "apps-use-the-client-by-its-entries",
+      severity: "error",
+      comment:
+        "The page (and the load tools) use the client package as an app does: through its entries, never its files.",
+      from: { path: "^(web-client|load-tests)/" },
+      to: { path: "^packages/client/", pathNot: "^packages/client/src/(index|react)\\.ts$" },
+    },
+    {
       name: "clients-use-only-the-protocol",
       severity: "error",
       comment:
@@ -73,7 +95,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "(^|/)(dist|node_modules|\\.wrangler)/" },
+    // node_modules is not excluded (only not followed), so an import of zod is seen and judged.
+    exclude: { path: "(^|/)(dist|\\.wrangler)/" },
     tsConfig: { fileName: "tsconfig.json" },
     tsPreCompilationDeps: true,
     combinedDependencies: false,

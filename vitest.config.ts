@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 
 type Project = {
   matchmaker?: "kv" | "durable-object";
@@ -43,6 +44,16 @@ function workerd(
   };
 }
 
+/** The vars each deployed environment gets, so test/config.test.ts can parse them: a dry-run deploy never runs the worker. */
+const DEPLOYED_VARS = JSON.stringify(
+  Object.fromEntries(
+    ["staging", "production"].map((name) => [
+      name,
+      unstable_readConfig({ config: "wrangler.toml", env: name }, { hideWarnings: true }).vars,
+    ]),
+  ),
+);
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -57,6 +68,7 @@ export default defineConfig({
           "test/moderation-refuse.test.ts",
           "test/overload.test.ts",
         ],
+        bindings: { DEPLOYED_VARS },
       }),
       // The matchmaking suite runs again with the lobbies' other store: both must pass the same tests.
       workerd("durable-object", {

@@ -91,12 +91,18 @@ async function inspect(port: number): Promise<(method: string, params?: object) 
     });
 }
 
-/** The bundle's `// worker/x.ts` comments: which source module each line of it came from. */
+/** Our own modules, as moduleMap names them. */
+const OURS = /^(worker|packages)\//;
+
+/** The bundle's `// worker/…/x.ts` and `// packages/…/x.ts` comments: which source module each line of it came from. */
 function moduleMap(bundle: string): (line: number) => string {
   const starts: { line: number; module: string }[] = [];
   bundle.split("\n").forEach((text, line) => {
-    // The snapshot's paths: `// ../../dev/shm/…/app/worker/search.ts`, `// ../../work/…/node_modules/zod/v4/…`.
-    const m = /^\/\/ \S*?((?:worker\/[\w-]+\.ts)|node_modules\/(?:@[^/]+\/)?[^/]+)(?:\/\S*)?$/.exec(text);
+    // The snapshot's paths: `// ../../dev/shm/…/app/worker/matching/lobby.ts`, `// ../../work/…/packages/protocol/src/schemas.ts`, `// ../../work/…/node_modules/zod/v4/…`.
+    const m =
+      /^\/\/ \S*?((?:worker\/[\w/-]+\.ts)|(?:packages\/[\w-]+\/src\/[\w/-]+\.ts)|node_modules\/(?:@[^/]+\/)?[^/]+)(?:\/\S*)?$/.exec(
+        text,
+      );
     if (m) starts.push({ line, module: m[1].replace(/^node_modules\//, "") });
   });
   return (line) => {
@@ -144,7 +150,7 @@ function times(profile: Profile, moduleOf: (line: number) => string) {
     const onStack = new Set<string>();
     for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
       const frame = byId.get(n)!.callFrame;
-      if (frame.url && moduleOf(frame.lineNumber).startsWith("worker/")) onStack.add(nameOf(frame));
+      if (frame.url && OURS.test(moduleOf(frame.lineNumber))) onStack.add(nameOf(frame));
     }
     for (const name of onStack) add(inclusive, name, us);
   });

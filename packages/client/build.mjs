@@ -61,8 +61,21 @@ for (const file of declarationFiles(dist)) {
   const fixed = text
     .replace(/from "@strangers\/protocol"/g, 'from "./protocol/index.js"')
     .replace(/from "(\.\.?\/[^"]+)\.ts"/g, 'from "$1.js"');
-  if (/"@strangers\/protocol"|"\.[^"]*\.ts"/.test(fixed)) throw new Error(`${file} still names the protocol's source`);
+  if (/"\.[^"]*\.ts"/.test(fixed)) throw new Error(`${file} still names a source file`);
   if (fixed !== text) writeFileSync(file, fixed);
+}
+
+// What an app installs must need nothing but itself (and React, for ./react): any other package
+// named by the bundles or the declarations (the protocol, zod) would be missing at the app.
+for (const file of readdirSync(dist, { recursive: true }).filter((f) => /\.(js|d\.ts)$/.test(f))) {
+  const text = readFileSync(join(dist, file), "utf8");
+  const imports =
+    /^\s*(?:import|export)\b[^"]*?\bfrom\s*"([^"]+)"|^\s*import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm;
+  for (const match of text.matchAll(imports)) {
+    const specifier = match[1] ?? match[2] ?? match[3];
+    if (!specifier.startsWith(".") && specifier !== "react")
+      throw new Error(`dist/${file} imports "${specifier}", which an app that installs the package does not have`);
+  }
 }
 console.log("@strangers/client built into packages/client/dist");
 

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { localDevelopment } from "../platform/config";
 
 const STATS_CACHE_SECONDS = 5;
 export const PUBLIC_CACHE = { "Cache-Control": `public, max-age=${STATS_CACHE_SECONDS}` };
@@ -9,7 +10,7 @@ export const PUBLIC_CACHE = { "Cache-Control": `public, max-age=${STATS_CACHE_SE
  * the tests read exact figures.
  */
 export async function cached<T>(c: Context<{ Bindings: Env }>, path: string, compute: () => Promise<T>): Promise<T> {
-  if (c.env.LOCAL_DEVELOPMENT === "true" && c.req.query("fresh") !== undefined) return compute();
+  if (localDevelopment(c.env) && c.req.query("fresh") !== undefined) return compute();
   const key = new Request(new URL(path, c.req.url));
   const hit = await caches.default.match(key);
   if (hit) return hit.json<T>();

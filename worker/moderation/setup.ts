@@ -4,6 +4,7 @@
  * setting that cannot be used is logged, and the built-in lists still apply.
  */
 import { z } from "zod";
+import { settings } from "../platform/config";
 import { log } from "../platform/log";
 import {
   CATEGORIES,
@@ -114,11 +115,14 @@ function operatorWords(raw: string): WordLists {
   return {};
 }
 
-function buildFilter(setting: string, words: string, model: string, ai: AiBinding | undefined): MessageFilter {
+function buildFilter(
+  setting: FilterAction | "off",
+  words: string,
+  model: string,
+  ai: AiBinding | undefined,
+): MessageFilter {
   if (setting === "off") return { check: () => PASS };
-  if (setting !== "mask" && setting !== "refuse")
-    log("moderation.action_unknown", { action: setting, using: "mask" }, "warn");
-  const action: FilterAction = setting === "refuse" ? "refuse" : "mask";
+  const action = setting;
   const local = localFilter({ action, words: operatorWords(words) });
   if (!model) return local;
   if (!ai) {
@@ -145,7 +149,7 @@ export function profileFilterFor(env: Env): MessageFilter {
 }
 
 function built(env: Env, model: string, ai: AiBinding | undefined): MessageFilter {
-  const action = (env.MODERATION_ACTION ?? "").trim().toLowerCase() || "mask";
+  const action = settings(env).MODERATION_ACTION;
   const words = env.MODERATION_WORDS ?? "";
   const key = JSON.stringify([action, words, model, ai !== undefined]);
   let filter = builtFilters.get(key);

@@ -1,22 +1,27 @@
 /**
- * The service's settings, from wrangler `vars` (tests and demos shorten them). They are
- * parsed once per environment by one zod schema, so a bad value is named the first time
- * the worker runs (`config.invalid`, and every request fails until it is fixed) instead of
- * quietly falling back to a default nobody chose.
+ * The service's settings, from wrangler `vars` (tests and demos shorten them), parsed by one
+ * zod schema. The worker parses them when it loads (worker/index.ts), so a bad value stops it
+ * there, named (`config.invalid`), instead of quietly falling back to a default nobody chose;
+ * test/config.test.ts parses every deployed environment's vars from wrangler.toml.
  */
 import { GUIDELINES_VERSION, type Policy } from "@strangers/protocol";
 import { z } from "zod";
 import type { Budget } from "./flood-guard";
 import { log } from "./log";
 
-/** A var left out, or set to "" in wrangler.toml, takes its default. */
-const unset = (v: unknown) => (v === "" || v === null ? undefined : v);
+/** A var left out, or set to "" (or blanks) in wrangler.toml, takes its default. */
+const unset = (v: unknown) => (v === null || (typeof v === "string" && v.trim() === "") ? undefined : v);
 const number = (fallback: number, check: (n: z.ZodNumber) => z.ZodNumber) =>
   z.preprocess(unset, check(z.coerce.number({ error: "must be a number" })).default(fallback));
 const seconds = (fallback: number) =>
   number(fallback, (n) => n.positive("must be more than 0")).transform((s) => s * 1000);
 const count = (fallback: number, min = 1) =>
   number(fallback, (n) => n.int("must be a whole number").min(min, `must be at least ${min}`));
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z.preprocess(
+    (v) => (typeof v === "string" ? unset(v.trim().toLowerCase()) : unset(v)),
+    z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(fallback),
+  );
 const list = (normalise: (s: string) => string = (s) => s) =>
   z.preprocess(
     unset,
@@ -26,7 +31,7 @@ const list = (normalise: (s: string) => string = (s) => s) =>
       .transform((s) => s.split(",").map(normalise).filter(Boolean)),
   );
 
-const Settings = z.object({
+const SettingsSchema = z.object({
   /** The longest a wait lives without a poll or a live waiting socket. */
   QUEUE_TTL_SECONDS: seconds(30),
   /** Both people must connect to their chat within this of being paired, or the pairing is undone. */
@@ -54,20 +59,23 @@ const Settings = z.object({
   /** How many new searches one isolate decides at once. */
   MATCH_CONCURRENCY: count(128),
   /** Where a lobby keeps its copy of lasting waits. */
-  MATCHMAKER: z.preprocess(
-    unset,
-    z.enum(["kv", "durable-object"], { error: "must be kv or durable-object" }).default("kv"),
-  ),
+  MATCHMAKER: oneOf(["kv", "durable-object"], "kv"),
+  /** What the moderation filter does with what it finds (README: Moderation). */
+  MODERATION_ACTION: oneOf(["mask", "refuse", "off"], "mask"),
+  /** Only on one's own machine: requests without an address, or from loopback, skip the per-address limits. */
+  LOCAL_DEVELOPMENT: oneOf(["true", "false"], "false").transform((v) => v === "true"),
 });
-export type Settings = z.output<typeof Settings>;
+export type Settings = z.output<typeof SettingsSchema>;
+/** The part of the environment the settings are read from (any object with some of the vars). */
+export type Vars = { [K in keyof z.input<typeof SettingsSchema>]?: unknown };
 
 const parsed = new WeakMap<object, Settings>();
 
 /** The settings of this environment, parsed on first use. */
-export function settings(env: Env): Settings {
+export function settings(env: Vars): Settings {
   let s = parsed.get(env);
   if (s) return s;
-  const result = Settings.safeParse(env);
+  const result = SettingsSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`);
     log("config.invalid", { problems: problems.join("; ") }, "error");
@@ -135,6 +143,7 @@ export const allowedOrigins = (env: Env): string[] => settings(env).ALLOWED_ORIG
 export const splitLanguages = (env: Env): string[] => settings(env).LOBBY_SPLIT_LANGUAGES;
 export const matchConcurrency = (env: Env): number => settings(env).MATCH_CONCURRENCY;
 export const waitStoreKind = (env: Env): Settings["MATCHMAKER"] => settings(env).MATCHMAKER;
+export const localDevelopment = (env: Vars): boolean => settings(env).LOCAL_DEVELOPMENT;
 
 /** KV rejects an expirationTtl under 60 s, so KV expiry only garbage-collects; the window is enforced in code. */
 export const kvExpirationTtl = (t: Timings): number => Math.max(60, Math.ceil((t.queueTtlMs * 2) / 1000));

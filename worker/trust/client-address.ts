@@ -3,6 +3,7 @@
  * address is one budget; an IPv6 address is one of 2^64 in its /64 (one subscriber's usual
  * allocation), so the /64 is the budget.
  */
+import { localDevelopment, type Vars } from "../platform/config";
 
 /** The network a request comes from, from the address Cloudflare's edge reports. */
 export function networkOf(address: string): string {
@@ -26,9 +27,9 @@ export function networkOf(address: string): string {
  * CF-Connecting-IP (a misconfigured proxy, a service binding) shares one budget with every
  * other such request instead of silently escaping the limits.
  */
-export function networkKey(request: Request, env: Pick<Env, "LOCAL_DEVELOPMENT">): string | null {
+export function networkKey(request: Request, env: Vars): string | null {
   const address = request.headers.get("CF-Connecting-IP");
-  const local = env.LOCAL_DEVELOPMENT === "true";
+  const local = localDevelopment(env);
   if (!address) return local ? null : "no-address";
   if (local && (address === "127.0.0.1" || address === "::1")) return null;
   return networkOf(address);

@@ -32,9 +32,9 @@ export class Api {
   private readonly origin: string;
   private readonly fetch: FetchLike;
 
-  /** `baseUrl`: the API's origin, e.g. "https://chat.example.com" (a trailing slash is fine). */
+  /** `baseUrl`: the API's origin, e.g. "https://chat.example.com"; a path after it is ignored, as the API lives at the root. */
   constructor(baseUrl: string, fetch?: FetchLike) {
-    this.origin = baseUrl.replace(/\/+$/, "");
+    this.origin = /^[a-z][a-z\d+.-]*:\/\/[^/?#]+/i.exec(baseUrl)?.[0] ?? baseUrl.replace(/\/+$/, "");
     const g = globalThis as { fetch?: FetchLike };
     this.fetch = fetch ?? ((url, init) => g.fetch!(url, init));
   }
