@@ -25,7 +25,7 @@ function workerd(
             MATCHMAKER: matchmaker,
             QUEUE_TTL_SECONDS: "5",
             CONNECT_WINDOW_SECONDS: "3",
-            // Test sockets ping every second.
+            // Test sockets ping four times per timeout: every second here (test/helpers.ts).
             HEARTBEAT_TIMEOUT_SECONDS: "4",
             ROOM_IDLE_SECONDS: "300",
             WIDEN_EMOTION_SECONDS: "1",
@@ -67,6 +67,8 @@ export default defineConfig({
           "test/split.test.ts",
           "test/moderation-refuse.test.ts",
           "test/overload.test.ts",
+          "test/hibernation.test.ts",
+          "test/heartbeat.test.ts",
         ],
         bindings: { DEPLOYED_VARS },
       }),
@@ -84,6 +86,12 @@ export default defineConfig({
       }),
       // An isolate that takes two match requests at once, so a handful overload it.
       workerd("overload", { include: ["test/overload.test.ts"], bindings: { MATCH_CONCURRENCY: "2" } }),
+      // Sockets that go quiet must be seen gone: their last ping is the runtime's record, which no test can move back, so
+      // these tests wait a real heartbeat timeout, made one second long (sockets ping every 250 ms).
+      workerd("heartbeat", {
+        include: ["test/hibernation.test.ts", "test/heartbeat.test.ts"],
+        bindings: { HEARTBEAT_TIMEOUT_SECONDS: "1" },
+      }),
       // The optional human check, switched on.
       workerd("bot-check", {
         include: ["test/bot-check.test.ts"],

@@ -3,7 +3,18 @@ import { env } from "cloudflare:workers";
 import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
 import type { RoomState } from "../worker/room/rules";
-import { connect, match, matched, newUser, pairUp, uniqueMode, upgrade, waitOnSocket } from "./helpers";
+import {
+  connect,
+  match,
+  matched,
+  newUser,
+  pairUp,
+  timePasses,
+  uniqueMode,
+  upgrade,
+  waitOnSocket,
+  windows,
+} from "./helpers";
 
 const room = (sessionId: string) => env.CHAT_ROOM.get(env.CHAT_ROOM.idFromName(sessionId));
 
@@ -221,7 +232,10 @@ describe("room cleanup", () => {
     const bob = await matched(newcomer);
     const bobChat = await connect(bob.wsUrl, bob.token);
     await bobChat.next("welcome");
-    expect(await bobChat.next("closed", 5000)).toMatchObject({ reason: "partner_missing" });
+    // The connect window (3 s in tests) passes, and the room's alarm finds the waiter never came.
+    await timePasses(windows.connectWindowMs, room(bob.sessionId));
+    await runDurableObjectAlarm(room(bob.sessionId));
+    expect(await bobChat.next("closed")).toMatchObject({ reason: "partner_missing" });
     expect(await match(newcomer)).toMatchObject({ success: true });
   });
 });

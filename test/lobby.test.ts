@@ -14,7 +14,7 @@ import {
   matched,
   newUser,
   seatOf,
-  sleep,
+  timePasses,
   uniqueMode,
   wait,
   waitingIn,
@@ -22,8 +22,10 @@ import {
   waitUntil,
 } from "./helpers";
 
-/** Long enough that the lobby wrote the wait to its store (it writes waits that last a sixth of the window: 5 s / 6 in tests). */
+/** Long enough that the lobby writes the wait to its store (it writes waits that last a sixth of the window: 5 s / 6 in tests). */
 const WRITTEN_AFTER_MS = 1_000;
+/** The any-language threshold in tests. */
+const LANGUAGE_AFTER_MS = 2_000;
 
 /** How many waits of a lobby its store holds (KV keys, or the object's own storage). */
 const stored = async (mode: string, language = "any"): Promise<number> =>
@@ -50,7 +52,7 @@ describe("a lobby", () => {
     const mode = uniqueMode();
     const ana = newUser({ mode, userName: "Ana" });
     const waiting = await wait(ana);
-    await sleep(WRITTEN_AFTER_MS);
+    await timePasses(WRITTEN_AFTER_MS, lobbyOf(mode));
     await runDurableObjectAlarm(lobbyOf(mode));
     await waitUntil(async () => (await stored(mode)) === 1, 2000, "the wait to be written");
     await evictDurableObject(lobbyOf(mode), { webSockets: "close" });
@@ -64,7 +66,9 @@ describe("a lobby", () => {
     const ana = newUser({ mode, language: "en", anyLanguage: true, userName: "Ana" });
     const { waiting } = await waitOnSocket(ana);
     const home = lobbyOf(mode, "en");
-    // Past the any-language threshold (2 s in tests) its alarm lends it to the pool.
+    // Past the any-language threshold its alarm lends it to the pool.
+    await timePasses(LANGUAGE_AFTER_MS, home);
+    await runDurableObjectAlarm(home);
     await waitUntil(
       async () => (await runInDurableObject(home, (l: Lobby) => l.get(seatOf(waiting.ticket))?.kind)) === "lent",
       4000,

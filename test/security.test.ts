@@ -6,7 +6,7 @@
 
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { CLOSE, PING } from "@strangers/protocol";
+import { CLOSE } from "@strangers/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Lobby } from "../worker/matching/lobby";
 import { networkKey, networkOf } from "../worker/trust/client-address";
@@ -20,8 +20,8 @@ import {
   pairUp,
   postMatch,
   seatOf,
-  sleep,
   ticketToken,
+  timePasses,
   uniqueMode,
   untilClosed,
   upgrade,
@@ -30,6 +30,7 @@ import {
   waitingIn,
   waitOnSocket,
   waitUntil,
+  windows,
 } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -93,10 +94,15 @@ describe("waiting sockets that never say who they are", () => {
     const mode = uniqueMode();
     const waiting = await wait(newUser({ mode }));
     const silent = await connect(waiting.wsUrl, null, { hello: false });
-    silent.ws.send(PING);
-    // The timeout is 4 s in tests; the lobby's alarm comes at the next whole second after it.
-    await sleep(4_100);
-    await runDurableObjectAlarm(lobbyOf(mode));
+    // The timeout (4 s in tests) passes since it connected, but not since its ping: the lobby's alarm closes it all the same.
+    await silent.ping();
+    const lobby = lobbyOf(mode);
+    await timePasses(windows.heartbeatTimeoutMs + 100, lobby);
+    await runDurableObjectAlarm(lobby);
+    // That alarm closed it, not a later one once the ping too is old.
+    const open = (_lobby: Lobby, state: DurableObjectState) =>
+      state.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN).length;
+    expect(await runInDurableObject(lobby, open)).toBe(0);
     expect((await silent.closed).code).toBe(CLOSE.unauthorized);
   });
 });
@@ -217,16 +223,19 @@ describe("queues cannot be split or starved", () => {
     const ben = newUser({ mode, language: "de", anyLanguage: true });
     const anaWait = await wait(ana);
     const benWait = await wait(ben);
-    let paired = false;
-    for (let i = 0; i < 12 && !paired; i++) {
-      await sleep(400);
-      const [a, b] = await Promise.all([
-        match({ ...ana, ticket: anaWait.ticket }),
-        match({ ...ben, ticket: benWait.ticket }),
-      ]);
-      paired = a.matched || b.matched;
-    }
-    expect(paired).toBe(true);
+    // Past the any-language threshold, their polls lend them to the pool, which pairs them.
+    await timePasses(windows.languageAfterMs, lobbyOf(mode, "es"), lobbyOf(mode, "de"));
+    await waitUntil(
+      async () => {
+        const [a, b] = await Promise.all([
+          match({ ...ana, ticket: anaWait.ticket }),
+          match({ ...ben, ticket: benWait.ticket }),
+        ]);
+        return a.matched || b.matched;
+      },
+      5000,
+      "the two to be paired",
+    );
   }, 60_000);
 });
 
@@ -290,6 +299,8 @@ describe("a ban", () => {
 });
 
 describe("the KV copy of a queue", () => {
+  /** Past a sixth of the wait window (5 s / 6 in tests): a wait that lasts that long is written. */
+  const WRITTEN_AFTER_MS = 1_000;
   const keysOf = async (mode: string) => (await env.QUEUE.list({ prefix: `q/${mode}/` })).keys;
 
   it("is written by the lobby alone, once per wait that lasts, keyed by emotion and language, with fingerprints only", async () => {
@@ -299,7 +310,10 @@ describe("the KV copy of a queue", () => {
     await matched(newUser({ mode, emotion: "😊", language: "pt" }));
     const lasting = newUser({ mode, emotion: "😢", language: "pt" });
     const waiting = await wait(lasting);
-    await waitUntil(async () => (await keysOf(mode)).length === 1, 4000, "the lasting wait to be written");
+    // It lasts a sixth of its window (5 s / 6 in tests): the lobby's alarm writes it.
+    await timePasses(WRITTEN_AFTER_MS, lobbyOf(mode, "pt"));
+    await runDurableObjectAlarm(lobbyOf(mode, "pt"));
+    await waitUntil(async () => (await keysOf(mode)).length === 1, 2000, "the lasting wait to be written");
     const [key] = await keysOf(mode);
     expect(key.name).toMatch(
       new RegExp(`^q/${mode}/pt/${encodeURIComponent("😢")}/[0-9a-z]{9}\\.${seatOf(waiting.ticket)}$`),
@@ -314,8 +328,10 @@ describe("the KV copy of a queue", () => {
     vi.spyOn(env.QUEUE, "put").mockRejectedValue(new Error("KV PUT failed: 429 Too Many Requests"));
     const mode = uniqueMode();
     const { socket } = await waitOnSocket(newUser({ mode }));
-    await sleep(1500);
-    expect(env.QUEUE.put).toHaveBeenCalled();
+    // It lasts long enough to be written, and the lobby's alarm tries.
+    await timePasses(WRITTEN_AFTER_MS, lobbyOf(mode));
+    await runDurableObjectAlarm(lobbyOf(mode));
+    await waitUntil(() => vi.mocked(env.QUEUE.put).mock.calls.length > 0, 2000, "a write to be tried");
     await matched(newUser({ mode }));
     await socket.next("matched");
     expect(await waitingIn(mode)).toEqual([]);

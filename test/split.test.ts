@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import type { MatchFound, MatchRequest, MatchWaiting } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
 import { lobbyNameOf } from "../worker/matching/matchmaker";
-import { match, matched, newUser, uniqueMode, wait, waitUntil } from "./helpers";
+import { match, matched, newUser, timePasses, uniqueMode, wait, waitUntil, windows } from "./helpers";
 
 const poll = (user: MatchRequest, waiting: MatchWaiting) => match({ ...user, ticket: waiting.ticket });
 
@@ -37,6 +37,9 @@ describe("a language split by feeling", () => {
     const sad = newUser({ mode, language: "en", emotion: "😢" });
     const [happyWait, sadWait] = [await wait(happy), await wait(sad)];
     // Past the threshold (1 s in tests) a poll lends each to the pool, which pairs them and tells both homes.
+    const home = (emotion: string) =>
+      env.LOBBY.get(env.LOBBY.idFromName(lobbyNameOf({ mode, language: "en", emotion }, env)));
+    await timePasses(windows.emotionAfterMs, home("😊"), home("😢"));
     let pairing: MatchFound | null = null;
     await waitUntil(
       async () => {

@@ -1,8 +1,9 @@
 import type { MatchFound, MatchRequest, MatchWaiting } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
-import { connect, match, newUser, sleep, uniqueMode, wait, waitUntil } from "./helpers";
+import { connect, lobbyOf, match, newUser, timePasses, uniqueMode, wait, waitUntil } from "./helpers";
 
-// In tests the search widens to any emotion after 1 s and to any language after 2 s (vitest.config.ts).
+// In tests the search widens to any emotion after 1 s and to any language after 2 s (vitest.config.ts);
+// nobody waits for that: the time passes for the lobbies (timePasses).
 const poll = (user: MatchRequest, waiting: MatchWaiting) => match({ ...user, ticket: waiting.ticket });
 
 /**
@@ -44,7 +45,7 @@ describe("widening", () => {
     const mode = uniqueMode();
     const happy = newUser({ mode, emotion: "😊", userName: "Happy" });
     const happyWait = await wait(happy);
-    await sleep(1200);
+    await timePasses(1200, lobbyOf(mode));
     await poll(happy, happyWait);
     // A newcomer of another emotion only ever looks in its own queue…
     expect((await match(newUser({ mode, emotion: "😢" }))).matched).toBe(false);
@@ -62,7 +63,7 @@ describe("widening", () => {
     const sad = newUser({ mode, emotion: "😢" });
     const happyWait = await wait(happy);
     const sadWait = await wait(sad);
-    await sleep(1200);
+    await timePasses(1200, lobbyOf(mode));
     await poll(happy, happyWait);
     // The later waiter claims the earlier one.
     const sadMatch = (await poll(sad, sadWait)) as MatchFound;
@@ -83,9 +84,10 @@ describe("widening", () => {
     const carl = newUser({ mode, language: german, emotion });
     const waits = new Map<MatchRequest, MatchWaiting>();
     for (const u of [carl, ana, ben]) waits.set(u, await wait(u));
-    await sleep(1200);
+    const lobbies = [english, spanish, german].map((language) => lobbyOf(mode, language));
+    await timePasses(1200, ...lobbies);
     for (const u of [carl, ana, ben]) expect((await poll(u, waits.get(u)!)).matched).toBe(false);
-    await sleep(1000);
+    await timePasses(1000, ...lobbies);
     await poll(carl, waits.get(carl)!);
     await poll(ana, waits.get(ana)!);
     const benMatch = await pollUntilMatched(ben, waits.get(ben)!);

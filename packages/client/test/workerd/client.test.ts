@@ -1,7 +1,8 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { CLOSE } from "@strangers/protocol";
 import { describe, expect, it } from "vitest";
+import { lobbyOf, timePasses, windows } from "../../../../test/helpers";
 import { Consent, DEFAULT_POLICY } from "../../src/consent.ts";
 import { memoryStore } from "../../src/store.ts";
 import { uniqueMode } from "../probe.ts";
@@ -189,12 +190,11 @@ describe("ChatClient against the real worker", () => {
     });
     expect(await ghost.json()).toMatchObject({ matched: true, partnerName: "Ana" });
     await ana.until("in the chat with the ghost", () => ana.of("paired").length === 1);
-    // After the connect window (3 s in tests) the room gives Ana's wait back, and she is waiting again, unreported.
-    await ana.until(
-      "back to her wait",
-      () => ana.of("waiting").length === 2 && ana.client.status === "searching",
-      6000,
-    );
+    // After the connect window (3 s in tests) the room's alarm gives Ana's wait back, and she is waiting again, unreported.
+    const chat = room(ana.of("paired")[0].sessionId);
+    await timePasses(windows.connectWindowMs, chat);
+    await runDurableObjectAlarm(chat);
+    await ana.until("back to her wait", () => ana.of("waiting").length === 2 && ana.client.status === "searching");
     expect(ana.of("ended")).toEqual([]);
     const ben = newClient();
     await ben.client.match({ mode, userName: "Ben" });
@@ -246,8 +246,11 @@ describe("ChatClient against the real worker", () => {
     expect(widening.emotionAt).toBeLessThanOrEqual(Date.now() + 1000);
     expect(widening.languageAt).toBeNull();
     await ben.client.match({ emotion: "😢", mode, userName: "Ben" });
-    await ana.until("Ana paired", () => ana.client.status === "chatting", 10_000);
-    await ben.until("Ben paired", () => ben.client.status === "chatting", 10_000);
+    // Both wait past the threshold on their sockets: the lobby's alarm pairs them.
+    await timePasses(windows.emotionAfterMs, lobbyOf(mode));
+    await runDurableObjectAlarm(lobbyOf(mode));
+    await ana.until("Ana paired", () => ana.client.status === "chatting");
+    await ben.until("Ben paired", () => ben.client.status === "chatting");
     expect(ana.of("paired")[0].relaxed).toEqual(["emotion"]);
     expect(ben.of("paired")[0].relaxed).toEqual(["emotion"]);
     ana.client.close();
@@ -263,8 +266,12 @@ describe("ChatClient against the real worker", () => {
     const { widening } = ana.of("waiting")[0];
     expect(widening.languageAt).toBeGreaterThan(widening.emotionAt);
     await ben.client.match({ emotion: "😊", mode, language: "de", anyLanguage: true, userName: "Ben" });
-    await ana.until("Ana paired", () => ana.client.status === "chatting", 10_000);
-    await ben.until("Ben paired", () => ben.client.status === "chatting", 10_000);
+    // Both wait past the any-language threshold: their lobbies' alarms lend them to the pool, which pairs them.
+    const homes = [lobbyOf(mode, "es"), lobbyOf(mode, "de")];
+    await timePasses(windows.languageAfterMs, ...homes);
+    for (const home of homes) await runDurableObjectAlarm(home);
+    await ana.until("Ana paired", () => ana.client.status === "chatting");
+    await ben.until("Ben paired", () => ben.client.status === "chatting");
     expect(ana.of("paired")[0].relaxed).toEqual(["language"]);
     expect(ben.of("paired")[0].relaxed).toEqual(["language"]);
 
@@ -292,7 +299,7 @@ describe("ChatClient against the real worker", () => {
   });
 
   it("marks messages refused for sending too fast as unsent, without resending them, and a retry goes through", async () => {
-    const { ana, ben } = await pairedClients();
+    const { ana, ben, sessionId } = await pairedClients();
     // Past the room's burst of 20: the tail is refused, everything else arrives once.
     const sent = Array.from({ length: 25 }, (_, i) => `m${i}`);
     for (const text of sent) ana.client.send(text);
@@ -303,7 +310,7 @@ describe("ChatClient against the real worker", () => {
     await ben.until("delivered", () => ben.texts().length === ana.texts().length);
     expect(ana.of("error")).toHaveLength(0);
 
-    await new Promise((r) => setTimeout(r, 600)); // the budget refills at 2 messages a second
+    await timePasses(600, room(sessionId)); // the budget refills at 2 messages a second
     ana.client.send(unsent[0]);
     await ben.until("retry", () => ben.texts().at(-1) === unsent[0]);
     expect(ana.of("unsent")).toHaveLength(unsent.length);
