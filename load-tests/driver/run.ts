@@ -129,6 +129,15 @@ function runProcess(config: WorkerConfig): Promise<WorkerReport> {
   });
 }
 
+const percentiles = (h: Histogram): Percentiles => ({
+  count: h.count,
+  avg: h.avg(),
+  p50: h.percentile(50),
+  p95: h.percentile(95),
+  p99: h.percentile(99),
+  max: h.percentile(100),
+});
+
 function summarize(
   o: LoadOptions,
   t0: number,
@@ -194,27 +203,9 @@ function summarize(
     for (const r of reports)
       for (let i = 0; i < r.deliveries.length; i += 2)
         if (r.deliveries[i] >= from && r.deliveries[i] < to) h.add(r.deliveries[i + 1]);
-    windows[name] = {
-      from,
-      to,
-      count: h.count,
-      avg: h.avg(),
-      p50: h.percentile(50),
-      p95: h.percentile(95),
-      p99: h.percentile(99),
-      max: h.percentile(100),
-    };
+    windows[name] = { from, to, ...percentiles(h) };
   }
-  for (const [name, h] of histograms) {
-    trends[name] = {
-      count: h.count,
-      avg: h.avg(),
-      p50: h.percentile(50),
-      p95: h.percentile(95),
-      p99: h.percentile(99),
-      max: h.percentile(100),
-    };
-  }
+  for (const [name, h] of histograms) trends[name] = percentiles(h);
   for (const [name, p] of rateParts) rates[name] = p.total ? p.passes / p.total : NaN;
 
   const summary: LoadSummary = {

@@ -4,10 +4,9 @@
  * a test can take it offline (sockets drop, requests fail) and bring it back.
  */
 import { inject } from "vitest";
-import { ChatClient, type ChatClientOptions } from "../src/client.ts";
-import { memoryStore } from "../src/store.ts";
+import type { ChatClientOptions } from "../src/client.ts";
 import type { SocketLike } from "../src/transport.ts";
-import { probe } from "./probe.ts";
+import { watchedClient } from "./probe.ts";
 
 export const baseUrl = (): string => inject("baseUrl");
 
@@ -54,21 +53,4 @@ function refused(): SocketLike {
   };
 }
 
-let users = 0;
-
-export function nodeClient(options: Partial<ChatClientOptions> = {}) {
-  const n = ++users;
-  const identity = options.identity ?? {
-    userId: `node-user-${n}-${crypto.randomUUID()}`,
-    deviceId: `node-device-${n}-${crypto.randomUUID()}`,
-  };
-  const store = options.store ?? memoryStore();
-  const client = new ChatClient({
-    baseUrl: baseUrl(),
-    reconnect: { baseMs: 50, maxMs: 400 },
-    ...options,
-    identity,
-    store,
-  });
-  return { client, identity, store, ...probe(client) };
-}
+export const nodeClient = (options: Partial<ChatClientOptions> = {}) => watchedClient({ baseUrl: baseUrl() }, options);

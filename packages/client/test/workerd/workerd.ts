@@ -6,10 +6,9 @@
  */
 import { exports } from "cloudflare:workers";
 import type { FetchLike } from "../../src/api.ts";
-import { ChatClient, type ChatClientOptions } from "../../src/client.ts";
-import { memoryStore, type SessionStore } from "../../src/store.ts";
+import type { ChatClientOptions } from "../../src/client.ts";
 import type { SocketLike } from "../../src/transport.ts";
-import { probe } from "../probe.ts";
+import { watchedClient } from "../probe.ts";
 
 export const ORIGIN = "http://client.test";
 
@@ -56,24 +55,6 @@ export class WorkerdSocket extends EventTarget implements SocketLike {
   }
 }
 
-let users = 0;
-
 /** A client as a fresh page would make it; pass `identity` and `store` of another to act as its refresh. */
-export function newClient(options: Partial<ChatClientOptions> = {}) {
-  const n = ++users;
-  const identity = options.identity ?? {
-    userId: `client-user-${n}-${crypto.randomUUID()}`,
-    deviceId: `client-device-${n}-${crypto.randomUUID()}`,
-  };
-  const store: SessionStore = options.store ?? memoryStore();
-  const client = new ChatClient({
-    baseUrl: ORIGIN,
-    fetch: workerFetch,
-    socket: (url) => new WorkerdSocket(url),
-    reconnect: { baseMs: 50, maxMs: 400 },
-    ...options,
-    identity,
-    store,
-  });
-  return { client, identity, store, ...probe(client) };
-}
+export const newClient = (options: Partial<ChatClientOptions> = {}) =>
+  watchedClient({ baseUrl: ORIGIN, fetch: workerFetch, socket: (url) => new WorkerdSocket(url) }, options);
